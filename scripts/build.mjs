@@ -1,0 +1,44 @@
+// One build for every Node entry point: esbuild bundles TypeScript (and .lua scripts as text) into
+// CommonJS files under dist/. Dependencies stay external here (node_modules is beside dist/);
+// `--plugin` (scripts/build-plugin.mjs) makes the self-contained folder operators mount.
+import { build } from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, basename } from 'node:path';
+
+const quiet = process.argv.includes('--quiet');
+const root = new URL('..', import.meta.url).pathname;
+
+/** entry name -> source, only those that exist (entry points land issue by issue). */
+function entries(dir, outPrefix) {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return {};
+  return Object.fromEntries(
+    readdirSync(abs)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('_'))
+      .map((f) => [`${outPrefix}/${basename(f, '.ts')}`, join(abs, f)]),
+  );
+}
+
+const entryPoints = {
+  ...entries('server-extension/src/entry', 'server'),
+  ...entries('bench', 'bench'),
+};
+
+const started = Date.now();
+await build({
+  entryPoints,
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  packages: 'external',
+  sourcemap: 'linked',
+  loader: { '.lua': 'text' },
+  logLevel: quiet ? 'error' : 'info',
+  // import.meta.url has no meaning in a CJS bundle; code that needs a path uses __dirname fallbacks.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+if (!quiet) console.log(`built ${Object.keys(entryPoints).length} entry points in ${Date.now() - started} ms`);

@@ -1,0 +1,47 @@
+import winston from 'winston';
+
+// Keys whose values never reach a log line, wherever they are nested.
+const SECRET_KEY = /authorization|cookie|secret|password|passwd|token$|api[-_]?key|master[-_]?key|jwt/i;
+const MAX_DEPTH = 6;
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = SECRET_KEY.test(k) && v != null && v !== '' ? '[redacted]' : redact(v, depth + 1);
+  }
+  return out;
+}
+
+// Also scrub bearer tokens / JWT-looking strings that end up inside messages.
+const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
+const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g;
+export function scrubText(s: string): string {
+  return s.replace(BEARER, '$1[redacted]').replace(JWT, '[redacted-jwt]');
+}
+
+const redactFormat = winston.format((info) => {
+  const redacted = redact({ ...info }) as winston.Logform.TransformableInfo;
+  if (typeof redacted.message === 'string') redacted.message = scrubText(redacted.message);
+  // winston keeps level/message under symbols too; copy them back.
+  for (const sym of Object.getOwnPropertySymbols(info)) (redacted as unknown as Record<symbol, unknown>)[sym] = (info as unknown as Record<symbol, unknown>)[sym];
+  return redacted;
+});
+
+export type Logger = winston.Logger;
+
+/** Structured JSON logs (one object a line) with secrets redacted. */
+export function createLogger(opts: { level?: string; service?: string; stream?: NodeJS.WritableStream } = {}): Logger {
+  return winston.createLogger({
+    level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
+    defaultMeta: { service: opts.service ?? 'solaris' },
+    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    transports: [
+      opts.stream
+        ? new winston.transports.Stream({ stream: opts.stream })
+        : new winston.transports.Console({ stderrLevels: ['error', 'warn'] }),
+    ],
+  });
+}

@@ -1,0 +1,59 @@
+import { defineConfig, type Plugin } from 'vitest/config';
+
+// Lua scripts live in their own .lua files (BullMQ style) and are imported as text.
+const luaAsText: Plugin = {
+  name: 'lua-as-text',
+  transform(code, id) {
+    if (id.endsWith('.lua')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+    return undefined;
+  },
+};
+
+export default defineConfig({
+  plugins: [luaAsText],
+  test: {
+    globals: true,
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    coverage: {
+      provider: 'v8',
+      include: ['server-extension/src/core/**'],
+      reporter: ['text-summary', 'text'],
+      thresholds: { lines: 80, statements: 80 },
+    },
+    projects: [
+      {
+        plugins: [luaAsText],
+        test: {
+          name: 'server-extension',
+          globals: true,
+          environment: 'node',
+          include: ['server-extension/test/**/*.test.ts', 'wire/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [luaAsText],
+        test: {
+          name: 'librechat-plugin',
+          globals: true,
+          environment: 'node',
+          include: ['librechat-plugin/test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'client-components',
+          globals: true,
+          environment: 'jsdom',
+          include: ['client-components/test/**/*.test.{ts,tsx}'],
+          setupFiles: ['client-components/test/setup.ts'],
+        },
+      },
+    ],
+  },
+});
