@@ -26,7 +26,7 @@ export interface BalanceDTO {
   used: number; // settled weighted tokens in this period (since the last reset)
   reserved: number; // open reservations (in-flight requests)
   remaining: number; // limit + granted - used - reserved (may be negative after an overshoot)
-  percent: number; // (used + reserved) / (limit + granted) * 100, 0..∞, one decimal
+  percent: number; // used / (limit + granted) * 100, one decimal (may exceed 100 after an overshoot)
   state: QuotaState;
   /** Thresholds (percent) configured for this deployment, e.g. [80, 100]. */
   thresholds: number[];

@@ -1,0 +1,331 @@
+import { z } from 'zod';
+import type {
+  AdjustmentDTO,
+  AdminUserDTO,
+  AdminUsersPageDTO,
+  AuditEntryDTO,
+  BalanceDTO,
+  DailyUsageDTO,
+  ModelUsageDTO,
+  PlanDTO,
+} from '@solaris/wire';
+import type { QuotaEngine } from './engine';
+import { SolarisError, invalid } from './errors';
+import { parseWith, userIdSchema } from './validation';
+import { withTransaction, type Queryable } from './sql';
+import { loadPolicySnapshot } from './policy';
+
+/** Who did it (written to the audit log). */
+export interface Actor {
+  id: string;
+  email?: string | null;
+}
+
+const MAX_GRANT = 1_000_000_000_000;
+const planSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'id: lowercase letters, digits, - and _ (max 64)'),
+  name: z.string().trim().min(1).max(200),
+  tokenLimit: z.number().int().min(0).max(MAX_GRANT),
+  period: z.enum(['month', 'week', 'day']),
+  isDefault: z.boolean().default(false),
+});
+const grantSchema = z.object({
+  userId: userIdSchema,
+  tokens: z.number().int('tokens must be a whole number').positive('tokens must be positive').max(MAX_GRANT),
+  reason: z.string().trim().max(500).nullable().optional(),
+  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+const overrideSchema = z.object({ userId: userIdSchema, limit: z.number().int().min(0).max(MAX_GRANT).nullable() });
+const dateRange = z.object({ from: z.iso.datetime({ offset: true }).or(z.iso.date()), to: z.iso.datetime({ offset: true }).or(z.iso.date()) });
+const usersQuery = z.object({
+  q: z.string().max(200).optional(),
+  sort: z.enum(['usage', 'email', 'lastSeen']).default('usage'),
+  limit: z.number().int().min(1).max(500).default(50),
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+});
+
+interface PlanRow {
+  id: string;
+  name: string;
+  token_limit: number;
+  period: PlanDTO['period'];
+  is_default: boolean;
+}
+const toPlan = (r: PlanRow): PlanDTO => ({ id: r.id, name: r.name, tokenLimit: Number(r.token_limit), period: r.period, isDefault: r.is_default });
+
+/** Admin mutations and reports. Every mutation writes the audit log in the same transaction, then refreshes the counter. */
+export class AdminService {
+  constructor(private readonly engine: QuotaEngine) {}
+
+  private get pool() {
+    return this.engine.db.pool;
+  }
+  private get tz() {
+    return this.engine.config.SOLARIS_TIMEZONE;
+  }
+
+  private async audit(db: Queryable, actor: Actor, action: string, target: string | null, details: Record<string, unknown>) {
+    await db.query(`INSERT INTO audit_log (actor_id, actor_email, action, target_user_id, details) VALUES ($1, $2, $3, $4, $5)`, [
+      actor.id,
+      actor.email ?? null,
+      action,
+      target,
+      JSON.stringify(details),
+    ]);
+  }
+
+  /** After a change to a user's policy: drop the cached counter and push the new balance. */
+  private async refreshed(userId: string): Promise<BalanceDTO> {
+    await this.engine.store.invalidate(userId);
+    const balance = await this.engine.balance(userId);
+    this.engine.events.emit('balance', balance);
+    return balance;
+  }
+
+  private async periodKeyFor(db: Queryable, userId: string): Promise<string> {
+    return (await loadPolicySnapshot(db, userId, this.engine.clock(), this.tz)).periodKey;
+  }
+
+  async grant(input: { userId: string; tokens: number; reason?: string | null; expiresAt?: string | null }, actor: Actor): Promise<BalanceDTO> {
+    const g = parseWith(grantSchema, input);
+    if (g.expiresAt && Date.parse(g.expiresAt) <= this.engine.clock()) throw invalid('expiresAt must be in the future');
+    await withTransaction(this.pool, async (c) => {
+      const periodKey = await this.periodKeyFor(c, g.userId);
+      await c.query(
+        `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, expires_at, created_by, created_at)
+         VALUES ($1, 'grant', $2, $3, $4, $5, $6, $7)`,
+        [g.userId, g.tokens, periodKey, g.reason ?? null, g.expiresAt ?? null, actor.id, new Date(this.engine.clock())],
+      );
+      await this.audit(c, actor, 'grant', g.userId, { tokens: g.tokens, reason: g.reason ?? null, expiresAt: g.expiresAt ?? null, periodKey });
+    });
+    return this.refreshed(g.userId);
+  }
+
+  /** Zeroes the user's usage for the current period (the ledger keeps every row; usage counts from now). */
+  async reset(input: { userId: string; reason?: string | null }, actor: Actor): Promise<BalanceDTO> {
+    const userId = parseWith(userIdSchema, input.userId);
+    const reason = input.reason == null ? null : parseWith(z.string().max(500), input.reason);
+    await withTransaction(this.pool, async (c) => {
+      const periodKey = await this.periodKeyFor(c, userId);
+      await c.query(
+        `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, created_by, created_at) VALUES ($1, 'reset', 0, $2, $3, $4, $5)`,
+        [userId, periodKey, reason, actor.id, new Date(this.engine.clock())],
+      );
+      await c.query(`UPDATE quota_counters SET used = 0 WHERE user_id = $1 AND period_key = $2`, [userId, periodKey]);
+      await this.audit(c, actor, 'reset', userId, { reason, periodKey });
+    });
+    return this.refreshed(userId);
+  }
+
+  async setLimitOverride(input: { userId: string; limit: number | null }, actor: Actor): Promise<BalanceDTO> {
+    const o = parseWith(overrideSchema, input);
+    await withTransaction(this.pool, async (c) => {
+      await c.query(
+        `INSERT INTO user_quotas (user_id, limit_override) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO UPDATE SET limit_override = EXCLUDED.limit_override, updated_at = now()`,
+        [o.userId, o.limit],
+      );
+      await this.audit(c, actor, 'limit.override', o.userId, { limit: o.limit });
+    });
+    return this.refreshed(o.userId);
+  }
+
+  async assignPlan(input: { userId: string; planId: string }, actor: Actor): Promise<BalanceDTO> {
+    const userId = parseWith(userIdSchema, input.userId);
+    const planId = parseWith(planSchema.shape.id, input.planId);
+    await withTransaction(this.pool, async (c) => {
+      const exists = await c.query(`SELECT 1 FROM plans WHERE id = $1`, [planId]);
+      if (exists.rowCount === 0) throw new SolarisError('not_found', `plan ${planId} does not exist`);
+      await c.query(
+        `INSERT INTO user_quotas (user_id, plan_id) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, updated_at = now()`,
+        [userId, planId],
+      );
+      await this.audit(c, actor, 'plan.assign', userId, { planId });
+    });
+    return this.refreshed(userId);
+  }
+
+  async listPlans(): Promise<PlanDTO[]> {
+    const { rows } = await this.pool.query<PlanRow>(`SELECT id, name, token_limit, period, is_default FROM plans ORDER BY token_limit, id`);
+    return rows.map(toPlan);
+  }
+
+  /** Creates or updates a plan. Users on it get the new limit/period at their next decision. */
+  async upsertPlan(input: unknown, actor: Actor): Promise<PlanDTO> {
+    const p = parseWith(planSchema, input);
+    const plan = await withTransaction(this.pool, async (c) => {
+      if (p.isDefault) await c.query(`UPDATE plans SET is_default = false WHERE is_default AND id <> $1`, [p.id]);
+      const { rows } = await c.query<PlanRow>(
+        `INSERT INTO plans (id, name, token_limit, period, is_default) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, token_limit = EXCLUDED.token_limit, period = EXCLUDED.period,
+           is_default = EXCLUDED.is_default, updated_at = now()
+         RETURNING id, name, token_limit, period, is_default`,
+        [p.id, p.name, p.tokenLimit, p.period, p.isDefault],
+      );
+      await this.audit(c, actor, 'plan.upsert', null, { ...p });
+      return toPlan(rows[0]!);
+    });
+    await this.invalidatePlanUsers(plan.id, plan.isDefault);
+    return plan;
+  }
+
+  /** Counters cache the limit: drop those of the plan's users (and of default-plan users) so they rebuild. */
+  private async invalidatePlanUsers(planId: string, isDefault: boolean): Promise<void> {
+    const { rows } = await this.pool.query<{ user_id: string }>(
+      `SELECT user_id FROM user_quotas WHERE plan_id = $1 OR ($2 AND plan_id IS NULL)
+       UNION SELECT user_id FROM users_cache WHERE $2 AND user_id NOT IN (SELECT user_id FROM user_quotas WHERE plan_id IS NOT NULL)`,
+      [planId, isDefault],
+    );
+    for (const r of rows) await this.engine.store.invalidate(r.user_id);
+  }
+
+  /** Upserts what LibreChat knows about a user (LibreChat owns users; we cache for the admin tab). */
+  async touchUser(u: { userId: string; email?: string | null; name?: string | null; role?: string | null }): Promise<void> {
+    const userId = parseWith(userIdSchema, u.userId);
+    await this.pool.query(
+      `INSERT INTO users_cache (user_id, email, name, role, last_seen_at, updated_at) VALUES ($1, $2, $3, $4, now(), now())
+       ON CONFLICT (user_id) DO UPDATE SET email = COALESCE(EXCLUDED.email, users_cache.email),
+         name = COALESCE(EXCLUDED.name, users_cache.name), role = COALESCE(EXCLUDED.role, users_cache.role),
+         last_seen_at = now(), updated_at = now()`,
+      [userId, u.email ?? null, u.name ?? null, u.role ?? null],
+    );
+  }
+
+  /** Users known to us (cache ∪ anyone with a quota row or ledger row), with this period's balance. */
+  async listUsers(input: { q?: string; sort?: string; limit?: number; offset?: number } = {}): Promise<AdminUsersPageDTO> {
+    const q = parseWith(usersQuery, input);
+    const now = new Date(this.engine.clock());
+    const params: unknown[] = [now, this.tz];
+    let filter = '';
+    if (q.q) {
+      params.push(`%${q.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`);
+      filter = `WHERE (u.user_id ILIKE $${params.length} OR u.email ILIKE $${params.length} OR u.name ILIKE $${params.length})`;
+    }
+    const order = q.sort === 'email' ? 'u.email NULLS LAST, u.user_id' : q.sort === 'lastSeen' ? 'u.last_seen_at DESC NULLS LAST, u.user_id' : 'used DESC, u.user_id';
+    params.push(q.limit, q.offset);
+    const { rows } = await this.pool.query<{
+      user_id: string;
+      email: string | null;
+      name: string | null;
+      role: string | null;
+      last_seen_at: Date | null;
+      plan_id: string | null;
+      limit_override: number | null;
+      used: number;
+      total: number;
+    }>(
+      `WITH ids AS (
+         SELECT user_id FROM users_cache UNION SELECT user_id FROM user_quotas
+         UNION SELECT DISTINCT user_id FROM ledger WHERE created_at > $1::timestamptz - interval '31 days'
+       ), u AS (
+         SELECT ids.user_id, c.email, c.name, c.role, c.last_seen_at, uq.plan_id, uq.limit_override,
+                COALESCE(pl.period, 'month') AS kind
+         FROM ids LEFT JOIN users_cache c USING (user_id) LEFT JOIN user_quotas uq USING (user_id)
+         LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, (SELECT id FROM plans WHERE is_default LIMIT 1))
+       )
+       SELECT u.*, count(*) OVER ()::int AS total,
+         (SELECT COALESCE(sum(weighted_tokens), 0) FROM ledger l
+           WHERE l.user_id = u.user_id AND l.period_key = solaris_period_key(u.kind, $1, $2)) AS used
+       FROM u ${filter} ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    const items = await Promise.all(
+      rows.map(async (r): Promise<AdminUserDTO> => ({
+        userId: r.user_id,
+        email: r.email,
+        name: r.name,
+        role: r.role,
+        lastSeenAt: r.last_seen_at?.toISOString() ?? null,
+        planId: r.plan_id,
+        limitOverride: r.limit_override == null ? null : Number(r.limit_override),
+        balance: await this.engine.balance(r.user_id),
+      })),
+    );
+    return { items, total: rows[0]?.total ?? 0 };
+  }
+
+  async userDetail(userIdRaw: string): Promise<AdminUserDTO & { adjustments: AdjustmentDTO[] }> {
+    const userId = parseWith(userIdSchema, userIdRaw);
+    const [{ rows }, adj, balance] = await Promise.all([
+      this.pool.query<{ email: string | null; name: string | null; role: string | null; last_seen_at: Date | null; plan_id: string | null; limit_override: number | null }>(
+        `SELECT c.email, c.name, c.role, c.last_seen_at, uq.plan_id, uq.limit_override
+         FROM (SELECT $1::text AS user_id) x LEFT JOIN users_cache c USING (user_id) LEFT JOIN user_quotas uq USING (user_id)`,
+        [userId],
+      ),
+      this.pool.query<{ id: number; kind: 'grant' | 'reset'; tokens: number; period_key: string; reason: string | null; expires_at: Date | null; created_by: string | null; created_at: Date }>(
+        `SELECT id, kind, tokens, period_key, reason, expires_at, created_by, created_at FROM adjustments WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100`,
+        [userId],
+      ),
+      this.engine.balance(userId),
+    ]);
+    const r = rows[0]!;
+    return {
+      userId,
+      email: r.email,
+      name: r.name,
+      role: r.role,
+      lastSeenAt: r.last_seen_at?.toISOString() ?? null,
+      planId: r.plan_id,
+      limitOverride: r.limit_override == null ? null : Number(r.limit_override),
+      balance,
+      adjustments: adj.rows.map((a) => ({
+        id: String(a.id),
+        userId,
+        kind: a.kind,
+        tokens: Number(a.tokens),
+        periodKey: a.period_key,
+        reason: a.reason,
+        expiresAt: a.expires_at?.toISOString() ?? null,
+        createdBy: a.created_by,
+        createdAt: a.created_at.toISOString(),
+      })),
+    };
+  }
+
+  async auditLog(input: { cursor?: string; limit?: number } = {}): Promise<{ items: AuditEntryDTO[]; nextCursor: string | null }> {
+    const limit = parseWith(z.number().int().min(1).max(200).default(50), input.limit);
+    const before = input.cursor == null ? null : parseWith(z.string().regex(/^\d{1,18}$/, 'cursor must be a number'), input.cursor);
+    const { rows } = await this.pool.query<{ id: number; actor_id: string; actor_email: string | null; action: string; target_user_id: string | null; details: Record<string, unknown>; created_at: Date }>(
+      `SELECT * FROM audit_log WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2`,
+      [before, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((r) => ({
+        id: String(r.id),
+        actorId: r.actor_id,
+        actorEmail: r.actor_email,
+        action: r.action,
+        targetUserId: r.target_user_id,
+        details: r.details,
+        createdAt: r.created_at.toISOString(),
+      })),
+      nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+    };
+  }
+
+  /** Usage per day in the deployment time zone; one user or everyone (userId null). */
+  async usageDaily(userId: string | null, range: { from: string; to: string }): Promise<DailyUsageDTO[]> {
+    const r = parseWith(dateRange, range);
+    if (userId !== null) parseWith(userIdSchema, userId);
+    const { rows } = await this.pool.query<{ day: string; w: number; p: number; c: number; cost: number; n: number }>(
+      `SELECT to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, sum(weighted_tokens) AS w, sum(prompt_tokens) AS p,
+              sum(completion_tokens) AS c, sum(cost) AS cost, count(*)::int AS n
+       FROM ledger WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz AND ($4::text IS NULL OR user_id = $4)
+       GROUP BY 1 ORDER BY 1`,
+      [r.from, r.to, this.tz, userId],
+    );
+    return rows.map((x) => ({ day: x.day, weightedTokens: Number(x.w), promptTokens: Number(x.p), completionTokens: Number(x.c), cost: Number(x.cost), requests: x.n }));
+  }
+
+  async usageByModel(range: { from: string; to: string }): Promise<ModelUsageDTO[]> {
+    const r = parseWith(dateRange, range);
+    const { rows } = await this.pool.query<{ model: string; w: number; n: number; cost: number }>(
+      `SELECT model, sum(weighted_tokens) AS w, count(*)::int AS n, sum(cost) AS cost FROM ledger
+       WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz GROUP BY model ORDER BY w DESC`,
+      [r.from, r.to],
+    );
+    return rows.map((x) => ({ model: x.model, weightedTokens: Number(x.w), requests: x.n, cost: Number(x.cost) }));
+  }
+}

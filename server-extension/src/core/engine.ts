@@ -1,0 +1,194 @@
+import { EventEmitter } from 'node:events';
+import type {
+  BalanceDTO,
+  BlockedEventDTO,
+  LedgerEntryDTO,
+  MeteringSource,
+  StatementPageDTO,
+  StatementQuery,
+  ThresholdEventDTO,
+} from '@solaris/wire';
+import type { Database } from './db';
+import type { SolarisConfig } from './config';
+import { systemClock, type Clock } from './clock';
+import { invalid } from './errors';
+import { Pricing } from './pricing';
+import { readStatement } from './ledger';
+import { toBalance, usedPercentOf, type CounterState, type QuotaStore, type ReserveOutcome } from './quota-store';
+import { validateReserve, validateSettle, validateUserId } from './validation';
+import { AdminService } from './admin';
+import type { Logger } from './logger';
+
+/** Events the engine emits after each state change; the realtime adapter forwards them to socket rooms. */
+export interface EngineEvents {
+  balance: [BalanceDTO];
+  threshold: [ThresholdEventDTO];
+  ledger: [{ userId: string; entry: LedgerEntryDTO }];
+  blocked: [BlockedEventDTO];
+}
+
+export interface ReserveRequest {
+  userId: string;
+  requestId: string;
+  /** Weighted tokens to hold. Use `estimateWeighted` to compute it from a model and token counts. */
+  estimate: number;
+}
+
+export interface ReserveResponse {
+  ok: boolean;
+  outcome: ReserveOutcome;
+  balance: BalanceDTO;
+}
+
+export interface SettleRequest {
+  requestId: string;
+  userId: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Cost reported by the upstream (USD); when absent the price table decides. */
+  reportedCost?: number | null;
+  source: MeteringSource;
+  estimated?: boolean;
+  conversationId?: string | null;
+  messageId?: string | null;
+  /** Default: the engine clock. */
+  occurredAt?: number;
+}
+
+export interface SettleResponse {
+  duplicate: boolean;
+  entry: LedgerEntryDTO;
+  balance: BalanceDTO;
+}
+
+export interface EngineOptions {
+  config: SolarisConfig;
+  db: Database;
+  store: QuotaStore;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * The facade every adapter (proxy, LibreChat gate and hook, REST API, webhook, CLI) calls.
+ * Holds no per-user state: counters live in the store (Redis or Postgres), records in Postgres.
+ */
+export class QuotaEngine {
+  readonly events = new EventEmitter<EngineEvents>();
+  readonly pricing: Pricing;
+  readonly admin: AdminService;
+  readonly thresholds: number[];
+  readonly clock: Clock;
+  readonly config: SolarisConfig;
+  readonly db: Database;
+  readonly store: QuotaStore;
+  private readonly logger?: Logger;
+
+  constructor(opts: EngineOptions) {
+    this.config = opts.config;
+    this.db = opts.db;
+    this.store = opts.store;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger;
+    this.thresholds = opts.config.SOLARIS_THRESHOLDS;
+    this.pricing = new Pricing(opts.config.SOLARIS_MODEL_WEIGHTS, opts.config.SOLARIS_PRICES);
+    this.admin = new AdminService(this);
+    this.events.setMaxListeners(50);
+  }
+
+  /** Weighted tokens to reserve for a request: (prompt estimate + max completion) × model weight. */
+  estimateWeighted(model: string, promptTokens: number, maxCompletionTokens?: number | null): number {
+    const completion = maxCompletionTokens ?? this.config.SOLARIS_DEFAULT_MAX_TOKENS;
+    return this.pricing.weighted(model, Math.max(0, promptTokens) + Math.max(0, completion));
+  }
+
+  toBalance(state: CounterState): BalanceDTO {
+    return toBalance(state, this.thresholds);
+  }
+
+  async balance(userId: string): Promise<BalanceDTO> {
+    validateUserId(userId);
+    return this.toBalance(await this.store.state(userId, this.clock()));
+  }
+
+  /** Pre-flight: hold `estimate` tokens or refuse. A refusal emits `blocked` for the user's modal. */
+  async reserve(req: ReserveRequest): Promise<ReserveResponse> {
+    validateReserve(req);
+    const r = await this.store.reserve(req, this.clock());
+    const balance = this.toBalance(r.state);
+    if (!r.ok) {
+      this.events.emit('blocked', { userId: req.userId, reason: r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded', balance });
+    } else if (r.outcome === 'reserved') {
+      this.events.emit('balance', balance);
+    }
+    return { ok: r.ok, outcome: r.outcome, balance };
+  }
+
+  async release(requestId: string, userId: string): Promise<boolean> {
+    validateUserId(userId);
+    if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 200) throw invalid('requestId must be 1-200 characters');
+    const released = await this.store.release(requestId, userId, this.clock());
+    if (released) this.events.emit('balance', await this.balance(userId));
+    return released;
+  }
+
+  /** Records the real usage: ledger row (durable, idempotent) → counter → thresholds → events. */
+  async settle(req: SettleRequest): Promise<SettleResponse> {
+    validateSettle(req);
+    const total = req.promptTokens + req.completionTokens;
+    const r = await this.store.settle(
+      {
+        requestId: req.requestId,
+        userId: req.userId,
+        model: req.model,
+        promptTokens: req.promptTokens,
+        completionTokens: req.completionTokens,
+        weightedTokens: this.pricing.weighted(req.model, total),
+        cost: this.pricing.cost(req.model, req.promptTokens, req.completionTokens, req.reportedCost),
+        source: req.source,
+        estimated: req.estimated ?? false,
+        conversationId: req.conversationId ?? null,
+        messageId: req.messageId ?? null,
+        occurredAt: req.occurredAt ?? this.clock(),
+      },
+      this.clock(),
+    );
+    const balance = this.toBalance(r.state);
+    if (!r.duplicate) {
+      const entry = { ...r.entry, balanceAfter: balance.remaining + balance.reserved };
+      this.events.emit('ledger', { userId: req.userId, entry });
+      this.events.emit('balance', balance);
+      await this.fireThresholds(r.state, balance);
+      return { duplicate: false, entry, balance };
+    }
+    return { duplicate: true, entry: r.entry, balance };
+  }
+
+  /** Fires each crossed threshold once per user and period (the primary key of threshold_notifications decides). */
+  private async fireThresholds(state: CounterState, balance: BalanceDTO): Promise<void> {
+    const pct = usedPercentOf(state);
+    const crossed = this.thresholds.filter((t) => pct >= t && !state.fired.includes(t));
+    for (const threshold of crossed) {
+      const { rowCount } = await this.db.pool.query(
+        `INSERT INTO threshold_notifications (user_id, period_key, threshold) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [state.userId, state.periodKey, threshold],
+      );
+      await this.store.markFired(state.userId, state.periodKey, threshold);
+      if (rowCount === 1) {
+        this.logger?.info('threshold crossed', { userId: state.userId, threshold, periodKey: state.periodKey });
+        this.events.emit('threshold', { userId: state.userId, threshold, periodKey: state.periodKey, balance });
+      }
+    }
+  }
+
+  async statement(userId: string, query: StatementQuery): Promise<StatementPageDTO> {
+    validateUserId(userId);
+    const state = await this.store.state(userId, this.clock());
+    return readStatement(this.db.pool, userId, query, state.limit);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

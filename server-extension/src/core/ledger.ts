@@ -1,0 +1,321 @@
+import type pg from 'pg';
+import type { LedgerEntryDTO, MeteringSource, StatementPageDTO, StatementQuery } from '@solaris/wire';
+import type { Settlement } from './quota-store';
+import type { Queryable } from './sql';
+import { invalid } from './errors';
+
+export const LEDGER_COLUMNS = `seq, request_id, created_at, model, prompt_tokens, completion_tokens, total_tokens,
+  weighted_tokens, cost, source, estimated, conversation_id, message_id, period_key`;
+
+export interface LedgerRow {
+  seq: number;
+  request_id: string;
+  user_id?: string;
+  created_at: Date;
+  model: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  weighted_tokens: number;
+  cost: number;
+  source: MeteringSource;
+  estimated: boolean;
+  conversation_id: string | null;
+  message_id: string | null;
+  period_key: string;
+}
+
+export function toEntry(r: LedgerRow, balanceAfter: number | null = null): LedgerEntryDTO {
+  return {
+    id: String(r.seq),
+    requestId: r.request_id,
+    createdAt: r.created_at.toISOString(),
+    model: r.model,
+    promptTokens: Number(r.prompt_tokens),
+    completionTokens: Number(r.completion_tokens),
+    totalTokens: Number(r.total_tokens),
+    weightedTokens: Number(r.weighted_tokens),
+    cost: Number(r.cost),
+    source: r.source,
+    estimated: r.estimated,
+    conversationId: r.conversation_id,
+    messageId: r.message_id,
+    periodKey: r.period_key,
+    balanceAfter,
+  };
+}
+
+/**
+ * Inserts settlements, returning for each whether it was new. The period key is derived in SQL from the
+ * user's plan and the settlement time, with the same functions the counters use. ON CONFLICT on
+ * request_id makes a replay a no-op; rows already present are returned as they were first written.
+ * Input is sorted by request id so concurrent batches take unique-index locks in one order (no deadlock).
+ */
+export async function insertLedgerRows(
+  db: Queryable,
+  rows: Settlement[],
+  tz: string,
+): Promise<Map<string, { inserted: boolean; row: LedgerRow & { user_id: string } }>> {
+  const sorted = [...rows].sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
+  const col = <T>(f: (s: Settlement) => T) => sorted.map(f);
+  const { rows: out } = await db.query<LedgerRow & { user_id: string; inserted: boolean }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[],
+                            $8::text[], $9::bool[], $10::text[], $11::text[], $12::timestamptz[])
+         AS t(request_id, user_id, model, prompt_tokens, completion_tokens, weighted_tokens, cost, source, estimated,
+              conversation_id, message_id, created_at)
+     ), ins AS (
+       INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost,
+                           source, estimated, conversation_id, message_id, period_key, created_at)
+       SELECT i.request_id, i.user_id, i.model, i.prompt_tokens, i.completion_tokens, i.prompt_tokens + i.completion_tokens,
+              i.weighted_tokens, i.cost, i.source, i.estimated, i.conversation_id, i.message_id,
+              solaris_period_key(COALESCE(pl.period, 'month'), i.created_at, $13), i.created_at
+       FROM input i
+       LEFT JOIN user_quotas uq ON uq.user_id = i.user_id
+       LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, (SELECT id FROM plans WHERE is_default LIMIT 1))
+       ON CONFLICT (request_id) DO NOTHING
+       RETURNING ${LEDGER_COLUMNS}, user_id
+     )
+     SELECT true AS inserted, ins.* FROM ins
+     UNION ALL
+     SELECT false AS inserted, ${LEDGER_COLUMNS.replace(/(\w+)/g, 'l.$1')}, l.user_id
+     FROM ledger l JOIN input i ON i.request_id = l.request_id`,
+    [
+      col((s) => s.requestId),
+      col((s) => s.userId),
+      col((s) => s.model),
+      col((s) => s.promptTokens),
+      col((s) => s.completionTokens),
+      col((s) => s.weightedTokens),
+      col((s) => s.cost),
+      col((s) => s.source),
+      col((s) => s.estimated),
+      col((s) => s.conversationId ?? null),
+      col((s) => s.messageId ?? null),
+      col((s) => new Date(s.occurredAt)),
+      tz,
+    ],
+  );
+  const result = new Map<string, { inserted: boolean; row: LedgerRow & { user_id: string } }>();
+  // `ins` rows win over the pre-statement snapshot rows of the same id.
+  for (const r of out) {
+    const prev = result.get(r.request_id);
+    if (!prev || r.inserted) result.set(r.request_id, { inserted: r.inserted, row: r });
+  }
+  // A conflict with a row committed by a concurrent transaction after our snapshot: read it now.
+  const missing = sorted.filter((s) => !result.has(s.requestId)).map((s) => s.requestId);
+  if (missing.length) {
+    const { rows: late } = await db.query<LedgerRow & { user_id: string }>(
+      `SELECT ${LEDGER_COLUMNS}, user_id FROM ledger WHERE request_id = ANY($1::text[])`,
+      [missing],
+    );
+    for (const r of late) result.set(r.request_id, { inserted: false, row: r });
+  }
+  return result;
+}
+
+interface Waiter {
+  s: Settlement;
+  resolve: (v: { inserted: boolean; row: LedgerRow & { user_id: string } }) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group-commits ledger rows: settlements arriving within `maxWaitMs` (or up to `maxBatch`) share one
+ * multi-row INSERT (single-row inserts top out near 5.6k rows/s here, 500-row batches at 30–55k rows/s).
+ * Each caller's promise resolves only after its batch committed — the settlement is durable then.
+ */
+export class LedgerWriter {
+  private queue: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tz: string,
+    private readonly opts: { maxBatch?: number; maxWaitMs?: number; maxConcurrentBatches?: number } = {},
+  ) {}
+
+  write(s: Settlement): Promise<{ inserted: boolean; row: LedgerRow & { user_id: string } }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ s, resolve, reject });
+      if (this.queue.length >= (this.opts.maxBatch ?? 500)) this.flush();
+      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.maxWaitMs ?? 2);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.queue.length === 0) return;
+    if (this.inFlight >= (this.opts.maxConcurrentBatches ?? 4)) {
+      // Back-pressure: let the queue grow into a bigger batch; re-check shortly.
+      this.timer = setTimeout(() => this.flush(), 1);
+      return;
+    }
+    const batch = this.queue.splice(0, this.opts.maxBatch ?? 500);
+    this.inFlight++;
+    void this.run(batch).finally(() => {
+      this.inFlight--;
+      if (this.queue.length && !this.timer) this.flush();
+    });
+  }
+
+  private async run(batch: Waiter[]): Promise<void> {
+    try {
+      const results = await insertLedgerRows(this.pool, batch.map((w) => w.s), this.tz);
+      const claimed = new Set<string>();
+      for (const w of batch) {
+        const r = results.get(w.s.requestId);
+        if (!r) {
+          w.reject(new Error(`ledger row ${w.s.requestId} neither inserted nor found`));
+          continue;
+        }
+        // Two waiters with one id in the same batch: only the first sees `inserted`.
+        const inserted = r.inserted && !claimed.has(w.s.requestId);
+        claimed.add(w.s.requestId);
+        w.resolve({ inserted, row: r.row });
+      }
+    } catch (e) {
+      if (batch.length === 1) {
+        batch[0]!.reject(e);
+        return;
+      }
+      // One bad row must not fail its neighbours: retry each alone.
+      await Promise.all(
+        batch.map(async (w) => {
+          try {
+            const r = await insertLedgerRows(this.pool, [w.s], this.tz);
+            w.resolve(r.get(w.s.requestId)!);
+          } catch (err) {
+            w.reject(err);
+          }
+        }),
+      );
+    }
+  }
+
+  /** Waits until every queued row is written. */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.inFlight) {
+      if (this.queue.length && !this.timer && this.inFlight === 0) this.flush();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
+// ---------- statement (keyset pagination) ----------
+
+interface Cursor {
+  t: string; // created_at as Postgres text (full precision)
+  s: number; // seq
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor {
+  try {
+    const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof v.t === 'string' && v.t.length < 64 && Number.isSafeInteger(v.s) && !Number.isNaN(Date.parse(v.t))) return v as Cursor;
+  } catch {
+    /* fall through */
+  }
+  throw invalid('cursor is not valid; use the nextCursor value of the previous page');
+}
+
+function statementWhere(userId: string, q: StatementQuery, params: unknown[]): string {
+  params.push(userId);
+  const where = [`user_id = $${params.length}`];
+  if (q.period) {
+    params.push(q.period);
+    where.push(`period_key = $${params.length}`);
+  }
+  if (q.model) {
+    params.push(q.model);
+    where.push(`model = $${params.length}`);
+  }
+  if (q.conversationId) {
+    params.push(q.conversationId);
+    where.push(`conversation_id = $${params.length}`);
+  }
+  if (q.from) {
+    params.push(q.from);
+    where.push(`created_at >= $${params.length}::timestamptz`);
+  }
+  if (q.to) {
+    params.push(q.to);
+    where.push(`created_at < $${params.length}::timestamptz`);
+  }
+  return where.join(' AND ');
+}
+
+/** One page of a user's statement, newest first, with each row's balance after it (within its period). */
+export async function readStatement(db: Queryable, userId: string, q: StatementQuery, currentLimit: number): Promise<StatementPageDTO> {
+  const limit = q.limit ?? 50;
+  const params: unknown[] = [];
+  const where = statementWhere(userId, q, params);
+  const totalsParams = [...params];
+  let keyset = '';
+  if (q.cursor) {
+    const c = decodeCursor(q.cursor);
+    params.push(c.t, c.s);
+    keyset = ` AND (created_at, seq) < ($${params.length - 1}::timestamptz, $${params.length})`;
+  }
+  params.push(limit + 1);
+  const page = await db.query<LedgerRow & { created_text: string }>(
+    `SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
+     WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`,
+    params,
+  );
+  const rows = page.rows.slice(0, limit);
+  const last = rows[rows.length - 1];
+  const nextCursor = page.rows.length > limit && last ? encodeCursor({ t: last.created_text, s: Number(last.seq) }) : null;
+
+  const [totals, balances] = await Promise.all([
+    db.query<{ requests: number; p: number; c: number; w: number; cost: number }>(
+      `SELECT count(*)::int AS requests, COALESCE(sum(prompt_tokens),0) AS p, COALESCE(sum(completion_tokens),0) AS c,
+              COALESCE(sum(weighted_tokens),0) AS w, COALESCE(sum(cost),0) AS cost FROM ledger WHERE ${where}`,
+      totalsParams,
+    ),
+    balanceAfter(db, userId, rows, currentLimit),
+  ]);
+  const t = totals.rows[0]!;
+  return {
+    items: rows.map((r) => toEntry(r, balances.get(Number(r.seq)) ?? null)),
+    nextCursor,
+    totals: { requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost) },
+  };
+}
+
+/**
+ * Remaining balance right after each row: limit + grants made in the period up to the row − usage in the
+ * period since the last reset before the row. Uses the current limit (limits are not versioned).
+ */
+async function balanceAfter(db: Queryable, userId: string, rows: LedgerRow[], limit: number): Promise<Map<number, number>> {
+  if (rows.length === 0) return new Map();
+  const periods = [...new Set(rows.map((r) => r.period_key))];
+  const seqs = rows.map((r) => Number(r.seq));
+  const { rows: out } = await db.query<{ seq: number; used_through: number; granted_then: number }>(
+    `WITH adj AS (
+       SELECT kind, tokens, period_key, created_at FROM adjustments WHERE user_id = $1 AND period_key = ANY($2::text[])
+     ), x AS (
+       SELECT l.seq, l.period_key, l.created_at, l.weighted_tokens,
+              (SELECT count(*) FROM adj WHERE adj.kind = 'reset' AND adj.period_key = l.period_key AND adj.created_at < l.created_at) AS grp
+       FROM ledger l WHERE l.user_id = $1 AND l.period_key = ANY($2::text[])
+     ), y AS (
+       SELECT seq, period_key, created_at,
+              sum(weighted_tokens) OVER (PARTITION BY period_key, grp ORDER BY created_at, seq) AS used_through
+       FROM x
+     )
+     SELECT y.seq, y.used_through,
+            (SELECT COALESCE(sum(tokens), 0) FROM adj WHERE adj.kind = 'grant' AND adj.period_key = y.period_key
+               AND adj.created_at <= y.created_at) AS granted_then
+     FROM y WHERE y.seq = ANY($3::bigint[])`,
+    [userId, periods, seqs],
+  );
+  return new Map(out.map((r) => [Number(r.seq), limit + Number(r.granted_then) - Number(r.used_through)]));
+}

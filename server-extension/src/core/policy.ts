@@ -1,0 +1,92 @@
+import type { PeriodKind } from '@solaris/wire';
+import type { Queryable } from './sql';
+
+/**
+ * Everything needed to (re)build a user's counter for the period containing `now`, read from Postgres
+ * in one round trip: effective limit (override ?? plan), period bounds (SQL period functions), active
+ * grants, settled usage since the last reset, fired thresholds. Users without a row get the default plan.
+ */
+export interface PolicySnapshot {
+  planId: string | null;
+  periodKind: PeriodKind;
+  periodKey: string;
+  periodStart: number;
+  periodEnd: number;
+  limit: number;
+  granted: number;
+  /** Earliest expiry of an active grant (ms), 0 when none: the counter must be rebuilt then. */
+  nextGrantExpiry: number;
+  /** Time of the last reset in this period (ms), 0 when none. */
+  lastReset: number;
+  used: number;
+  fired: number[];
+}
+
+// $1 user, $2 now, $3 tz. The CTE `p` always yields one row (LEFT JOINs from the user id).
+const SNAPSHOT_SQL = `
+WITH p AS (
+  SELECT pl.id AS plan_id,
+         COALESCE(pl.period, 'month') AS kind,
+         COALESCE(uq.limit_override, pl.token_limit, 0) AS lim
+  FROM (SELECT $1::text AS uid) x
+  LEFT JOIN user_quotas uq ON uq.user_id = x.uid
+  LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, (SELECT id FROM plans WHERE is_default LIMIT 1))
+), b AS (
+  SELECT p.*, solaris_period_key(kind, $2, $3) AS pk,
+         solaris_period_start(kind, $2, $3) AS ps, solaris_period_end(kind, $2, $3) AS pe
+  FROM p
+), r AS (
+  SELECT max(a.created_at) AS last_reset FROM adjustments a, b
+  WHERE a.user_id = $1 AND a.kind = 'reset' AND a.period_key = b.pk
+)
+SELECT b.plan_id, b.kind, b.lim, b.pk, b.ps, b.pe, r.last_reset,
+  (SELECT COALESCE(sum(a.tokens), 0) FROM adjustments a
+    WHERE a.user_id = $1 AND a.kind = 'grant' AND a.period_key = b.pk AND (a.expires_at IS NULL OR a.expires_at > $2)) AS granted,
+  (SELECT min(a.expires_at) FROM adjustments a
+    WHERE a.user_id = $1 AND a.kind = 'grant' AND a.period_key = b.pk AND a.expires_at > $2) AS next_expiry,
+  (SELECT COALESCE(sum(l.weighted_tokens), 0) FROM ledger l
+    WHERE l.user_id = $1 AND l.period_key = b.pk AND (r.last_reset IS NULL OR l.created_at > r.last_reset)) AS used,
+  (SELECT COALESCE(array_agg(t.threshold ORDER BY t.threshold), '{}') FROM threshold_notifications t
+    WHERE t.user_id = $1 AND t.period_key = b.pk) AS fired
+FROM b, r`;
+
+interface SnapshotRow {
+  plan_id: string | null;
+  kind: PeriodKind;
+  lim: number;
+  pk: string;
+  ps: Date;
+  pe: Date;
+  last_reset: Date | null;
+  granted: number;
+  next_expiry: Date | null;
+  used: number;
+  fired: number[];
+}
+
+export async function loadPolicySnapshot(db: Queryable, userId: string, now: number, tz: string): Promise<PolicySnapshot> {
+  const { rows } = await db.query<SnapshotRow>(SNAPSHOT_SQL, [userId, new Date(now), tz]);
+  const r = rows[0]!;
+  return {
+    planId: r.plan_id,
+    periodKind: r.kind,
+    periodKey: r.pk,
+    periodStart: r.ps.getTime(),
+    periodEnd: r.pe.getTime(),
+    limit: Number(r.lim),
+    granted: Number(r.granted),
+    nextGrantExpiry: r.next_expiry ? r.next_expiry.getTime() : 0,
+    lastReset: r.last_reset ? r.last_reset.getTime() : 0,
+    used: Number(r.used),
+    fired: r.fired.map(Number),
+  };
+}
+
+/** Request ids settled for this user recently (the rebuild marks them so a racing settle counts once). */
+export async function recentRequestIds(db: Queryable, userId: string, since: number): Promise<string[]> {
+  const { rows } = await db.query<{ request_id: string }>(
+    `SELECT request_id FROM ledger WHERE user_id = $1 AND created_at > $2`,
+    [userId, new Date(since)],
+  );
+  return rows.map((r) => r.request_id);
+}

@@ -1,0 +1,108 @@
+import type { BalanceDTO, LedgerEntryDTO, MeteringSource, PeriodKind } from '@solaris/wire';
+
+/** Raw counter state of one user in the current period, as a store sees it. */
+export interface CounterState {
+  userId: string;
+  planId: string | null;
+  periodKind: PeriodKind;
+  periodKey: string;
+  periodStart: number; // ms
+  periodEnd: number; // ms (exclusive)
+  limit: number;
+  granted: number;
+  used: number;
+  reserved: number;
+  /** Thresholds already fired this period (persisted in threshold_notifications). */
+  fired: number[];
+}
+
+export interface ReserveInput {
+  userId: string;
+  /** Idempotency key of the request: reserving the same id twice holds once. */
+  requestId: string;
+  /** Weighted tokens to hold (prompt estimate + max completion, times the model weight). */
+  estimate: number;
+}
+
+export type ReserveOutcome = 'reserved' | 'already_reserved' | 'quota_exceeded' | 'too_many_inflight';
+
+export interface ReserveResult {
+  ok: boolean;
+  outcome: ReserveOutcome;
+  state: CounterState;
+}
+
+/** What one metered request cost. Tokens are raw; `weightedTokens` already has the model weight. */
+export interface Settlement {
+  requestId: string;
+  userId: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  weightedTokens: number;
+  cost: number;
+  source: MeteringSource;
+  estimated: boolean;
+  conversationId?: string | null;
+  messageId?: string | null;
+  /** When the usage happened (ms). Decides the period. Default: the engine clock. */
+  occurredAt: number;
+}
+
+export interface SettleResult {
+  /** true when this request id was already in the ledger: nothing moved. */
+  duplicate: boolean;
+  entry: LedgerEntryDTO;
+  state: CounterState;
+}
+
+/**
+ * The hot counter. Implementations: RedisQuotaStore (Lua) and PostgresQuotaStore (SQL); both pass
+ * server-extension/test/quota-store.contract.ts. `now` is passed in by the engine (injected clock).
+ */
+export interface QuotaStore {
+  readonly kind: 'redis' | 'postgres';
+  reserve(input: ReserveInput, now: number): Promise<ReserveResult>;
+  /** Durable (ledger row committed) and idempotent on requestId before it resolves. */
+  settle(s: Settlement, now: number): Promise<SettleResult>;
+  /** Frees a reservation without charging. false when it was unknown (already settled, released or expired). */
+  release(requestId: string, userId: string, now: number): Promise<boolean>;
+  state(userId: string, now: number): Promise<CounterState>;
+  /** Drop cached state after an admin change (limit, plan, grant, reset): the next call rebuilds it. */
+  invalidate(userId: string): Promise<void>;
+  /** Record that a threshold fired (the engine persists it first). */
+  markFired(userId: string, periodKey: string, threshold: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Turn a counter into the wire balance. */
+export function toBalance(s: CounterState, thresholds: number[]): BalanceDTO {
+  const capacity = s.limit + s.granted;
+  // Percent and state follow *settled* usage (what the user really spent); open reservations only
+  // shrink `remaining`, so a burst of in-flight requests does not flash the warning modal.
+  const usedPercent = usedPercentOf(s);
+  const percent = Math.round(usedPercent * 10) / 10;
+  const warnAt = thresholds[0] ?? 80;
+  const state = usedPercent >= 100 || capacity - s.used <= 0 ? 'blocked' : usedPercent >= warnAt ? 'warning' : 'ok';
+  return {
+    userId: s.userId,
+    planId: s.planId,
+    periodKind: s.periodKind,
+    periodKey: s.periodKey,
+    periodStart: new Date(s.periodStart).toISOString(),
+    periodEnd: new Date(s.periodEnd).toISOString(),
+    limit: s.limit,
+    granted: s.granted,
+    used: s.used,
+    reserved: s.reserved,
+    remaining: capacity - s.used - s.reserved,
+    percent,
+    state,
+    thresholds,
+  };
+}
+
+export function usedPercentOf(s: Pick<CounterState, 'limit' | 'granted' | 'used'>): number {
+  const capacity = s.limit + s.granted;
+  return capacity > 0 ? (s.used / capacity) * 100 : s.used > 0 ? 100 : 0;
+}
