@@ -113,13 +113,7 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_created ON audit_log (created_at DESC, id DESC);
 
--- PostgresQuotaStore state (the Redis store keeps these in Redis).
-CREATE TABLE quota_counters (
-  user_id    text NOT NULL,
-  period_key text NOT NULL,
-  used       bigint NOT NULL DEFAULT 0,
-  PRIMARY KEY (user_id, period_key)
-);
+-- PostgresQuotaStore reservations (the Redis store keeps them in Redis).
 CREATE TABLE quota_reservations (
   request_id text PRIMARY KEY,
   user_id    text NOT NULL,

@@ -111,7 +111,6 @@ export class AdminService {
         `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, created_by, created_at) VALUES ($1, 'reset', 0, $2, $3, $4, $5)`,
         [userId, periodKey, reason, actor.id, new Date(this.engine.clock())],
       );
-      await c.query(`UPDATE quota_counters SET used = 0 WHERE user_id = $1 AND period_key = $2`, [userId, periodKey]);
       await this.audit(c, actor, 'reset', userId, { reason, periodKey });
     });
     return this.refreshed(userId);

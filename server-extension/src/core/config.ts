@@ -137,7 +137,8 @@ export class ConfigError extends Error {
 
 /** Parse the environment. A bad value throws one clear line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): SolarisConfig {
-  const result = configSchema.safeParse(env);
+  // An empty value means "not set": docker compose passes `${VAR:-}` through as '' (see docker-compose.override.yml).
+  const result = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? 'environment');

@@ -1,0 +1,67 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { SolarisConfig } from './config';
+import { openDatabase, type Database } from './db';
+import { QuotaEngine } from './engine';
+import { PostgresQuotaStore } from './postgres-quota-store';
+import { RedisQuotaStore } from './redis-quota-store';
+import type { QuotaStore } from './quota-store';
+import type { Clock } from './clock';
+import type { Logger } from './logger';
+import { migrate } from './migrate';
+
+export interface EngineRuntime {
+  engine: QuotaEngine;
+  db: Database;
+  /** Present when REDIS_URL is set (also used by the socket.io adapter). */
+  redis: Redis | null;
+  close(): Promise<void>;
+}
+
+export interface CreateEngineOptions {
+  config: SolarisConfig;
+  /** Reuse an open database (tests); otherwise DATABASE_URL or the embedded PGlite. */
+  db?: Database;
+  /** Reuse a Redis connection (tests); otherwise REDIS_URL. `null` forces the Postgres store. */
+  redis?: Redis | null;
+  clock?: Clock;
+  logger?: Logger;
+  /** Apply pending migrations first (default: only for the embedded database). */
+  migrate?: boolean;
+}
+
+export function createStore(config: SolarisConfig, db: Database, redis: Redis | null): QuotaStore {
+  const common = { timezone: config.SOLARIS_TIMEZONE, reservationTtlMs: config.SOLARIS_RESERVATION_TTL_MS, maxInflight: config.SOLARIS_MAX_INFLIGHT };
+  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool });
+  return new PostgresQuotaStore({ ...common, pool: db.pool });
+}
+
+
+/** Wires database, Redis and store into an engine, from the validated configuration. */
+export async function createEngine(opts: CreateEngineOptions): Promise<EngineRuntime> {
+  const { config } = opts;
+  const ownDb = !opts.db;
+  const db = opts.db ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.SOLARIS_DATA_DIR }));
+  if (opts.migrate ?? db.embedded) {
+    const client = await db.pool.connect();
+    try {
+      await migrate({ client: client as unknown as pg.ClientBase });
+    } finally {
+      client.release();
+    }
+  }
+  const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
+  const redis = opts.redis === undefined ? (config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null) : opts.redis;
+  const store = createStore(config, db, redis);
+  const engine = new QuotaEngine({ config, db, store, clock: opts.clock, logger: opts.logger });
+  return {
+    engine,
+    db,
+    redis,
+    async close() {
+      await engine.close();
+      if (ownRedis) redis?.disconnect();
+      if (ownDb) await db.close();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+-- Apply one settled (already durable in the ledger) request to the counter, exactly once.
+-- KEYS[1] counter hash   KEYS[2] reservations hash   KEYS[3] settled marker sq:{u}:s:<requestId>
+-- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs
+local c = redis.call('HGETALL', KEYS[1])
+if #c == 0 then return {'MISSING'} end
+local h = {}
+for i = 1, #c, 2 do h[c[i]] = c[i + 1] end
+local now = tonumber(ARGV[4])
+local ne = tonumber(h.ne or '0')
+if now >= tonumber(h.pe) or (ne > 0 and now >= ne) then return {'MISSING'} end
+
+redis.call('HDEL', KEYS[2], ARGV[1])
+local status = 'already'
+-- The marker makes a replay (retry, or a racing rebuild that already counted the row) a no-op.
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
+  status = 'settled'
+  -- A row of another period (settled late, after the counter rolled over) does not touch this one.
+  if ARGV[3] == h.pk then
+    h.used = tostring(redis.call('HINCRBY', KEYS[1], 'used', ARGV[2]))
+  end
+end
+local reserved = 0
+local res = redis.call('HGETALL', KEYS[2])
+for i = 2, #res, 2 do
+  local amount, expires = string.match(res[i], '^(%d+):(%d+)$')
+  if tonumber(expires) > now then reserved = reserved + tonumber(amount) end
+end
+local out = {status, tostring(reserved)}
+for k, v in pairs(h) do
+  out[#out + 1] = k
+  out[#out + 1] = v
+end
+return out

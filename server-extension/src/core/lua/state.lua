@@ -1,0 +1,20 @@
+-- Read the counter and the sum of open reservations (purging expired ones).
+-- KEYS[1] counter hash   KEYS[2] reservations hash   ARGV: nowMs
+local c = redis.call('HGETALL', KEYS[1])
+if #c == 0 then return {'MISSING'} end
+local h = {}
+for i = 1, #c, 2 do h[c[i]] = c[i + 1] end
+local now = tonumber(ARGV[1])
+local ne = tonumber(h.ne or '0')
+if now >= tonumber(h.pe) or (ne > 0 and now >= ne) then return {'MISSING'} end
+local res = redis.call('HGETALL', KEYS[2])
+local reserved = 0
+for i = 1, #res, 2 do
+  local amount, expires = string.match(res[i + 1], '^(%d+):(%d+)$')
+  if tonumber(expires) <= now then
+    redis.call('HDEL', KEYS[2], res[i])
+  else
+    reserved = reserved + tonumber(amount)
+  end
+end
+return {'ok', tostring(reserved), unpack(c)}

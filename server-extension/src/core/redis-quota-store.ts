@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { PeriodKind } from '@solaris/wire';
+import type { CounterState, QuotaStore, ReserveInput, ReserveOutcome, ReserveResult, Settlement, SettleResult } from './quota-store';
+import { loadPolicySnapshot, recentRequestIds } from './policy';
+import { LedgerWriter, toEntry } from './ledger';
+import { SolarisError } from './errors';
+import reserveLua from './lua/reserve.lua';
+import settleLua from './lua/settle.lua';
+import stateLua from './lua/state.lua';
+import releaseLua from './lua/release.lua';
+import installLua from './lua/install.lua';
+import firedLua from './lua/fired.lua';
+import unlockLua from './lua/unlock.lua';
+
+export interface RedisQuotaStoreOptions {
+  redis: Redis;
+  pool: pg.Pool;
+  timezone: string;
+  reservationTtlMs: number;
+  maxInflight: number;
+}
+
+/** A settled marker lives this long; a replay older than REPLAY_WINDOW_MS never touches the counter. */
+const MARKER_TTL_MS = 60 * 60 * 1000;
+const REPLAY_WINDOW_MS = 10 * 60 * 1000;
+/** A rebuild marks ids settled in this window (> REPLAY_WINDOW_MS) as already counted. */
+const REBUILD_MARK_WINDOW_MS = 15 * 60 * 1000;
+/** Counters outlive their period by a week (late reads of the old period still answer). */
+const COUNTER_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
+const LOCK_TTL_MS = 5_000;
+
+type LuaReply = string[];
+
+interface SolarisRedis extends Redis {
+  solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<LuaReply>;
+  solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<LuaReply>;
+  solarisState(c: string, r: string, now: number): Promise<LuaReply>;
+  solarisRelease(r: string, requestId: string): Promise<number>;
+  solarisInstall(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  solarisFired(c: string, periodKey: string, threshold: number): Promise<number>;
+  solarisUnlock(lock: string, token: string): Promise<number>;
+}
+
+/**
+ * Every key of a user carries the hash tag `{user}` so one Lua script only touches one Redis Cluster slot.
+ * The id is URI-encoded: no `{`/`}` can leak into the tag and distinct ids stay distinct keys.
+ */
+export function userKeys(userId: string) {
+  const tag = `sq:{${encodeURIComponent(userId)}}`;
+  return {
+    counter: `${tag}:c`,
+    reservations: `${tag}:r`,
+    lock: `${tag}:lock`,
+    marker: (requestId: string) => `${tag}:s:${requestId}`,
+  };
+}
+
+/**
+ * Hot counters in Redis, one atomic Lua script per step (lua/*.lua), Postgres as the record.
+ * settle = ledger row first (group-committed, idempotent), then the Lua step guarded by a settled marker.
+ * A missing/expired counter is rebuilt from Postgres under a per-user lock (see docs/architecture.md).
+ */
+export class RedisQuotaStore implements QuotaStore {
+  readonly kind = 'redis' as const;
+  private readonly redis: SolarisRedis;
+  private readonly ledger: LedgerWriter;
+
+  constructor(private readonly opts: RedisQuotaStoreOptions) {
+    const r = opts.redis;
+    // defineCommand loads each script once (EVALSHA, falling back to EVAL after a SCRIPT FLUSH / restart).
+    if (typeof (r as unknown as Record<string, unknown>).solarisReserve !== 'function') {
+      r.defineCommand('solarisReserve', { numberOfKeys: 2, lua: reserveLua });
+      r.defineCommand('solarisSettle', { numberOfKeys: 3, lua: settleLua });
+      r.defineCommand('solarisState', { numberOfKeys: 2, lua: stateLua });
+      r.defineCommand('solarisRelease', { numberOfKeys: 1, lua: releaseLua });
+      r.defineCommand('solarisInstall', { lua: installLua });
+      r.defineCommand('solarisFired', { numberOfKeys: 1, lua: firedLua });
+      r.defineCommand('solarisUnlock', { numberOfKeys: 1, lua: unlockLua });
+    }
+    this.redis = r as unknown as SolarisRedis;
+    this.ledger = new LedgerWriter(opts.pool, opts.timezone);
+  }
+
+  async reserve(input: ReserveInput, now: number): Promise<ReserveResult> {
+    const k = userKeys(input.userId);
+    const reply = await this.withCounter(input.userId, now, () =>
+      this.redis.solarisReserve(k.counter, k.reservations, input.requestId, input.estimate, now, this.opts.reservationTtlMs, this.opts.maxInflight),
+    );
+    const outcome = reply[0] as ReserveOutcome;
+    return { ok: outcome === 'reserved' || outcome === 'already_reserved', outcome, state: parseState(input.userId, reply) };
+  }
+
+  async settle(s: Settlement, now: number): Promise<SettleResult> {
+    const { inserted, row } = await this.ledger.write(s);
+    const entry = toEntry(row);
+    const k = userKeys(s.userId);
+    // Replays of old requests, or of an id that belongs to someone else, never touch the counter.
+    if (row.user_id !== s.userId || (!inserted && now - row.created_at.getTime() > REPLAY_WINDOW_MS)) {
+      await this.redis.solarisRelease(k.reservations, s.requestId);
+      return { duplicate: true, entry, state: await this.state(s.userId, now) };
+    }
+    const reply = await this.withCounter(s.userId, now, () =>
+      this.redis.solarisSettle(k.counter, k.reservations, k.marker(s.requestId), s.requestId, Number(row.weighted_tokens), row.period_key, now, MARKER_TTL_MS),
+    );
+    return { duplicate: !inserted, entry, state: parseState(s.userId, reply) };
+  }
+
+  async release(requestId: string, userId: string): Promise<boolean> {
+    return (await this.redis.solarisRelease(userKeys(userId).reservations, requestId)) === 1;
+  }
+
+  async state(userId: string, now: number): Promise<CounterState> {
+    const k = userKeys(userId);
+    const reply = await this.withCounter(userId, now, () => this.redis.solarisState(k.counter, k.reservations, now));
+    return parseState(userId, reply);
+  }
+
+  async invalidate(userId: string): Promise<void> {
+    await this.redis.del(userKeys(userId).counter);
+  }
+
+  async markFired(userId: string, periodKey: string, threshold: number): Promise<void> {
+    await this.redis.solarisFired(userKeys(userId).counter, periodKey, threshold);
+  }
+
+  async close(): Promise<void> {
+    await this.ledger.drain();
+  }
+
+  /** Runs a script; on MISSING rebuilds the counter from Postgres (once, under the user's lock) and retries. */
+  private async withCounter(userId: string, now: number, run: () => Promise<LuaReply>): Promise<LuaReply> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const reply = await run();
+      if (reply[0] !== 'MISSING') return reply;
+      await this.rebuild(userId, now);
+    }
+    throw new SolarisError('store_unavailable', 'quota counter could not be rebuilt');
+  }
+
+  private async rebuild(userId: string, now: number): Promise<void> {
+    const k = userKeys(userId);
+    const token = randomBytes(8).toString('hex');
+    const deadline = Date.now() + LOCK_TTL_MS;
+    while ((await this.redis.set(k.lock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      // Someone else is rebuilding: wait for them, then let the caller retry its script.
+      if (Date.now() > deadline) throw new SolarisError('store_unavailable', 'quota counter rebuild timed out');
+      await new Promise((r) => setTimeout(r, 5));
+      if (await this.redis.exists(k.lock)) continue;
+      return;
+    }
+    try {
+      // The snapshot is read after taking the lock: every settlement whose Lua step ran before it is in
+      // the sum and marked; every later one finds the new counter and applies itself once.
+      const [snap, recent] = await Promise.all([
+        loadPolicySnapshot(this.opts.pool, userId, now, this.opts.timezone),
+        recentRequestIds(this.opts.pool, userId, now - REBUILD_MARK_WINDOW_MS),
+      ]);
+      const fields: (string | number)[] = [
+        'pl', snap.planId ?? '',
+        'pkd', snap.periodKind,
+        'pk', snap.periodKey,
+        'ps', snap.periodStart,
+        'pe', snap.periodEnd,
+        'lim', snap.limit,
+        'gr', snap.granted,
+        'used', snap.used,
+        'ne', snap.nextGrantExpiry,
+        ...snap.fired.flatMap((t) => [`f${t}`, 1]),
+      ];
+      const ttl = Math.max(1, snap.periodEnd - now) + COUNTER_GRACE_MS;
+      const markers = recent.map((id) => k.marker(id));
+      await this.redis.solarisInstall(1 + markers.length, k.counter, ...markers, ttl, MARKER_TTL_MS, ...fields);
+    } finally {
+      await this.redis.solarisUnlock(k.lock, token);
+    }
+  }
+}
+
+/** Lua replies are {status, reserved, field, value, ...} (the counter hash flattened). */
+function parseState(userId: string, reply: LuaReply): CounterState {
+  const h: Record<string, string> = {};
+  for (let i = 2; i + 1 < reply.length; i += 2) h[reply[i]!] = reply[i + 1]!;
+  const fired = Object.keys(h)
+    .filter((f) => /^f\d+$/.test(f))
+    .map((f) => Number(f.slice(1)))
+    .sort((a, b) => a - b);
+  return {
+    userId,
+    planId: h.pl || null,
+    periodKind: (h.pkd ?? 'month') as PeriodKind,
+    periodKey: h.pk ?? '',
+    periodStart: Number(h.ps),
+    periodEnd: Number(h.pe),
+    limit: Number(h.lim),
+    granted: Number(h.gr),
+    used: Number(h.used),
+    reserved: Number(reply[1] ?? 0),
+    fired,
+  };
+}

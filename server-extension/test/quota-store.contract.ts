@@ -1,0 +1,263 @@
+/**
+ * One contract, every store (rate-limiter-flexible style): the Redis and the Postgres QuotaStore must
+ * behave identically through the engine. Real Postgres and Redis; the clock is injected.
+ */
+import { SolarisError } from '../src/core/errors';
+import { QuotaEngine } from '../src/core/engine';
+import { createStore } from '../src/core/create-engine';
+import type { SolarisConfig } from '../src/core/config';
+import { createTestEngine, type TestEngine } from './helpers/engine';
+
+const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
+
+async function ledgerRows(t: TestEngine, userId: string) {
+  return (await t.db.pool.query(`SELECT * FROM ledger WHERE user_id = $1 ORDER BY seq`, [userId])).rows;
+}
+
+export function quotaStoreContract(store: 'redis' | 'postgres') {
+  describe(`QuotaStore contract: ${store}`, () => {
+    let t: TestEngine;
+    let n = 0;
+    const uid = () => `user-${store}-${++n}`;
+
+    beforeAll(async () => {
+      t = await createTestEngine({
+        store,
+        env: { SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}', SOLARIS_RESERVATION_TTL_MS: '60000', SOLARIS_MAX_INFLIGHT: '3' },
+      });
+      await t.engine.admin.upsertPlan({ id: 'mini', name: 'Mini', tokenLimit: 1000, period: 'month' }, ADMIN);
+      await t.engine.admin.upsertPlan({ id: 'diario', name: 'Diário', tokenLimit: 300, period: 'day' }, ADMIN);
+    });
+    afterAll(async () => t?.cleanup());
+
+    async function userOnMini() {
+      const u = uid();
+      await t.engine.admin.assignPlan({ userId: u, planId: 'mini' }, ADMIN);
+      return u;
+    }
+    const settle = (userId: string, requestId: string, promptTokens: number, completionTokens: number, model = 'm') =>
+      t.engine.settle({ userId, requestId, model, promptTokens, completionTokens, source: 'proxy' });
+
+    it('a new user gets the default plan and a full balance', async () => {
+      const b = await t.engine.balance(uid());
+      expect(b).toMatchObject({ planId: 'padrao', limit: 100000, used: 0, reserved: 0, remaining: 100000, state: 'ok', periodKey: '2026-11' });
+    });
+
+    it('reserves within the limit and refuses over it', async () => {
+      const u = await userOnMini();
+      const ok = await t.engine.reserve({ userId: u, requestId: 'r1', estimate: 600 });
+      expect(ok).toMatchObject({ ok: true, outcome: 'reserved' });
+      expect(ok.balance).toMatchObject({ reserved: 600, remaining: 400 });
+      const blocked: unknown[] = [];
+      t.engine.events.on('blocked', (e) => blocked.push(e));
+      const over = await t.engine.reserve({ userId: u, requestId: 'r2', estimate: 401 });
+      expect(over).toMatchObject({ ok: false, outcome: 'quota_exceeded' });
+      expect(blocked).toHaveLength(1);
+      const again = await t.engine.reserve({ userId: u, requestId: 'r1', estimate: 600 });
+      expect(again).toMatchObject({ ok: true, outcome: 'already_reserved' });
+      expect(again.balance.reserved).toBe(600);
+    });
+
+    it('settles less and more than reserved; the reservation is freed', async () => {
+      const u = await userOnMini();
+      await t.engine.reserve({ userId: u, requestId: 'a', estimate: 300 });
+      const less = await settle(u, 'a', 50, 50);
+      expect(less.balance).toMatchObject({ used: 100, reserved: 0, remaining: 900 });
+      await t.engine.reserve({ userId: u, requestId: 'b', estimate: 100 });
+      const more = await settle(u, 'b', 100, 150);
+      expect(more.balance).toMatchObject({ used: 350, reserved: 0, remaining: 650 });
+      expect(more.entry).toMatchObject({ requestId: 'b', promptTokens: 100, completionTokens: 150, totalTokens: 250, weightedTokens: 250 });
+      expect(await ledgerRows(t, u)).toHaveLength(2);
+    });
+
+    it('release frees the hold; an unknown request id releases nothing', async () => {
+      const u = await userOnMini();
+      await t.engine.reserve({ userId: u, requestId: 'x', estimate: 700 });
+      expect(await t.engine.release('x', u)).toBe(true);
+      expect((await t.engine.balance(u)).reserved).toBe(0);
+      expect(await t.engine.release('x', u)).toBe(false);
+      expect(await t.engine.release('never-seen', u)).toBe(false);
+      expect((await t.engine.balance(u)).remaining).toBe(1000);
+    });
+
+    it('an abandoned reservation expires after its TTL', async () => {
+      const u = await userOnMini();
+      await t.engine.reserve({ userId: u, requestId: 'crashed', estimate: 1000 });
+      expect((await t.engine.reserve({ userId: u, requestId: 'next', estimate: 1 })).ok).toBe(false);
+      t.clock.advance(60_001);
+      try {
+        expect((await t.engine.balance(u)).reserved).toBe(0);
+        expect((await t.engine.reserve({ userId: u, requestId: 'next', estimate: 1 })).ok).toBe(true);
+      } finally {
+        t.clock.advance(-60_001);
+      }
+    });
+
+    it('limits parallel generations per user', async () => {
+      const u = await userOnMini();
+      for (const id of ['p1', 'p2', 'p3']) expect((await t.engine.reserve({ userId: u, requestId: id, estimate: 10 })).ok).toBe(true);
+      expect(await t.engine.reserve({ userId: u, requestId: 'p4', estimate: 10 })).toMatchObject({ ok: false, outcome: 'too_many_inflight' });
+    });
+
+    it('grants add to the period, and an expiring grant stops counting when it expires', async () => {
+      const u = await userOnMini();
+      await settle(u, 'g0', 500, 500);
+      expect((await t.engine.balance(u)).state).toBe('blocked');
+      const afterGrant = await t.engine.admin.grant({ userId: u, tokens: 500, reason: 'teste' }, ADMIN);
+      expect(afterGrant).toMatchObject({ granted: 500, remaining: 500, state: 'ok' });
+      const expiresAt = new Date(t.clock() + 3_600_000).toISOString();
+      expect(await t.engine.admin.grant({ userId: u, tokens: 200, expiresAt }, ADMIN)).toMatchObject({ granted: 700 });
+      t.clock.advance(3_600_001);
+      try {
+        expect((await t.engine.balance(u)).granted).toBe(500);
+      } finally {
+        t.clock.advance(-3_600_001);
+      }
+    });
+
+    it('a per-user override replaces the plan limit, and clearing it restores the plan', async () => {
+      const u = await userOnMini();
+      expect(await t.engine.admin.setLimitOverride({ userId: u, limit: 5000 }, ADMIN)).toMatchObject({ limit: 5000 });
+      expect(await t.engine.admin.setLimitOverride({ userId: u, limit: null }, ADMIN)).toMatchObject({ limit: 1000 });
+    });
+
+    it('a reset zeroes this period’s usage but keeps the ledger', async () => {
+      const u = await userOnMini();
+      await settle(u, 'before-reset', 400, 0);
+      expect(await t.engine.admin.reset({ userId: u, reason: 'suporte' }, ADMIN)).toMatchObject({ used: 0, remaining: 1000 });
+      t.clock.advance(1000);
+      try {
+        expect((await settle(u, 'after-reset', 10, 0)).balance.used).toBe(10);
+      } finally {
+        t.clock.advance(-1000);
+      }
+      expect(await ledgerRows(t, u)).toHaveLength(2);
+    });
+
+    it('rolls over to a new period at the calendar boundary (America/Sao_Paulo)', async () => {
+      const u = await userOnMini();
+      const saved = t.clock();
+      t.clock.set('2026-11-30T23:59:00-03:00');
+      try {
+        await settle(u, 'nov', 900, 0);
+        expect(await t.engine.balance(u)).toMatchObject({ periodKey: '2026-11', used: 900 });
+        t.clock.set('2026-12-01T00:00:00-03:00');
+        const dec = await t.engine.balance(u);
+        expect(dec).toMatchObject({ periodKey: '2026-12', used: 0, remaining: 1000, periodEnd: '2027-01-01T03:00:00.000Z' });
+        await settle(u, 'dec', 5, 5);
+        expect((await t.engine.balance(u)).used).toBe(10);
+      } finally {
+        t.clock.set(saved);
+      }
+    });
+
+    it('daily plans roll over every day', async () => {
+      const u = uid();
+      await t.engine.admin.assignPlan({ userId: u, planId: 'diario' }, ADMIN);
+      await settle(u, 'd1', 300, 0);
+      expect((await t.engine.balance(u)).state).toBe('blocked');
+      t.clock.advance(24 * 3_600_000);
+      try {
+        expect(await t.engine.balance(u)).toMatchObject({ used: 0, state: 'ok', periodKind: 'day' });
+      } finally {
+        t.clock.advance(-24 * 3_600_000);
+      }
+    });
+
+    it('applies model weights (glob) to the charge', async () => {
+      const u = await userOnMini();
+      const r = await settle(u, 'w', 60, 40, 'gpt-4o-mini');
+      expect(r.entry.weightedTokens).toBe(200);
+      expect(r.balance.used).toBe(200);
+      expect(t.engine.estimateWeighted('gpt-4o', 10, 90)).toBe(200);
+      expect(t.engine.estimateWeighted('llama3', 10, 90)).toBe(100);
+    });
+
+    it('the same settlement delivered 5 times → one ledger row, counter moved once', async () => {
+      const u = await userOnMini();
+      const results = await Promise.all(Array.from({ length: 5 }, () => settle(u, 'dup', 70, 30)));
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      for (let i = 0; i < 5; i++) await settle(u, 'dup', 70, 30);
+      expect(await ledgerRows(t, u)).toHaveLength(1);
+      expect((await t.engine.balance(u)).used).toBe(100);
+    });
+
+    it('200 parallel reserve+settle for a limit that allows 100 → exactly 100 succeed, counter = ledger', async () => {
+      const u = uid();
+      await t.engine.admin.setLimitOverride({ userId: u, limit: 1000 }, ADMIN);
+      const big = engineWith(t, { SOLARIS_MAX_INFLIGHT: 1000 });
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, async (_, i) => {
+          const r = await big.reserve({ userId: u, requestId: `c${i}`, estimate: 10 });
+          if (!r.ok) return false;
+          await big.settle({ userId: u, requestId: `c${i}`, model: 'm', promptTokens: 5, completionTokens: 5, source: 'proxy' });
+          return true;
+        }),
+      );
+      expect(outcomes.filter(Boolean)).toHaveLength(100);
+      const sum = (await t.db.pool.query(`SELECT sum(weighted_tokens)::int AS s, count(*)::int AS n FROM ledger WHERE user_id = $1`, [u])).rows[0];
+      expect(sum).toEqual({ s: 1000, n: 100 });
+      expect(await big.balance(u)).toMatchObject({ used: 1000, reserved: 0, remaining: 0, state: 'blocked' });
+    });
+
+    it('thresholds fire once per user, period and threshold', async () => {
+      const u = await userOnMini();
+      const fired: number[] = [];
+      const onThreshold = (e: { userId: string; threshold: number }) => e.userId === u && fired.push(e.threshold);
+      t.engine.events.on('threshold', onThreshold);
+      try {
+        await settle(u, 't1', 700, 0);
+        expect(fired).toEqual([]);
+        await settle(u, 't2', 100, 0); // 80 %
+        await settle(u, 't3', 50, 0); // 85 %: no second alert
+        expect(fired).toEqual([80]);
+        await settle(u, 't4', 200, 0); // 105 %
+        expect(fired).toEqual([80, 100]);
+        await settle(u, 't5', 1, 0);
+        expect(fired).toEqual([80, 100]);
+      } finally {
+        t.engine.events.off('threshold', onThreshold);
+      }
+      const rows = (await t.db.pool.query(`SELECT threshold FROM threshold_notifications WHERE user_id = $1 ORDER BY 1`, [u])).rows;
+      expect(rows.map((r) => r.threshold)).toEqual([80, 100]);
+    });
+
+    it('bad input is a typed error and never moves the counter', async () => {
+      const u = await userOnMini();
+      await settle(u, 'ok', 10, 0);
+      const bad: Array<() => Promise<unknown>> = [
+        () => t.engine.reserve({ userId: u, requestId: 'n', estimate: -1 }),
+        () => t.engine.reserve({ userId: u, requestId: 'n', estimate: 1.5 }),
+        () => t.engine.reserve({ userId: '', requestId: 'n', estimate: 1 }),
+        () => t.engine.reserve({ userId: u, requestId: '', estimate: 1 }),
+        () => t.engine.reserve({ userId: u, requestId: 'n', estimate: 1e15 }),
+        () => settle(u, 's', -5, 0),
+        () => settle(u, 's', 0.5, 0),
+        () => settle(u, 's', 10, Number.NaN),
+        () => settle('', 's', 1, 1),
+        () => settle(u, 's'.repeat(500), 1, 1),
+        () => t.engine.settle({ userId: u, requestId: 's', model: 'm', promptTokens: 1, completionTokens: 1, source: 'bogus' as 'proxy' }),
+        () => t.engine.balance('x'.repeat(1000)),
+        () => t.engine.admin.grant({ userId: u, tokens: -10 }, ADMIN),
+        () => t.engine.admin.grant({ userId: u, tokens: 10, expiresAt: 'amanhã' }, ADMIN),
+      ];
+      for (const call of bad) {
+        const err = await call().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(SolarisError);
+        expect((err as SolarisError).code).toBe('invalid_input');
+        expect((err as SolarisError).status).toBe(400);
+      }
+      expect(await t.engine.balance(u)).toMatchObject({ used: 10, reserved: 0 });
+      expect(await ledgerRows(t, u)).toHaveLength(1);
+    });
+  });
+}
+
+/** A second engine on the same database/Redis/clock with other settings (e.g. more parallel generations). */
+function engineWith(t: TestEngine, overrides: Partial<SolarisConfig>) {
+  const config = { ...t.config, ...overrides };
+  return new QuotaEngine({ config, db: t.db, store: createStore(config, t.db, t.redis), clock: t.clock });
+}
