@@ -120,7 +120,11 @@ export const configSchema = z.object({
   SOLARIS_METERING_SOURCE: z
     .enum(['librechat', 'proxy', 'litellm'])
     .default('librechat')
-    .describe('Which source meters requests inside LibreChat: exactly one, so nothing is counted twice.'),
+    .describe(
+      'Which source writes the ledger, exactly one, so nothing is counted twice: librechat = the Transaction hook inside LibreChat ' +
+        '(the metering proxy then only gates: reserve + release); proxy = the metering proxy settles, the hook is off; ' +
+        'litellm = the LiteLLM generic_api webhook settles, hook off, proxy gates only. Same value in every process.',
+    ),
   PORT: intFromEnv(3001, 1, 65535).describe('Port of the standalone server (proxy + API).'),
   HOST: z.string().default('0.0.0.0').describe('Listen address of the standalone server.'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info').describe('Log level (JSON logs on stdout).'),
