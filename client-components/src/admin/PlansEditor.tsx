@@ -1,0 +1,96 @@
+import { useState, type FormEvent } from 'react';
+import type { PeriodKind, PlanDTO } from '@solaris/wire';
+import { usePlans, useSavePlan } from '../hooks';
+import { useSolaris } from '../provider';
+import { ErrorNote } from '../components/ui';
+import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
+
+const EMPTY: PlanDTO = { id: '', name: '', tokenLimit: 0, period: 'month', isDefault: false };
+
+function PlanForm({ plan, isNew, onAsk }: { plan: PlanDTO; isNew: boolean; onAsk(p: PlanDTO, isNew: boolean): void }) {
+  const { t } = useSolaris();
+  const [draft, setDraft] = useState(plan);
+  const [limit, setLimit] = useState(String(plan.tokenLimit || ''));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onAsk({ ...draft, id: draft.id.trim(), name: draft.name.trim(), tokenLimit: Number(limit) }, isNew);
+  };
+  const label = isNew ? t.newPlan : `${t.colPlan} ${plan.name}`;
+  return (
+    <form className="sol-plan" onSubmit={submit} aria-label={label} data-testid={isNew ? 'solaris-plan-new' : `solaris-plan-${plan.id}`}>
+      <label>
+        {t.planId}
+        <input value={draft.id} readOnly={!isNew} required pattern="[a-z0-9][a-z0-9_\-]{0,63}" onChange={(e) => setDraft({ ...draft, id: e.target.value })} />
+      </label>
+      <label>
+        {t.planName}
+        <input value={draft.name} required onChange={(e) => setDraft({ ...draft, name: e.target.value })} />
+      </label>
+      <label>
+        {t.planLimit}
+        <input inputMode="numeric" required pattern="\d+" value={limit} onChange={(e) => setLimit(e.target.value)} />
+      </label>
+      <label>
+        {t.planPeriod}
+        <select value={draft.period} onChange={(e) => setDraft({ ...draft, period: e.target.value as PeriodKind })}>
+          <option value="month">{t.periodMonth}</option>
+          <option value="week">{t.periodWeek}</option>
+          <option value="day">{t.periodDay}</option>
+        </select>
+      </label>
+      <label className="sol-check">
+        <input type="checkbox" checked={draft.isDefault} onChange={(e) => setDraft({ ...draft, isDefault: e.target.checked })} />
+        {t.planDefault}
+      </label>
+      <button type="submit" className="sol-btn sol-btn-primary">
+        {isNew ? t.newPlan : t.save}
+      </button>
+    </form>
+  );
+}
+
+export function PlansEditor() {
+  const { t } = useSolaris();
+  const plans = usePlans();
+  const save = useSavePlan();
+  const [pending, setPending] = useState<PendingAction | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [newKey, setNewKey] = useState(0);
+  const ask = (plan: PlanDTO, isNew: boolean) => {
+    setError(null);
+    setNotice(null);
+    setPending({
+      message: t.confirmPlanSave(plan.name || plan.id),
+      run: async () => {
+        await save.mutateAsync({ plan, isNew });
+        if (isNew) setNewKey((k) => k + 1);
+      },
+    });
+  };
+  return (
+    <div className="sol-plans">
+      {plans.isError && <ErrorNote error={plans.error} onRetry={() => void plans.refetch()} />}
+      {error !== null && <ErrorNote error={error} />}
+      {notice && (
+        <p className="sol-notice" role="status">
+          <span aria-hidden="true">✓ </span>
+          {notice}
+        </p>
+      )}
+      {(plans.data ?? []).map((p) => (
+        <PlanForm key={`${p.id}:${p.tokenLimit}:${p.name}:${p.period}:${p.isDefault}`} plan={p} isNew={false} onAsk={ask} />
+      ))}
+      <h4>{t.newPlan}</h4>
+      <PlanForm key={`new-${newKey}`} plan={EMPTY} isNew onAsk={ask} />
+      <ConfirmDialog
+        pending={pending}
+        onDone={(r) => {
+          setPending(null);
+          if (r.ok) setNotice(t.saved);
+          else if (r.error) setError(r.error);
+        }}
+      />
+    </div>
+  );
+}

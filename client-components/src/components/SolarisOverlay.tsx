@@ -1,0 +1,16 @@
+import { UsageWarningModal } from './UsageWarningModal';
+import { QuotaBlockedModal } from './QuotaBlockedModal';
+import { StatementDialog } from './StatementPanel';
+import { AdminPanelDialog } from '../admin/AdminTab';
+
+/** Every dialog, driven by the store: render once anywhere inside the provider. */
+export function SolarisOverlay({ isAdmin = false }: { isAdmin?: boolean }) {
+  return (
+    <>
+      <UsageWarningModal />
+      <QuotaBlockedModal />
+      <StatementDialog />
+      {isAdmin && <AdminPanelDialog />}
+    </>
+  );
+}

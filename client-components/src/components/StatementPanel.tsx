@@ -1,0 +1,185 @@
+import { useMemo, useState, type FormEvent } from 'react';
+import { useBalance, useDailyUsage, useStatement, useStatementCsvUrl, type StatementFilters } from '../hooks';
+import { useSolaris, useSolarisStore } from '../provider';
+import { BarChart, ErrorNote, SolDialog } from './ui';
+
+interface Draft {
+  period: 'current' | 'all';
+  model: string;
+  conversationId: string;
+}
+
+/**
+ * The statement ("Extrato"): newest first, keyset-paged ("load more"), filters by period, model and
+ * conversation, totals, a daily chart of the current period and CSV export of the same filters.
+ * With `userId` (admin view) it reads that user's statement.
+ */
+export function StatementPanel({ userId }: { userId?: string }) {
+  const { t, fmt } = useSolaris();
+  const { data: balance } = useBalance();
+  const [draft, setDraft] = useState<Draft>({ period: 'current', model: '', conversationId: '' });
+  const [applied, setApplied] = useState<Draft>(draft);
+  const periodKey = userId ? undefined : balance?.periodKey;
+
+  const filters: StatementFilters = useMemo(
+    () => ({
+      period: applied.period === 'current' ? periodKey : undefined,
+      model: applied.model.trim() || undefined,
+      conversationId: applied.conversationId.trim() || undefined,
+    }),
+    [applied, periodKey],
+  );
+  const q = useStatement(filters, { userId });
+  const csvUrl = useStatementCsvUrl(filters);
+  const range = !userId && balance ? { from: balance.periodStart, to: balance.periodEnd } : null;
+  const daily = useDailyUsage(range);
+
+  const items = q.data?.pages.flatMap((p) => p.items) ?? [];
+  const totals = q.data?.pages[0]?.totals;
+  const models = useMemo(() => Array.from(new Set(items.map((i) => i.model))).sort(), [items]);
+  const dl = `sol-models-${userId ?? 'me'}`;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setApplied(draft);
+  };
+  const clear = () => {
+    const d: Draft = { period: 'current', model: '', conversationId: '' };
+    setDraft(d);
+    setApplied(d);
+  };
+
+  return (
+    <section className="sol-statement" aria-label={t.statementTitle}>
+      <form className="sol-filters" onSubmit={submit} role="search">
+        {!userId && (
+          <label>
+            {t.filterPeriod}
+            <select value={draft.period} onChange={(e) => setDraft({ ...draft, period: e.target.value as Draft['period'] })}>
+              <option value="current">{t.periodCurrent(balance?.periodKey ?? '…')}</option>
+              <option value="all">{t.periodAll}</option>
+            </select>
+          </label>
+        )}
+        <label>
+          {t.filterModel}
+          <input list={dl} value={draft.model} placeholder={t.modelAll} onChange={(e) => setDraft({ ...draft, model: e.target.value })} />
+          <datalist id={dl}>
+            {models.map((m) => (
+              <option key={m} value={m} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          {t.filterConversation}
+          <input value={draft.conversationId} onChange={(e) => setDraft({ ...draft, conversationId: e.target.value })} />
+        </label>
+        <div className="sol-filter-buttons">
+          <button type="submit" className="sol-btn sol-btn-primary">
+            {t.applyFilters}
+          </button>
+          <button type="button" className="sol-btn" onClick={clear}>
+            {t.clearFilters}
+          </button>
+          {!userId && (
+            <a className="sol-btn" href={csvUrl} download="extrato-solaris.csv" data-testid="solaris-csv">
+              <span aria-hidden="true">⭳ </span>
+              {t.exportCsv}
+            </a>
+          )}
+        </div>
+      </form>
+
+      {totals && (
+        <dl className="sol-totals" aria-label={t.totals}>
+          <div>
+            <dt>{t.requests}</dt>
+            <dd>{fmt.number(totals.requests)}</dd>
+          </div>
+          <div>
+            <dt>{t.colPrompt}</dt>
+            <dd>{fmt.number(totals.promptTokens)}</dd>
+          </div>
+          <div>
+            <dt>{t.colCompletion}</dt>
+            <dd>{fmt.number(totals.completionTokens)}</dd>
+          </div>
+          <div>
+            <dt>{t.colWeighted}</dt>
+            <dd>{fmt.number(totals.weightedTokens)}</dd>
+          </div>
+          <div>
+            <dt>{t.colCost}</dt>
+            <dd>{fmt.usd(totals.cost)}</dd>
+          </div>
+        </dl>
+      )}
+
+      {range && daily.data && (
+        <BarChart
+          caption={t.dailyChart}
+          format={fmt.number}
+          data={daily.data.map((d) => ({ label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} (${fmt.number(d.requests)} req.)` }))}
+        />
+      )}
+
+      {q.isError && <ErrorNote error={q.error} onRetry={() => void q.refetch()} />}
+      {q.isLoading && <p className="sol-muted" role="status">{t.loading}</p>}
+      {q.isSuccess && items.length === 0 && <p className="sol-empty" role="status">{t.empty}</p>}
+      {items.length > 0 && (
+        <div className="sol-table-wrap" tabIndex={0} aria-label={t.statementTitle} role="region">
+          <table className="sol-table" data-testid="solaris-statement-table">
+            <thead>
+              <tr>
+                <th scope="col">{t.colDate}</th>
+                <th scope="col">{t.colModel}</th>
+                <th scope="col" className="sol-num">{t.colPrompt}</th>
+                <th scope="col" className="sol-num">{t.colCompletion}</th>
+                <th scope="col" className="sol-num">{t.colWeighted}</th>
+                <th scope="col" className="sol-num">{t.colCost}</th>
+                <th scope="col" className="sol-num">{t.colBalanceAfter}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((e) => (
+                <tr key={e.id} data-testid="solaris-statement-row">
+                  <td>{fmt.dateTime(e.createdAt)}</td>
+                  <td>
+                    {e.model}
+                    {e.estimated && (
+                      <span className="sol-tag" title={t.estimatedHint}>
+                        ≈ {t.estimated}
+                      </span>
+                    )}
+                  </td>
+                  <td className="sol-num">{fmt.number(e.promptTokens)}</td>
+                  <td className="sol-num">{fmt.number(e.completionTokens)}</td>
+                  <td className="sol-num">{fmt.number(e.weightedTokens)}</td>
+                  <td className="sol-num">{fmt.usd(e.cost)}</td>
+                  <td className="sol-num">{e.balanceAfter === null ? '—' : fmt.number(e.balanceAfter)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {q.hasNextPage && (
+        <button type="button" className="sol-btn" onClick={() => void q.fetchNextPage()} disabled={q.isFetchingNextPage}>
+          {q.isFetchingNextPage ? t.loading : t.loadMore}
+        </button>
+      )}
+    </section>
+  );
+}
+
+/** The statement in a dialog, opened by the counter or the modals. */
+export function StatementDialog() {
+  const { t } = useSolaris();
+  const open = useSolarisStore((s) => s.statementOpen);
+  const setOpen = useSolarisStore((s) => s.setStatementOpen);
+  return (
+    <SolDialog open={open} onOpenChange={setOpen} title={t.statementTitle} description={t.statementDesc} size="lg" testId="solaris-statement">
+      {open && <StatementPanel />}
+    </SolDialog>
+  );
+}

@@ -1,0 +1,51 @@
+import { useSolaris, useSolarisStore, acknowledgeWarning } from '../provider';
+import { SolDialog } from './ui';
+
+/** Opens on the server's `threshold` event (once per period and threshold, every tab); says what is left and when it resets. */
+export function UsageWarningModal() {
+  const { t, fmt } = useSolaris();
+  const warning = useSolarisStore((s) => s.warning);
+  const dismiss = useSolarisStore((s) => s.dismissWarning);
+  const openStatement = useSolarisStore((s) => s.setStatementOpen);
+  const close = () => {
+    if (warning) acknowledgeWarning(warning);
+    dismiss();
+  };
+  const b = warning?.balance;
+  return (
+    <SolDialog
+      open={!!warning}
+      onOpenChange={(o) => !o && close()}
+      title={
+        <>
+          <span aria-hidden="true">⚠ </span>
+          {t.warningTitle}
+        </>
+      }
+      description={b ? t.warningBody(fmt.percent(b.percent), fmt.number(Math.max(0, b.remaining))) : undefined}
+      size="sm"
+      testId="solaris-warning-modal"
+    >
+      {b && (
+        <>
+          <p className="sol-strong">{t.resetsAt(fmt.date(b.periodEnd))}</p>
+          <div className="sol-actions">
+            <button
+              type="button"
+              className="sol-btn"
+              onClick={() => {
+                close();
+                openStatement(true);
+              }}
+            >
+              {t.openStatement}
+            </button>
+            <button type="button" className="sol-btn sol-btn-primary" data-autofocus onClick={close}>
+              {t.gotIt}
+            </button>
+          </div>
+        </>
+      )}
+    </SolDialog>
+  );
+}

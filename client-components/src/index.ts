@@ -1,0 +1,14 @@
+export { SolarisProvider, useSolaris, useSolarisStore, ensureStyles, type SolarisProviderProps, type SolarisOptions } from './provider';
+export { createApiClient, ApiError, type ApiClient, type FetchLike } from './api/client';
+export { createSolarisSocket, type SolarisSocket } from './socket';
+export * from './hooks';
+export { MESSAGES, detectLocale, makeFormatters, type Locale, type Messages } from './i18n';
+export { detectTheme, type Theme } from './theme';
+export { SOLARIS_CSS } from './styles';
+export { TokenCounter } from './components/TokenCounter';
+export { UsageWarningModal } from './components/UsageWarningModal';
+export { QuotaBlockedModal } from './components/QuotaBlockedModal';
+export { StatementPanel, StatementDialog } from './components/StatementPanel';
+export { SolarisOverlay } from './components/SolarisOverlay';
+export { AdminTab, AdminPanelDialog, AdminButton } from './admin/AdminTab';
+export { SolDialog, BarChart } from './components/ui';

@@ -1,0 +1,51 @@
+import { createStore } from 'zustand/vanilla';
+import type { BalanceDTO, BlockedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+
+export interface BlockedNotice {
+  reason: BlockedEventDTO['reason'];
+  balance: BalanceDTO;
+}
+
+/** Live, socket-fed state (balance itself lives in the query cache so REST and socket share it). */
+export interface SolarisState {
+  connected: boolean;
+  /** Pending 80%-style warning from the server's `threshold` event. */
+  warning: ThresholdEventDTO | null;
+  /** Set by a refusal or by reaching 100 %; cleared by acknowledgement or by an unblock. */
+  blocked: BlockedNotice | null;
+  /** Last few usage events (admins only). */
+  feed: UsageEventDTO[];
+  statementOpen: boolean;
+  adminOpen: boolean;
+  setConnected(v: boolean): void;
+  showWarning(e: ThresholdEventDTO): void;
+  dismissWarning(): void;
+  showBlocked(n: BlockedNotice): void;
+  clearBlocked(): void;
+  pushUsage(e: UsageEventDTO): void;
+  setStatementOpen(v: boolean): void;
+  setAdminOpen(v: boolean): void;
+}
+
+export const FEED_SIZE = 50;
+
+export function createSolarisStore() {
+  return createStore<SolarisState>()((set) => ({
+    connected: false,
+    warning: null,
+    blocked: null,
+    feed: [],
+    statementOpen: false,
+    adminOpen: false,
+    setConnected: (connected) => set({ connected }),
+    // A block outranks a warning: never stack both.
+    showWarning: (warning) => set((s) => (s.blocked ? s : { warning })),
+    dismissWarning: () => set({ warning: null }),
+    showBlocked: (blocked) => set({ blocked, warning: null }),
+    clearBlocked: () => set({ blocked: null }),
+    pushUsage: (e) => set((s) => ({ feed: [e, ...s.feed].slice(0, FEED_SIZE) })),
+    setStatementOpen: (statementOpen) => set({ statementOpen }),
+    setAdminOpen: (adminOpen) => set({ adminOpen }),
+  }));
+}
+export type SolarisStore = ReturnType<typeof createSolarisStore>;
