@@ -20,9 +20,11 @@ export interface PolicySnapshot {
   lastReset: number;
   used: number;
   fired: number[];
+  /** Request ids settled since `recentSince` (only when asked): read in the same statement, hence the same snapshot as `used`. */
+  recent: string[];
 }
 
-// $1 user, $2 now, $3 tz. The CTE `p` always yields one row (LEFT JOINs from the user id).
+// $1 user, $2 now, $3 tz, $4 recentSince (nullable). The CTE `p` always yields one row (LEFT JOINs from the user id).
 const SNAPSHOT_SQL = `
 WITH p AS (
   SELECT pl.id AS plan_id,
@@ -47,7 +49,9 @@ SELECT b.plan_id, b.kind, b.lim, b.pk, b.ps, b.pe, r.last_reset,
   (SELECT COALESCE(sum(l.weighted_tokens), 0) FROM ledger l
     WHERE l.user_id = $1 AND l.period_key = b.pk AND (r.last_reset IS NULL OR l.created_at > r.last_reset)) AS used,
   (SELECT COALESCE(array_agg(t.threshold ORDER BY t.threshold), '{}') FROM threshold_notifications t
-    WHERE t.user_id = $1 AND t.period_key = b.pk) AS fired
+    WHERE t.user_id = $1 AND t.period_key = b.pk) AS fired,
+  CASE WHEN $4::timestamptz IS NULL THEN '{}'::text[] ELSE
+    (SELECT COALESCE(array_agg(l.request_id), '{}') FROM ledger l WHERE l.user_id = $1 AND l.created_at > $4::timestamptz) END AS recent
 FROM b, r`;
 
 interface SnapshotRow {
@@ -62,10 +66,21 @@ interface SnapshotRow {
   next_expiry: Date | null;
   used: number;
   fired: number[];
+  recent: string[];
 }
 
-export async function loadPolicySnapshot(db: Queryable, userId: string, now: number, tz: string): Promise<PolicySnapshot> {
-  const { rows } = await db.query<SnapshotRow>(SNAPSHOT_SQL, [userId, new Date(now), tz]);
+/**
+ * `recentSince` (ms): also list the request ids settled since then. The Redis rebuild needs them from the
+ * *same* snapshot as `used` — read separately, a row committed in between would be counted twice or never.
+ */
+export async function loadPolicySnapshot(
+  db: Queryable,
+  userId: string,
+  now: number,
+  tz: string,
+  recentSince: number | null = null,
+): Promise<PolicySnapshot> {
+  const { rows } = await db.query<SnapshotRow>(SNAPSHOT_SQL, [userId, new Date(now), tz, recentSince == null ? null : new Date(recentSince)]);
   const r = rows[0]!;
   return {
     planId: r.plan_id,
@@ -79,14 +94,6 @@ export async function loadPolicySnapshot(db: Queryable, userId: string, now: num
     lastReset: r.last_reset ? r.last_reset.getTime() : 0,
     used: Number(r.used),
     fired: r.fired.map(Number),
+    recent: r.recent,
   };
-}
-
-/** Request ids settled for this user recently (the rebuild marks them so a racing settle counts once). */
-export async function recentRequestIds(db: Queryable, userId: string, since: number): Promise<string[]> {
-  const { rows } = await db.query<{ request_id: string }>(
-    `SELECT request_id FROM ledger WHERE user_id = $1 AND created_at > $2`,
-    [userId, new Date(since)],
-  );
-  return rows.map((r) => r.request_id);
 }

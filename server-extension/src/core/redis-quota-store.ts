@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { PeriodKind } from '@solaris/wire';
 import type { CounterState, QuotaStore, ReserveInput, ReserveOutcome, ReserveResult, Settlement, SettleResult } from './quota-store';
-import { loadPolicySnapshot, recentRequestIds } from './policy';
+import { loadPolicySnapshot } from './policy';
 import { LedgerWriter, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import reserveLua from './lua/reserve.lua';
@@ -153,10 +153,8 @@ export class RedisQuotaStore implements QuotaStore {
     try {
       // The snapshot is read after taking the lock: every settlement whose Lua step ran before it is in
       // the sum and marked; every later one finds the new counter and applies itself once.
-      const [snap, recent] = await Promise.all([
-        loadPolicySnapshot(this.opts.pool, userId, now, this.opts.timezone),
-        recentRequestIds(this.opts.pool, userId, now - REBUILD_MARK_WINDOW_MS),
-      ]);
+      // One statement, one snapshot: `used` and the marked ids must agree (see loadPolicySnapshot).
+      const snap = await loadPolicySnapshot(this.opts.pool, userId, now, this.opts.timezone, now - REBUILD_MARK_WINDOW_MS);
       const fields: (string | number)[] = [
         'pl', snap.planId ?? '',
         'pkd', snap.periodKind,
@@ -170,7 +168,7 @@ export class RedisQuotaStore implements QuotaStore {
         ...snap.fired.flatMap((t) => [`f${t}`, 1]),
       ];
       const ttl = Math.max(1, snap.periodEnd - now) + COUNTER_GRACE_MS;
-      const markers = recent.map((id) => k.marker(id));
+      const markers = snap.recent.map((id) => k.marker(id));
       await this.redis.solarisInstall(1 + markers.length, k.counter, ...markers, ttl, MARKER_TTL_MS, ...fields);
     } finally {
       await this.redis.solarisUnlock(k.lock, token);
