@@ -112,7 +112,7 @@ describe('LiteLLM webhook POST /solaris/litellm/usage', () => {
   it('malformed items are rejected one by one with a reason; the rest of the batch lands', async () => {
     const noUser = success('m-1', USER, 5, 5);
     delete (noUser as Record<string, unknown>).end_user;
-    noUser.metadata = { user_api_key_alias: 'x' };
+    (noUser as Record<string, unknown>).metadata = { user_api_key_alias: 'x' };
     const batch = [
       noUser,
       success('m-2', USER, -1, 5),
