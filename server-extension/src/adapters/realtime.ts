@@ -1,0 +1,159 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server as IoServer, type Socket } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
+import type { QuotaEngine } from '../core/engine';
+import type { SolarisConfig } from '../core/config';
+import type { Logger } from '../core/logger';
+import type { Authenticator, Principal } from './auth/types';
+import { TtlCache } from './auth/ttl-cache';
+
+export const ADMINS_ROOM = 'admins';
+export const userRoom = (userId: string) => `user:${userId}`;
+
+export interface RealtimeOptions {
+  httpServer: HttpServer;
+  engine: QuotaEngine;
+  authenticator: Authenticator;
+  /** When set, rooms are shared by every replica through @socket.io/redis-adapter (duplicated connections). */
+  redis?: Redis | null;
+  config: SolarisConfig;
+  logger?: Logger;
+  /** Pub/sub channel prefix of the Redis adapter (default `solaris-socket.io`). */
+  channelPrefix?: string;
+  /** Email shown in the admin `usage` feed. Default: our users_cache table. */
+  lookupEmail?: (userId: string) => Promise<string | null>;
+}
+
+export interface Realtime {
+  io: IoServer<Record<string, never>, ServerToClientEvents>;
+  close(): Promise<void>;
+}
+
+type SolarisRequest = IncomingMessage & { solarisPrincipal?: Principal };
+
+/**
+ * socket.io at SOCKET_PATH on the host's HTTP server. The caller is authenticated at the handshake
+ * (`allowRequest`, so a refused client never gets a session), then joins `user:<id>` and, for admins,
+ * `admins`. Engine events of this process are emitted once into rooms; the Redis adapter carries them to the
+ * sockets held by other replicas.
+ */
+export function attachRealtime(opts: RealtimeOptions): Realtime {
+  const { engine, authenticator, logger } = opts;
+  const io = new IoServer<Record<string, never>, ServerToClientEvents>(opts.httpServer, {
+    path: SOCKET_PATH,
+    // The default destroys every upgrade request that is not ours, which would kill the host's websockets.
+    destroyUpgrade: false,
+    serveClient: false,
+    // Same-origin only: no CORS headers.
+    cors: undefined,
+    allowRequest: (req, callback) => {
+      authenticator.authenticate(req.headers).then(
+        (principal) => {
+          if (!principal) return callback('unauthorized', false);
+          (req as SolarisRequest).solarisPrincipal = principal;
+          callback(null, true);
+        },
+        (e: unknown) => {
+          logger?.warn('socket handshake authentication failed', { error: e });
+          callback('unauthorized', false);
+        },
+      );
+    },
+  });
+
+  const extraClients: Redis[] = [];
+  if (opts.redis) {
+    // Subscriber connections cannot run other commands: the adapter gets its own pair.
+    const pub = opts.redis.duplicate();
+    const sub = opts.redis.duplicate();
+    pub.on('error', (e) => logger?.warn('socket.io redis publisher error', { error: e }));
+    sub.on('error', (e) => logger?.warn('socket.io redis subscriber error', { error: e }));
+    extraClients.push(pub, sub);
+    io.adapter(createAdapter(pub, sub, { key: opts.channelPrefix ?? 'solaris-socket.io' }));
+  }
+
+  io.on('connection', (socket: Socket) => {
+    const principal = (socket.request as SolarisRequest).solarisPrincipal;
+    if (!principal) {
+      socket.disconnect(true);
+      return;
+    }
+    void socket.join(userRoom(principal.userId));
+    if (principal.isAdmin) void socket.join(ADMINS_ROOM);
+    engine.balance(principal.userId).then(
+      (b) => socket.emit('balance', b),
+      (e: unknown) => logger?.warn('initial balance failed', { userId: principal.userId, error: e }),
+    );
+  });
+
+  // ---------- engine events → rooms (one subscription per attach) ----------
+  const emails =
+    opts.lookupEmail ??
+    ((userId: string) =>
+      engine.db.pool.query<{ email: string | null }>(`SELECT email FROM users_cache WHERE user_id = $1`, [userId]).then((r) => r.rows[0]?.email ?? null));
+  const emailCache = new TtlCache<string | null>(60_000);
+  const toUser = (userId: string) => io.to(userRoom(userId));
+
+  // settle() emits `ledger` then `balance` synchronously: pair them for the admin feed; if no balance
+  // follows in the same tick, read it.
+  const pending = new Map<string, LedgerEntryDTO[]>();
+  function emitUsage(userId: string, entry: LedgerEntryDTO, balance: BalanceDTO) {
+    emailCache
+      .get(userId, () => emails(userId))
+      .catch(() => null)
+      .then((email) => io.to(ADMINS_ROOM).emit('usage', { userId, email, entry, balance }));
+  }
+
+  const onBalance = (b: BalanceDTO) => {
+    toUser(b.userId).emit('balance', b);
+    const entries = pending.get(b.userId);
+    if (entries) {
+      pending.delete(b.userId);
+      for (const entry of entries) emitUsage(b.userId, entry, b);
+    }
+  };
+  const onLedger = ({ userId, entry }: { userId: string; entry: LedgerEntryDTO }) => {
+    toUser(userId).emit('ledger', entry);
+    const list = pending.get(userId) ?? [];
+    list.push(entry);
+    pending.set(userId, list);
+    setImmediate(() => {
+      const left = pending.get(userId);
+      if (!left) return;
+      pending.delete(userId);
+      engine.balance(userId).then(
+        (b) => left.forEach((entry) => emitUsage(userId, entry, b)),
+        (e: unknown) => logger?.warn('usage feed balance failed', { userId, error: e }),
+      );
+    });
+  };
+  const onThreshold = (e: ThresholdEventDTO) => toUser(e.userId).emit('threshold', e);
+  const onBlocked = (e: BlockedEventDTO) => toUser(e.userId).emit('blocked', e);
+
+  engine.events.on('balance', onBalance);
+  engine.events.on('ledger', onLedger);
+  engine.events.on('threshold', onThreshold);
+  engine.events.on('blocked', onBlocked);
+
+  let closing: Promise<void> | null = null;
+  return {
+    io,
+    close() {
+      closing ??= (async () => {
+        engine.events.off('balance', onBalance);
+        engine.events.off('ledger', onLedger);
+        engine.events.off('threshold', onThreshold);
+        engine.events.off('blocked', onBlocked);
+        // Not io.close(): it also closes the HTTP server and waits for every keep-alive connection of the host,
+        // which is the host's business (LibreChat's graceful shutdown, or our standalone entry).
+        io.disconnectSockets(true);
+        await Promise.resolve(io.of('/').adapter.close()).catch(() => undefined);
+        io.engine.close();
+        for (const c of extraClients) c.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
