@@ -42,3 +42,5 @@ await build({
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 if (!quiet) console.log(`built ${Object.keys(entryPoints).length} entry points in ${Date.now() - started} ms`);
+// LibreChat preload: librechat-plugin/src/*.ts -> dist/plugin/*.cjs (workspace sources bundled, mongoose external).
+await (await import('../librechat-plugin/build.mjs')).buildPlugin({ root, quiet });

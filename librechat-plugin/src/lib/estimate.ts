@@ -1,0 +1,58 @@
+import { countTokens } from 'gpt-tokenizer';
+
+/** Text longer than this is tokenised on a prefix and extrapolated: the estimate stays O(1) in time. */
+const MAX_TOKENIZED_CHARS = 200_000;
+
+/** Real BPE token count (o200k) of `text`; special-token markers in user text are counted as plain text. */
+export function countTextTokens(text: string): number {
+  if (text.length === 0) return 0;
+  const sample = text.length > MAX_TOKENIZED_CHARS ? text.slice(0, MAX_TOKENIZED_CHARS) : text;
+  let n: number;
+  try {
+    n = countTokens(sample, { disallowedSpecial: new Set() });
+  } catch {
+    n = Math.ceil(sample.length / 4);
+  }
+  return sample === text ? n : Math.ceil((n * text.length) / sample.length);
+}
+
+function collectText(value: unknown, out: string[], depth = 0): void {
+  if (depth > 6 || out.length > 10_000) return;
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) collectText(v, out, depth + 1);
+  else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    // OpenAI-style content parts: { type: 'text', text } / { type: 'input_text', text }; messages: { content }.
+    for (const k of ['text', 'content', 'input', 'instructions']) if (k in o) collectText(o[k], out, depth + 1);
+  }
+}
+
+/**
+ * The prompt text a gated request carries. LibreChat's own chat sends `{ text, ... }` (the new user message;
+ * LibreChat adds the conversation history server-side, which the estimate cannot see); the API routes send
+ * OpenAI-shaped `messages` (chat completions) or `input` / `instructions` (responses).
+ */
+export function promptTextOf(body: unknown): string {
+  if (!body || typeof body !== 'object') return '';
+  const b = body as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of ['text', 'messages', 'input', 'instructions', 'promptPrefix']) if (k in b) collectText(b[k], parts);
+  return parts.join('\n');
+}
+
+/** The completion budget the request asks for, if any. */
+export function maxTokensOf(body: unknown): number | null {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as Record<string, unknown>;
+  for (const k of ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'maxOutputTokens', 'maxTokens']) {
+    const v = b[k];
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 1_000_000) return v;
+  }
+  return null;
+}
+
+export function modelOf(body: unknown): string {
+  if (!body || typeof body !== 'object') return 'unknown';
+  const m = (body as Record<string, unknown>).model;
+  return typeof m === 'string' && m !== '' ? m.slice(0, 200) : 'unknown';
+}

@@ -1,0 +1,220 @@
+import type { Mongoose, Schema } from 'mongoose';
+import type { SettleRequest, SettleResponse } from '../../../server-extension/src/core/engine';
+import { isSolarisError } from '../../../server-extension/src/core/errors';
+import { errorMessage, log } from './log';
+
+/**
+ * Metering source `librechat`: every spend LibreChat records becomes one ledger settlement.
+ *
+ * LibreChat writes a `Transaction` document per token type (packages/data-schemas/src/schema/transaction.ts:
+ * user, conversationId, messageId, tokenType 'prompt' | 'completion' | 'credits', model, context, rawAmount =
+ * minus the token count, ...). The agents path writes the prompt and completion rows of one turn with
+ * `Transaction.insertMany` (`bulkInsertTransactions`, packages/data-schemas/src/methods/transaction.ts); the
+ * fallback path saves them one by one (`createTransaction` → `new Transaction(...).save()`, same file). Titles
+ * (`context: 'title'`) are spends too. Auto-refill rows are `tokenType: 'credits'` with a positive rawAmount
+ * (`settleAutoRefill`, same file): not usage, skipped.
+ *
+ * Grouping (decided): rows of one (user, messageId, conversationId, model, context) that arrive within
+ * `coalesceMs` become ONE settlement (prompt + completion tokens); its request id is `lc:<smallest _id of the
+ * group>`. Every document belongs to exactly one group and a document id already seen by this process is
+ * ignored, so nothing is counted twice; a retry re-sends the same request id, which the ledger deduplicates.
+ * Rows without a messageId are settled alone (`lc:<_id>`).
+ */
+
+export interface TransactionDoc {
+  _id?: unknown;
+  user?: unknown;
+  conversationId?: unknown;
+  messageId?: unknown;
+  tokenType?: unknown;
+  model?: unknown;
+  context?: unknown;
+  rawAmount?: unknown;
+  inputTokens?: unknown;
+  writeTokens?: unknown;
+  readTokens?: unknown;
+  createdAt?: unknown;
+}
+
+export interface SettledSpend {
+  userId: string;
+  requestId: string;
+  conversationId: string | null;
+  messageId: string | null;
+  context: string | null;
+}
+
+export interface TransactionMeterOptions {
+  /** The engine's settle, once ready; null = metering is off (another source meters, or no engine). */
+  settler: () => Promise<((req: SettleRequest) => Promise<SettleResponse>) | null>;
+  /** Called after each settlement that moved the counter (the gate frees the matching reservation). */
+  onSettled?: (spend: SettledSpend) => void;
+  coalesceMs?: number;
+  /** Delays between attempts after a failed settlement (the ledger is idempotent, so retrying is safe). */
+  retryDelaysMs?: number[];
+}
+
+interface Group {
+  key: string;
+  userId: string;
+  conversationId: string | null;
+  messageId: string | null;
+  model: string;
+  context: string | null;
+  ids: string[];
+  promptTokens: number;
+  completionTokens: number;
+  occurredAt: number | undefined;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+const idOf = (v: unknown): string | null => {
+  if (v == null) return null;
+  const s = typeof v === 'string' ? v : typeof (v as { toString?: unknown }).toString === 'function' ? String(v) : null;
+  return s && s !== '[object Object]' && s.length <= 128 ? s : null;
+};
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Tokens a spend row stands for: `-rawAmount` (LibreChat stores spends negative). */
+export function tokensOf(doc: TransactionDoc): number {
+  const raw = num(doc.rawAmount);
+  if (raw < 0) return Math.round(-raw);
+  if (doc.rawAmount == null) {
+    // Structured prompt rows without rawAmount: input + cache write + cache read.
+    return Math.round(Math.abs(num(doc.inputTokens)) + Math.abs(num(doc.writeTokens)) + Math.abs(num(doc.readTokens)));
+  }
+  return 0;
+}
+
+export class TransactionMeter {
+  private readonly pending = new Map<string, Group>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly seen = new Set<string>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly coalesceMs: number;
+  private readonly retryDelays: number[];
+
+  constructor(private readonly opts: TransactionMeterOptions) {
+    this.coalesceMs = opts.coalesceMs ?? 250;
+    this.retryDelays = opts.retryDelaysMs ?? [500, 2_000, 5_000, 15_000, 30_000];
+  }
+
+  /** Called from mongoose post hooks: must never throw nor block LibreChat's save. */
+  accept(docs: unknown): void {
+    try {
+      const list = Array.isArray(docs) ? docs : [docs];
+      for (const d of list) this.add(d as TransactionDoc);
+      if (this.pending.size > 0 && !this.timer) {
+        this.timer = setTimeout(() => this.flush(), this.coalesceMs);
+        this.timer.unref?.();
+      }
+    } catch (e) {
+      log.errorOnce('meter-accept', 'Solaris: could not read a LibreChat transaction', { error: errorMessage(e) });
+    }
+  }
+
+  private add(doc: TransactionDoc): void {
+    if (!doc || typeof doc !== 'object') return;
+    const tokenType = doc.tokenType;
+    if (tokenType !== 'prompt' && tokenType !== 'completion') return;
+    const id = idOf(doc._id);
+    const userId = idOf(doc.user);
+    if (!id || !userId) return;
+    const tokens = tokensOf(doc);
+    if (tokens <= 0 || this.seen.has(id)) return;
+    this.remember(id);
+    const messageId = str(doc.messageId);
+    const conversationId = str(doc.conversationId);
+    const model = (str(doc.model) ?? 'unknown').slice(0, 200);
+    const context = str(doc.context);
+    const key = messageId ? [userId, messageId, conversationId, model, context].join('\u0000') : `id:${id}`;
+    let g = this.pending.get(key);
+    if (!g) {
+      g = { key, userId, conversationId, messageId, model, context, ids: [], promptTokens: 0, completionTokens: 0, occurredAt: undefined };
+      this.pending.set(key, g);
+    }
+    g.ids.push(id);
+    if (tokenType === 'prompt') g.promptTokens += tokens;
+    else g.completionTokens += tokens;
+    const created = doc.createdAt instanceof Date ? doc.createdAt.getTime() : undefined;
+    if (created !== undefined && Number.isFinite(created)) g.occurredAt = Math.max(g.occurredAt ?? 0, created);
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > 50_000) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+
+  /** Settles every pending group now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const groups = [...this.pending.values()];
+    this.pending.clear();
+    for (const g of groups) {
+      const p = this.settleWithRetry(g).finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+    }
+  }
+
+  /** Resolves when every settlement started so far finished (tests, shutdown). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  private async settleWithRetry(g: Group): Promise<void> {
+    const requestId = `lc:${[...g.ids].sort()[0]}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const settle = await this.opts.settler();
+        if (!settle) return; // metering by another source, or token control disabled
+        const r = await settle({
+          requestId,
+          userId: g.userId,
+          model: g.model,
+          promptTokens: g.promptTokens,
+          completionTokens: g.completionTokens,
+          source: 'librechat',
+          estimated: false,
+          conversationId: g.conversationId?.slice(0, 200) ?? null,
+          messageId: g.messageId?.slice(0, 200) ?? null,
+          occurredAt: g.occurredAt,
+        });
+        if (!r.duplicate) {
+          this.opts.onSettled?.({ userId: g.userId, requestId, conversationId: g.conversationId, messageId: g.messageId, context: g.context });
+        }
+        return;
+      } catch (e) {
+        const delay = this.retryDelays[attempt];
+        if (delay === undefined || (isSolarisError(e) && e.code === 'invalid_input')) {
+          log.error('Solaris: a LibreChat spend could not be recorded', { requestId, userId: g.userId, error: errorMessage(e) });
+          return;
+        }
+        log.errorOnce('meter-retry', 'Solaris: recording a LibreChat spend failed, retrying', { requestId, error: errorMessage(e) });
+        await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
+  }
+}
+
+/**
+ * Registers the hook on LibreChat's mongoose before LibreChat compiles its models: a global plugin is applied
+ * to every schema at `mongoose.model()` time (LibreChat api/db/index.js runs `createModels(mongoose)` when it
+ * is first required, after our preload). Only the schema with both `tokenType` and `rawAmount` — LibreChat's
+ * Transaction — gets the hooks.
+ */
+export function registerTransactionHook(mongoose: Mongoose, meter: TransactionMeter): void {
+  mongoose.plugin((schema: Schema) => {
+    if (!schema.path('tokenType') || !schema.path('rawAmount')) return;
+    schema.post('save', function (doc: unknown) {
+      meter.accept(doc);
+    });
+    schema.post('insertMany', function (docs: unknown) {
+      meter.accept(docs);
+    });
+  });
+}

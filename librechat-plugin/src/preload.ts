@@ -1,0 +1,146 @@
+/**
+ * Solaris Token Control inside an unmodified LibreChat: loaded by `register.cjs` through
+ * `NODE_OPTIONS=--require /solaris/librechat-plugin/register.cjs`, before any LibreChat code runs.
+ *
+ * At load time only synchronous, side-effect-free hooks are installed (mongoose plugin, fs.readFileSync and
+ * http.createServer wrappers); configuration, secrets and connections are read when LibreChat creates its
+ * server, i.e. after LibreChat's own dotenv call. Nothing here may throw into LibreChat: LibreChat exits on
+ * any uncaught exception it does not recognise (api/server/index.js `process.on('uncaughtException')`).
+ */
+import fs from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Mongoose } from 'mongoose';
+import { createGate } from './lib/gate';
+import { hookHttpCreateServer } from './lib/http-hook';
+import { injectWidget, isLibreChatIndexHtml } from './lib/html';
+import { InflightRegistry } from './lib/inflight';
+import { libreChatApiDir, loadHostMongoose } from './lib/host';
+import { createGateMatcher } from './lib/paths';
+import { startRuntime, type PluginRuntime } from './lib/runtime';
+import { registerTransactionHook, TransactionMeter } from './lib/transaction-meter';
+import { errorMessage, log } from './lib/log';
+
+export interface InstallOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Installed {
+  runtime(): Promise<PluginRuntime>;
+  meter: TransactionMeter;
+  registry: InflightRegistry;
+}
+
+let installed: Installed | null = null;
+
+const failMode = (env: NodeJS.ProcessEnv): 'open' | 'closed' => (String(env.SOLARIS_FAIL_MODE ?? '').trim().toLowerCase() === 'open' ? 'open' : 'closed');
+
+function hookIndexHtml(): void {
+  const original = fs.readFileSync;
+  const wrapped = function readFileSync(this: unknown, ...args: unknown[]): unknown {
+    const out = (original as (...a: unknown[]) => unknown).apply(this, args);
+    if (!isLibreChatIndexHtml(args[0])) return out;
+    try {
+      if (typeof out === 'string') return injectWidget(out);
+      if (Buffer.isBuffer(out)) return Buffer.from(injectWidget(out.toString('utf8')), 'utf8');
+    } catch (e) {
+      log.error('Solaris: could not add the widget to index.html', { error: errorMessage(e) });
+    }
+    return out;
+  } as typeof fs.readFileSync;
+  fs.readFileSync = wrapped;
+}
+
+function sendUnavailable(res: ServerResponse, message: string): void {
+  if (res.headersSent) return;
+  res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify({ error: { code: 'store_unavailable', message } }));
+}
+
+/** Closes socket.io on SIGTERM/SIGINT so LibreChat's `server.close()` is not held open by our sockets. */
+function closeOnSignals(close: () => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const onSignal = () => {
+      close().catch(() => undefined);
+      // We were the only listener: keep Node's default (exit on the signal) instead of swallowing it.
+      if (process.listenerCount(signal) === 1) {
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+export function install(opts: InstallOptions = {}): Installed {
+  if (installed) return installed;
+  const env = opts.env ?? process.env;
+
+  let mongoose: Mongoose | null = null;
+  try {
+    mongoose = loadHostMongoose(libreChatApiDir(env));
+  } catch (e) {
+    log.error("Solaris: LibreChat's mongoose not found; usage metering and user lookups are off", { error: errorMessage(e) });
+  }
+
+  let runtimePromise: Promise<PluginRuntime> | null = null;
+  const runtime = (): Promise<PluginRuntime> => {
+    if (!runtimePromise) {
+      runtimePromise = startRuntime(mongoose, env);
+      runtimePromise.then(
+        (rt) => log.info('Solaris token control active', { meteringSource: rt.config.SOLARIS_METERING_SOURCE, failMode: rt.config.SOLARIS_FAIL_MODE }),
+        (e: unknown) =>
+          log.error(`Solaris token control is OFF: ${errorMessage(e)}. LibreChat keeps running; gated chats are ${failMode(env) === 'open' ? 'allowed (SOLARIS_FAIL_MODE=open)' : 'refused with 503 (SOLARIS_FAIL_MODE=closed)'}.`),
+      );
+    }
+    return runtimePromise;
+  };
+
+  const registry = new InflightRegistry();
+  const meter = new TransactionMeter({
+    settler: async () => {
+      const rt = await runtime().catch(() => null);
+      if (!rt || rt.config.SOLARIS_METERING_SOURCE !== 'librechat') return null;
+      return (req) => rt.engine.settle(req);
+    },
+    coalesceMs: Number(env.SOLARIS_LIBRECHAT_COALESCE_MS ?? 250) || 250,
+    onSettled: (spend) => {
+      if (spend.context === 'title') return; // a title is not the generation the gate reserved for
+      const entry = registry.takeForSpend(spend.userId, spend.conversationId, spend.messageId);
+      if (!entry) return;
+      runtime()
+        .then((rt) => rt.engine.release(entry.requestId, entry.userId))
+        .catch((e: unknown) => log.errorOnce('release', 'Solaris: releasing a reservation failed', { error: errorMessage(e) }));
+    },
+  });
+  if (mongoose) registerTransactionHook(mongoose, meter);
+
+  hookIndexHtml();
+
+  const isGated = createGateMatcher(env);
+  const gate = createGate({ runtime, registry, failMode: () => failMode(env) });
+  hookHttpCreateServer({
+    isGated: (req) => isGated(req.method, req.url ?? '/'),
+    gate,
+    solaris(req: IncomingMessage, res: ServerResponse) {
+      runtime().then(
+        (rt) => rt.server.handle(req, res),
+        () => sendUnavailable(res, 'Solaris token control is not running (see the LibreChat log).'),
+      );
+    },
+    onServer(server: Server) {
+      const started = runtime();
+      started.then(
+        (rt) => rt.server.attach(server),
+        () => undefined, // already logged
+      );
+      closeOnSignals(async () => {
+        await meter.drain().catch(() => undefined);
+        const rt = await started.catch(() => null);
+        await rt?.close();
+      });
+    },
+  });
+
+  installed = { runtime, meter, registry };
+  return installed;
+}
