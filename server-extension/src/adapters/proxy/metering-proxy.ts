@@ -1,0 +1,482 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { QuotaEngine } from '../../core/engine';
+import type { SolarisConfig } from '../../core/config';
+import type { Logger } from '../../core/logger';
+import { isSolarisError } from '../../core/errors';
+import type { Metrics } from '../metrics';
+import { BodyError, readJsonBody } from './body';
+import { quotaExceededBody, sendError, sendJson } from './http-errors';
+import { createServiceKeyCheck, readCaller, requestIdFor, type Caller } from './identity';
+import { SseMeter, answerText, type UpstreamUsage } from './sse-meter';
+import { countTextTokens, estimatePromptTokens, maxCompletionTokens } from './tokens';
+
+export interface MeteringProxyOptions {
+  engine: QuotaEngine;
+  config: SolarisConfig;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Upstream base URL (LiteLLM). Default: config.LITELLM_URL. The demo passes the fake upstream's URL. */
+  upstreamUrl?: string;
+  /** Default: config.LITELLM_API_KEY. */
+  upstreamApiKey?: string;
+  /** Largest accepted request body (images travel as base64). Default 20 MiB. */
+  maxBodyBytes?: number;
+  /** How long GET /v1/models answers are reused. Default 30 s. */
+  modelsCacheMs?: number;
+  /** undici dispatcher for upstream calls. Default: an own keep-alive Agent with the configured timeouts. */
+  dispatcher?: Dispatcher;
+}
+
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+export interface MeteringProxy extends NodeHandler {
+  /** Resolves when every settlement started so far has finished (tests, graceful shutdown). */
+  drain(): Promise<void>;
+  /** Drains, then closes the own upstream Agent. */
+  close(): Promise<void>;
+}
+
+type RouteKind = 'chat' | 'completions' | 'embeddings' | 'models';
+const ROUTES: Record<string, { kind: RouteKind; method: 'GET' | 'POST' }> = {
+  '/v1/chat/completions': { kind: 'chat', method: 'POST' },
+  '/v1/completions': { kind: 'completions', method: 'POST' },
+  '/v1/embeddings': { kind: 'embeddings', method: 'POST' },
+  '/v1/models': { kind: 'models', method: 'GET' },
+};
+
+/** Everything a metered request carries from pre-flight to settlement. */
+interface Metered {
+  kind: RouteKind;
+  requestId: string;
+  caller: Caller;
+  model: string;
+  promptEstimate: number;
+  /** false when the quota store failed and SOLARIS_FAIL_MODE=open let the request through. */
+  metered: boolean;
+}
+
+const FORWARDED_RESPONSE_HEADER = /^x-litellm-|^openai-/;
+
+/**
+ * The metering proxy: an OpenAI-compatible gate in front of LiteLLM for `/v1/*`.
+ * A plain Node handler (no framework on the streaming path): mount it in Express or a bare node:http
+ * server. Per request: service key → user → size-limited JSON body → tokenizer estimate → reserve
+ * (402 when out of quota) → upstream via undici → answer streamed through chunk by chunk → the ledger
+ * settlement runs after the client has its last byte (`drain()` waits for it).
+ */
+export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
+  const { engine, config, logger, metrics } = opts;
+  const upstreamBase = (opts.upstreamUrl ?? config.LITELLM_URL ?? '').replace(/\/+$/, '').replace(/\/v1$/, '');
+  if (!upstreamBase) throw new Error('metering proxy: no upstream (set LITELLM_URL or pass upstreamUrl)');
+  if (!config.SOLARIS_PROXY_KEY) throw new Error('metering proxy: SOLARIS_PROXY_KEY is required');
+  const checkKey = createServiceKeyCheck(config.SOLARIS_PROXY_KEY);
+  const apiKey = opts.upstreamApiKey ?? config.LITELLM_API_KEY;
+  const maxBody = opts.maxBodyBytes ?? 20 * 1024 * 1024;
+  const modelsCacheMs = opts.modelsCacheMs ?? 30_000;
+  const timeout = config.SOLARIS_UPSTREAM_TIMEOUT_MS;
+  const ownAgent = opts.dispatcher
+    ? null
+    : new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, headersTimeout: timeout, bodyTimeout: timeout, pipelining: 1 });
+  const dispatcher: Dispatcher = opts.dispatcher ?? ownAgent!;
+  const pending = new Set<Promise<void>>();
+  const debug = logger?.isDebugEnabled() ? logger : undefined;
+
+  const track = (p: Promise<void>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
+  const upstreamHeaders = (requestId: string | null, accept: string): Record<string, string> => {
+    const h: Record<string, string> = { 'content-type': 'application/json', accept };
+    if (apiKey) h.authorization = `Bearer ${apiKey}`;
+    // LiteLLM logs under the call id it is given, so its logs, spend rows and our ledger share one id.
+    if (requestId) {
+      h['x-litellm-call-id'] = requestId;
+      h['x-request-id'] = requestId;
+    }
+    return h;
+  };
+
+  const responseHeaders = (up: Dispatcher.ResponseData['headers'], requestId: string | null): Record<string, string> => {
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(up)) {
+      if (typeof v === 'string' && FORWARDED_RESPONSE_HEADER.test(k)) h[k] = v;
+    }
+    const ct = up['content-type'];
+    h['content-type'] = typeof ct === 'string' ? ct : 'application/json';
+    if (requestId) h['x-solaris-request-id'] = requestId;
+    return h;
+  };
+
+  // ---------- settlement (after the answer) ----------
+
+  async function settleWithRetry(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): Promise<void> {
+    const hasUsage = usage != null && typeof usage.prompt_tokens === 'number';
+    const promptTokens = hasUsage ? toInt(usage.prompt_tokens) : m.promptEstimate;
+    const completionTokens = hasUsage
+      ? toInt(usage.completion_tokens ?? Math.max(0, (usage.total_tokens ?? 0) - (usage.prompt_tokens ?? 0)))
+      : m.kind === 'embeddings'
+        ? 0
+        : countTextTokens(outputText, m.model);
+    const cost = reportedCost ?? (typeof usage?.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0 ? usage.cost : null);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await engine.settle({
+          requestId: m.requestId,
+          userId: m.caller.userId,
+          model: m.model,
+          promptTokens,
+          completionTokens,
+          reportedCost: cost,
+          source: 'proxy',
+          estimated: !hasUsage,
+          conversationId: m.caller.conversationId,
+          messageId: m.caller.messageId,
+        });
+        if (!r.duplicate && metrics) {
+          metrics.tokens.inc({ kind: 'prompt' }, promptTokens);
+          metrics.tokens.inc({ kind: 'completion' }, completionTokens);
+          metrics.tokens.inc({ kind: 'weighted' }, r.entry.weightedTokens);
+        }
+        debug?.debug('proxy settled', { requestId: m.requestId, userId: m.caller.userId, promptTokens, completionTokens, estimated: !hasUsage });
+        return;
+      } catch (e) {
+        // Bad input will not get better with a retry; a store outage might (settle is idempotent on requestId).
+        if (attempt >= 2 || (isSolarisError(e) && e.code === 'invalid_input')) {
+          metrics?.settleErrors.inc();
+          logger?.error('proxy settlement failed; the reservation will expire by itself', { requestId: m.requestId, userId: m.caller.userId, err: e });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      }
+    }
+  }
+
+  function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): void {
+    if (!m.metered) return;
+    track(settleWithRetry(m, usage, outputText, reportedCost));
+  }
+
+  function releaseLater(m: Metered): void {
+    if (!m.metered) return;
+    track(
+      engine.release(m.requestId, m.caller.userId).then(
+        () => undefined,
+        (e: unknown) => {
+          logger?.warn('proxy release failed; the reservation will expire by itself', { requestId: m.requestId, err: e });
+        },
+      ),
+    );
+  }
+
+  // ---------- pre-flight ----------
+
+  /** Identity, body, estimate and reservation. Returns null when a response was already sent. */
+  async function preflight(req: IncomingMessage, res: ServerResponse, kind: RouteKind): Promise<{ m: Metered; raw: Buffer; json: Record<string, unknown> } | null> {
+    let raw: Buffer;
+    let json: Record<string, unknown>;
+    try {
+      ({ raw, json } = await readJsonBody(req, maxBody));
+    } catch (e) {
+      if (e instanceof BodyError) sendError(res, e.status, e.code, e.message);
+      else throw e;
+      return null;
+    }
+    const model = json.model;
+    if (typeof model !== 'string' || model.trim() === '' || model.length > 200) {
+      sendError(res, 400, 'invalid_input', 'Informe o campo "model" (texto de até 200 caracteres).');
+      return null;
+    }
+    const caller = readCaller(req.headers, json);
+    if (!caller) {
+      sendError(res, 400, 'invalid_input', 'Usuário não identificado: envie o cabeçalho X-Solaris-User-Id ou o campo "user".');
+      return null;
+    }
+    if (caller.userId.length > 128) {
+      sendError(res, 400, 'invalid_input', 'X-Solaris-User-Id passa de 128 caracteres.');
+      return null;
+    }
+    const requestId = requestIdFor(req.headers, caller.userId);
+    const promptEstimate = estimatePromptTokens(json, model);
+    const completionCap = kind === 'embeddings' ? 0 : maxCompletionTokens(json, config.SOLARIS_DEFAULT_MAX_TOKENS);
+    const estimate = engine.estimateWeighted(model, promptEstimate, completionCap);
+    // Keeps the admin's user list fresh (email, last seen); never on the critical path.
+    engine.admin.touchUser({ userId: caller.userId, email: caller.email }).catch((e: unknown) => debug?.debug('touchUser failed', { err: e }));
+
+    const m: Metered = { kind, requestId, caller, model, promptEstimate, metered: true };
+    const t0 = performance.now();
+    try {
+      const r = await engine.reserve({ userId: caller.userId, requestId, estimate });
+      metrics?.reservationSeconds.observe({ outcome: r.outcome }, (performance.now() - t0) / 1000);
+      if (!r.ok) {
+        const reason = r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded';
+        metrics?.blocked.inc({ reason });
+        sendJson(res, 402, quotaExceededBody(reason, r.balance, estimate, promptEstimate, config.SOLARIS_TIMEZONE), { 'x-solaris-request-id': requestId });
+        return null;
+      }
+    } catch (e) {
+      metrics?.reservationSeconds.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
+      if (isSolarisError(e) && e.code !== 'store_unavailable' && e.code !== 'internal_error') {
+        sendError(res, e.status, e.code, e.message);
+        return null;
+      }
+      // Postgres / Redis could not answer: the operator chose what happens (SOLARIS_FAIL_MODE).
+      if (config.SOLARIS_FAIL_MODE === 'closed') {
+        logger?.warn('quota store unavailable: request refused (SOLARIS_FAIL_MODE=closed)', { requestId, err: e });
+        sendError(res, 503, 'store_unavailable', 'O controle de cota está indisponível no momento. Tente de novo em instantes.', { 'retry-after': '5' });
+        return null;
+      }
+      logger?.warn('quota store unavailable: request passed through UNMETERED (SOLARIS_FAIL_MODE=open)', { requestId, userId: caller.userId, err: e });
+      metrics?.failOpen.inc();
+      m.metered = false;
+    }
+    return { m, raw, json };
+  }
+
+  // ---------- upstream ----------
+
+  function upstreamFailure(res: ServerResponse, e: unknown): void {
+    const code = (e as { code?: string }).code;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      sendError(res, 504, 'upstream_error', 'O modelo demorou demais para responder (tempo esgotado).');
+    } else {
+      sendError(res, 502, 'upstream_error', 'Não foi possível contatar o serviço de modelos (LiteLLM).');
+    }
+  }
+
+  async function handleMetered(req: IncomingMessage, res: ServerResponse, kind: RouteKind, path: string): Promise<void> {
+    const pre = await preflight(req, res, kind);
+    if (!pre) return;
+    const { m, raw, json } = pre;
+    const streaming = kind !== 'embeddings' && json.stream === true;
+    let body: Buffer = raw;
+    let clientAskedUsage = false;
+    if (streaming) ({ body, clientAskedUsage } = withStreamUsage(raw, json));
+
+    const ac = new AbortController();
+    let clientGone = false;
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        ac.abort();
+      }
+    });
+
+    let up: Dispatcher.ResponseData;
+    const t0 = performance.now();
+    try {
+      up = await request(upstreamBase + path, {
+        method: 'POST',
+        headers: upstreamHeaders(m.requestId, streaming ? 'text/event-stream' : 'application/json'),
+        body,
+        signal: ac.signal,
+        dispatcher,
+      });
+    } catch (e) {
+      metrics?.upstreamSeconds.observe({ route: kind, status: 'error' }, (performance.now() - t0) / 1000);
+      releaseLater(m);
+      if (!clientGone) {
+        logger?.warn('upstream request failed', { requestId: m.requestId, err: e });
+        upstreamFailure(res, e);
+      }
+      return;
+    }
+    metrics?.upstreamSeconds.observe({ route: kind, status: String(up.statusCode) }, (performance.now() - t0) / 1000);
+    const headers = responseHeaders(up.headers, m.requestId);
+    const contentType = headers['content-type'] ?? '';
+
+    if (up.statusCode >= 400 || !streaming || !contentType.includes('text/event-stream')) {
+      // Whole answer (JSON or an error): small; read it, then answer and settle.
+      let buf: Buffer;
+      try {
+        buf = Buffer.from(await up.body.arrayBuffer());
+      } catch (e) {
+        releaseLater(m);
+        if (!clientGone) upstreamFailure(res, e);
+        return;
+      }
+      if (up.statusCode >= 400) {
+        releaseLater(m); // the upstream refused or failed: nothing is charged
+        res.writeHead(up.statusCode, headers);
+        res.end(buf);
+        return;
+      }
+      const parsed = tryJson(buf);
+      res.writeHead(up.statusCode, { ...headers, 'content-length': String(buf.length) });
+      res.end(buf);
+      const usage = (parsed as { usage?: UpstreamUsage } | null)?.usage ?? null;
+      settleLater(m, usage, usage ? '' : answerText(parsed), headerCost(up.headers));
+      return;
+    }
+
+    relayStream(res, up.body, m, clientAskedUsage, () => clientGone, headers);
+  }
+
+  /** SSE pass-through with backpressure; settles on end, on client abort and on mid-stream failure. */
+  function relayStream(res: ServerResponse, body: Readable, m: Metered, clientAskedUsage: boolean, clientGone: () => boolean, headers: Record<string, string>): void {
+    const meter = new SseMeter(!clientAskedUsage);
+    res.writeHead(200, { ...headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    let done = false;
+    let waitingDrain = false;
+    const resume = () => {
+      waitingDrain = false;
+      body.resume();
+    };
+    const finish = (how: 'complete' | 'client_abort' | 'upstream_error') => {
+      if (done) return;
+      done = true;
+      const text = meter.generatedText();
+      if (how === 'upstream_error' && !meter.usage && text === '') {
+        releaseLater(m); // failed before producing anything: charge nothing
+        return;
+      }
+      // Usage, when it arrived, is final; otherwise the text produced so far is counted (estimated).
+      settleLater(m, meter.usage, text, null);
+    };
+    body.on('data', (chunk: Buffer) => {
+      const out = meter.process(chunk);
+      if (out && !res.write(out) && !waitingDrain) {
+        waitingDrain = true;
+        body.pause();
+        res.once('drain', resume);
+      }
+    });
+    body.once('end', () => {
+      const rest = meter.flush();
+      if (rest) res.write(rest);
+      res.end();
+      finish('complete');
+    });
+    body.once('error', (e: unknown) => {
+      meter.flush();
+      if (clientGone()) {
+        finish('client_abort');
+        return;
+      }
+      logger?.warn('upstream stream failed mid-answer', { requestId: m.requestId, err: e });
+      // An error event the openai client raises as APIError, then a clean end of the SSE response.
+      const err = { error: { message: 'O serviço de modelos interrompeu a resposta.', type: 'api_error', code: 'upstream_error' } };
+      if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify(err)}\n\n`);
+      finish('upstream_error');
+    });
+  }
+
+  // ---------- models (pass-through, cached briefly) ----------
+
+  let modelsCache: { until: number; status: number; body: Buffer; headers: Record<string, string> } | null = null;
+  let modelsInflight: Promise<{ status: number; body: Buffer; headers: Record<string, string> }> | null = null;
+
+  async function handleModels(res: ServerResponse): Promise<void> {
+    const now = Date.now();
+    if (modelsCache && modelsCache.until > now) {
+      res.writeHead(modelsCache.status, modelsCache.headers);
+      res.end(modelsCache.body);
+      return;
+    }
+    modelsInflight ??= (async () => {
+      try {
+        const up = await request(upstreamBase + '/v1/models', { method: 'GET', headers: upstreamHeaders(null, 'application/json'), dispatcher });
+        const body = Buffer.from(await up.body.arrayBuffer());
+        const headers = responseHeaders(up.headers, null);
+        if (up.statusCode === 200) modelsCache = { until: Date.now() + modelsCacheMs, status: 200, body, headers };
+        return { status: up.statusCode, body, headers };
+      } finally {
+        modelsInflight = null;
+      }
+    })();
+    try {
+      const r = await modelsInflight;
+      res.writeHead(r.status, r.headers);
+      res.end(r.body);
+    } catch (e) {
+      logger?.warn('upstream /v1/models failed', { err: e });
+      upstreamFailure(res, e);
+    }
+  }
+
+  // ---------- entry ----------
+
+  const handler = ((req, res, next) => {
+    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const q = url.indexOf('?');
+    let path = q === -1 ? url : url.slice(0, q);
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    if (!path.startsWith('/v1/')) {
+      if (next) next();
+      else sendError(res, 404, 'not_found', 'Rota não encontrada.');
+      return;
+    }
+    const route = ROUTES[path];
+    const kind = route?.kind ?? 'unknown';
+    if (metrics) res.once('close', () => metrics.requests.inc({ route: kind, status: String(res.statusCode) }));
+    if (!route) {
+      req.resume();
+      sendError(res, 404, 'not_found', `Rota ${path} não existe neste proxy.`);
+      return;
+    }
+    if (req.method !== route.method) {
+      req.resume();
+      sendError(res, 405, 'invalid_input', `Use ${route.method} em ${path}.`, { allow: route.method });
+      return;
+    }
+    // The service key first: without it the user headers mean nothing (no spoofing) and no body is read.
+    if (!checkKey(req.headers.authorization)) {
+      req.resume();
+      sendError(res, 401, 'unauthorized', 'Chave de serviço ausente ou inválida (Authorization: Bearer <SOLARIS_PROXY_KEY>).');
+      return;
+    }
+    const work = route.kind === 'models' ? handleModels(res) : handleMetered(req, res, route.kind, path);
+    work.catch((e: unknown) => {
+      logger?.error('proxy request failed', { path, err: e });
+      sendError(res, 500, 'internal_error', 'Erro interno do proxy.');
+    });
+  }) as MeteringProxy;
+
+  handler.drain = async () => {
+    while (pending.size) await Promise.allSettled([...pending]);
+  };
+  handler.close = async () => {
+    await handler.drain();
+    await ownAgent?.close();
+  };
+  return handler;
+}
+
+/**
+ * Streaming bodies get `stream_options.include_usage = true` upstream so usage is exact. When the client
+ * sent no stream_options, the field is spliced in after the opening brace, so every other byte (tools,
+ * response_format, images) reaches the upstream exactly as the client wrote it.
+ */
+export function withStreamUsage(raw: Buffer, json: Record<string, unknown>): { body: Buffer; clientAskedUsage: boolean } {
+  const so = json.stream_options;
+  if (so && typeof so === 'object' && (so as { include_usage?: unknown }).include_usage === true) return { body: raw, clientAskedUsage: true };
+  if (so === undefined) {
+    const brace = raw.indexOf(0x7b); // '{' (only whitespace / a BOM can precede it in a JSON object)
+    return {
+      body: Buffer.concat([raw.subarray(0, brace + 1), Buffer.from('"stream_options":{"include_usage":true},'), raw.subarray(brace + 1)]),
+      clientAskedUsage: false,
+    };
+  }
+  const merged = { ...json, stream_options: { ...(so && typeof so === 'object' ? so : {}), include_usage: true } };
+  return { body: Buffer.from(JSON.stringify(merged)), clientAskedUsage: false };
+}
+
+function tryJson(buf: Buffer): unknown {
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function headerCost(headers: Dispatcher.ResponseData['headers']): number | null {
+  const v = headers['x-litellm-response-cost'];
+  const n = typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+function toInt(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+}

@@ -1,0 +1,135 @@
+import { StringDecoder } from 'node:string_decoder';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+
+/** `usage` as OpenAI / LiteLLM report it; LiteLLM adds `cost` with include_cost_in_streaming_usage. */
+export interface UpstreamUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  cost?: number;
+}
+
+interface ChunkChoice {
+  text?: unknown;
+  delta?: {
+    content?: unknown;
+    refusal?: unknown;
+    reasoning_content?: unknown;
+    tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }>;
+  };
+}
+
+// Event boundaries: a blank line, in any of the three line-ending styles SSE allows.
+const BOUNDARY = /\r\n\r\n|\n\n|\r\r/g;
+
+/**
+ * Reads an OpenAI-style SSE stream as it passes through: the `usage` chunk, and the generated text
+ * (for an estimate when the upstream sends no usage or the client leaves early). Bytes are forwarded as
+ * received; parsing uses eventsource-parser. When the client did not ask for usage, the usage-only
+ * chunk (`choices: []`, that we requested upstream) is cut out: then events are forwarded whole, so a
+ * partial event waits for its end (a few bytes, never the whole answer).
+ */
+export class SseMeter {
+  usage: UpstreamUsage | null = null;
+  /** An `{"error": ...}` event sent by the upstream in the stream. */
+  streamError: unknown = null;
+  private readonly text: string[] = [];
+  private readonly parser: EventSourceParser;
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
+  private lastWasUsageOnly = false;
+
+  constructor(private readonly dropUsageOnlyChunk: boolean) {
+    this.parser = createParser({ onEvent: (e) => this.onData(e.data) });
+  }
+
+  /** Feeds upstream bytes; returns what to forward to the client now (possibly nothing). */
+  process(chunk: Buffer): Buffer | null {
+    const text = this.decoder.write(chunk);
+    if (!this.dropUsageOnlyChunk) {
+      this.parser.feed(text);
+      return chunk;
+    }
+    this.pending += text;
+    let out = '';
+    let start = 0;
+    BOUNDARY.lastIndex = 0;
+    for (let m = BOUNDARY.exec(this.pending); m; m = BOUNDARY.exec(this.pending)) {
+      const end = m.index + m[0].length;
+      const event = this.pending.slice(start, end);
+      start = end;
+      this.lastWasUsageOnly = false;
+      this.parser.feed(event);
+      if (!this.lastWasUsageOnly) out += event;
+    }
+    this.pending = this.pending.slice(start);
+    return out ? Buffer.from(out, 'utf8') : null;
+  }
+
+  /** End of stream: parses an unterminated last event; returns what is left to forward (drop mode). */
+  flush(): Buffer | null {
+    const rest = this.pending + this.decoder.end();
+    this.pending = '';
+    this.lastWasUsageOnly = false;
+    this.parser.feed(rest + '\n\n');
+    if (!this.dropUsageOnlyChunk || !rest || this.lastWasUsageOnly) return null;
+    return Buffer.from(rest, 'utf8');
+  }
+
+  /** The generated text seen so far (content, refusals, reasoning, tool-call arguments). */
+  generatedText(): string {
+    return this.text.join('');
+  }
+
+  private onData(data: string): void {
+    if (data === '[DONE]' || data === '') return;
+    let chunk: { choices?: ChunkChoice[]; usage?: UpstreamUsage | null; error?: unknown };
+    try {
+      chunk = JSON.parse(data) as typeof chunk;
+    } catch {
+      return; // not ours to judge: forwarded as is
+    }
+    if (!chunk || typeof chunk !== 'object') return;
+    if (chunk.error) this.streamError = chunk.error;
+    if (chunk.usage && typeof chunk.usage === 'object') {
+      this.usage = chunk.usage;
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) this.lastWasUsageOnly = true;
+    }
+    if (!Array.isArray(chunk.choices)) return;
+    for (const c of chunk.choices) {
+      if (typeof c.text === 'string') this.text.push(c.text);
+      const d = c.delta;
+      if (!d) continue;
+      if (typeof d.content === 'string') this.text.push(d.content);
+      if (typeof d.refusal === 'string') this.text.push(d.refusal);
+      if (typeof d.reasoning_content === 'string') this.text.push(d.reasoning_content);
+      if (Array.isArray(d.tool_calls)) {
+        for (const t of d.tool_calls) {
+          if (typeof t.function?.name === 'string') this.text.push(t.function.name);
+          if (typeof t.function?.arguments === 'string') this.text.push(t.function.arguments);
+        }
+      }
+    }
+  }
+}
+
+/** Generated text of a non-streamed answer (chat or completions), for an estimate when usage is missing. */
+export function answerText(json: unknown): string {
+  const choices = (json as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return '';
+  const parts: string[] = [];
+  for (const c of choices as Array<{ text?: unknown; message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown } }>) {
+    if (typeof c?.text === 'string') parts.push(c.text);
+    const m = c?.message;
+    if (!m) continue;
+    if (typeof m.content === 'string') parts.push(m.content);
+    if (typeof m.refusal === 'string') parts.push(m.refusal);
+    if (Array.isArray(m.tool_calls)) {
+      for (const t of m.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } }>) {
+        if (typeof t?.function?.name === 'string') parts.push(t.function.name);
+        if (typeof t?.function?.arguments === 'string') parts.push(t.function.arguments);
+      }
+    }
+  }
+  return parts.join('');
+}
