@@ -30,6 +30,13 @@ export interface BalanceDTO {
   state: QuotaState;
   /** Thresholds (percent) configured for this deployment, e.g. [80, 100]. */
   thresholds: number[];
+  /**
+   * The user's own monthly cap (personal setting), present only when set. `limit` is already
+   * min(quota, personalCap); `thresholds` then starts with the user's own warning percentage.
+   */
+  personalCap?: number | null;
+  /** The user's own warning percentage (1..99), present only when set; equals thresholds[0]. */
+  warnPercent?: number | null;
 }
 
 /** One row of the statement ("extrato"). */
@@ -182,6 +189,8 @@ export const SocketEvents = {
   ledger: 'ledger',
   blocked: 'blocked',
   usage: 'usage', // admins only: live feed
+  request: 'request', // admins only: a quota request was opened (QuotaRequestEventDTO)
+  request_decided: 'request_decided', // the requester: approved / denied (QuotaRequestDecidedEventDTO)
 } as const;
 
 export interface ThresholdEventDTO {
@@ -210,6 +219,8 @@ export interface ServerToClientEvents {
   ledger: (e: LedgerEntryDTO) => void;
   blocked: (e: BlockedEventDTO) => void;
   usage: (e: UsageEventDTO) => void;
+  request: (e: QuotaRequestEventDTO) => void;
+  request_decided: (e: QuotaRequestDecidedEventDTO) => void;
 }
 
 /** REST endpoints under API_PREFIX (documented in docs/api.md). */
@@ -231,4 +242,165 @@ export const ApiRoutes = {
   adminAudit: '/admin/audit', // GET ?cursor&limit → {items: AuditEntryDTO[], nextCursor}
   adminUsageDaily: '/admin/usage/daily', // GET ?from&to → DailyUsageDTO[]
   adminUsageByModel: '/admin/usage/models', // GET ?from&to → ModelUsageDTO[]
+} as const;
+
+// ---------- Personal caps, quota requests, plans by role, webhooks (additive; docs/webhooks.md) ----------
+
+/** GET/PUT {API_PREFIX}/me/settings: the caller's own cap and warning percentage. */
+export interface MySettingsDTO {
+  personalCap: number | null;
+  warnPercent: number | null;
+  /** Highest cap the user may set: their quota (plan or override) + grants of this period. */
+  maxPersonalCap: number;
+  /** Deployment thresholds; the lowest is the default warning percentage. */
+  defaultThresholds: number[];
+  balance: BalanceDTO;
+}
+/** PUT body; null clears a setting. */
+export interface MySettingsInput {
+  personalCap: number | null;
+  warnPercent: number | null;
+}
+
+export type QuotaRequestStatus = 'pending' | 'approved' | 'denied' | 'cancelled';
+
+export interface QuotaRequestDTO {
+  id: string;
+  userId: string;
+  email: string | null;
+  name: string | null;
+  tokens: number; // asked for
+  reason: string | null;
+  periodKey: string;
+  status: QuotaRequestStatus;
+  autoApproved: boolean;
+  grantedTokens: number | null; // approved amount (admins may change it)
+  grantExpiresAt: string | null;
+  message: string | null; // the admin's message (deny / approve)
+  decidedBy: string | null;
+  decidedAt: string | null;
+  createdAt: string;
+}
+
+export interface QuotaRequestSuggestionDTO {
+  /** Suggested amount: average daily use of the last 7 days × days left in the period, at least `minimum`. */
+  tokens: number;
+  avgDailyUse: number;
+  daysLeft: number;
+  minimum: number;
+  /** Requests up to this many tokens are approved at once (plan rule), null = no rule. */
+  autoApproveTokens: number | null;
+  /** false when this period's automatic approval was already used. */
+  autoApproveAvailable: boolean;
+  /** The caller's open request, if any (only one may be open). */
+  open: QuotaRequestDTO | null;
+}
+
+export interface QuotaRequestInput {
+  tokens: number;
+  reason?: string | null;
+}
+/** Approve: amount editable (default: the amount asked for), optional expiry. */
+export interface QuotaRequestApproveInput {
+  tokens?: number;
+  expiresAt?: string | null;
+  message?: string | null;
+}
+export interface QuotaRequestDenyInput {
+  message?: string | null;
+}
+export interface AdminQuotaRequestsPageDTO {
+  items: QuotaRequestDTO[];
+  pendingCount: number;
+}
+/** socket `request` (room `admins`). */
+export interface QuotaRequestEventDTO {
+  request: QuotaRequestDTO;
+  pendingCount: number;
+}
+/** socket `request_decided` (room `user:<id>`): `message` is ready-to-show pt-BR text; the balance is the new one. */
+export interface QuotaRequestDecidedEventDTO {
+  request: QuotaRequestDTO;
+  balance: BalanceDTO;
+  message: string;
+}
+
+export interface RolePlanDTO {
+  role: string; // LibreChat role: USER, ADMIN, custom
+  planId: string;
+  updatedBy: string | null;
+  updatedAt: string;
+}
+
+export const WEBHOOK_EVENT_TYPES = [
+  'threshold.crossed',
+  'user.blocked',
+  'quota_request.opened',
+  'quota_request.decided',
+  'org_usage.crossed',
+  'usage.daily_digest',
+  'test',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Body of every JSON webhook (format 'json'). `id` = X-Solaris-Event-Id (de-duplicate on it). */
+export interface WebhookEventEnvelope<T = Record<string, unknown>> {
+  id: string;
+  type: WebhookEventType;
+  createdAt: string;
+  data: T;
+}
+
+export interface WebhookEndpointDTO {
+  id: string;
+  name: string;
+  url: string;
+  /** Event types delivered; empty = all. */
+  events: WebhookEventType[];
+  format: 'json' | 'slack';
+  active: boolean;
+  /** 'env' endpoints come from SOLARIS_WEBHOOK_URLS and are read-only here. */
+  source: 'admin' | 'env';
+  createdAt: string | null;
+}
+/** Returned once, on creation: the signing secret is never shown again. */
+export interface WebhookEndpointCreatedDTO extends WebhookEndpointDTO {
+  secret: string;
+}
+export interface WebhookEndpointInput {
+  name?: string;
+  url: string;
+  events?: WebhookEventType[];
+  format?: 'json' | 'slack';
+  active?: boolean;
+}
+export interface WebhookDeliveryDTO {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  attempt: number;
+  statusCode: number | null;
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+  createdAt: string;
+}
+
+/** REST endpoints under API_PREFIX for the features above (server: adapters/http/extras-routes.ts). */
+export const ExtrasRoutes = {
+  mySettings: '/me/settings', // GET → MySettingsDTO; PUT MySettingsInput → MySettingsDTO
+  myRequests: '/me/quota-requests', // GET → QuotaRequestDTO[] (newest first); POST QuotaRequestInput → 201 QuotaRequestDTO
+  myRequestSuggestion: '/me/quota-requests/suggestion', // GET → QuotaRequestSuggestionDTO
+  myRequestCancel: '/me/quota-requests/:requestId/cancel', // POST → QuotaRequestDTO
+  adminRequests: '/admin/quota-requests', // GET ?status&limit → AdminQuotaRequestsPageDTO
+  adminRequestApprove: '/admin/quota-requests/:requestId/approve', // POST QuotaRequestApproveInput → QuotaRequestDTO
+  adminRequestDeny: '/admin/quota-requests/:requestId/deny', // POST QuotaRequestDenyInput → QuotaRequestDTO
+  adminRolePlans: '/admin/role-plans', // GET → RolePlanDTO[]
+  adminRolePlan: '/admin/role-plans/:role', // PUT {planId} → RolePlanDTO; DELETE → 204
+  adminPlanAutoApprove: '/admin/plans/:planId/auto-approve', // PUT {tokens: number|null} → {planId, autoApproveTokens}
+  adminWebhooks: '/admin/webhooks', // GET → WebhookEndpointDTO[]; POST WebhookEndpointInput → 201 WebhookEndpointCreatedDTO
+  adminWebhook: '/admin/webhooks/:endpointId', // PUT Partial<WebhookEndpointInput> → WebhookEndpointDTO; DELETE → 204
+  adminWebhookTest: '/admin/webhooks/:endpointId/test', // POST → 202 {eventId}
+  adminWebhookDeliveries: '/admin/webhook-deliveries', // GET ?endpointId&limit → WebhookDeliveryDTO[]
 } as const;

@@ -171,24 +171,34 @@ export class AdminService {
 
   /** Counters cache the limit: drop those of the plan's users (and of default-plan users) so they rebuild. */
   private async invalidatePlanUsers(planId: string, isDefault: boolean): Promise<void> {
+    // On the plan now (own assignment, role plan or default), or — when the default moved — on no own plan.
     const { rows } = await this.pool.query<{ user_id: string }>(
-      `SELECT user_id FROM user_quotas WHERE plan_id = $1 OR ($2 AND plan_id IS NULL)
-       UNION SELECT user_id FROM users_cache WHERE $2 AND user_id NOT IN (SELECT user_id FROM user_quotas WHERE plan_id IS NOT NULL)`,
+      `SELECT ids.user_id FROM (SELECT user_id FROM user_quotas UNION SELECT user_id FROM users_cache) ids
+       WHERE solaris_effective_plan(ids.user_id) = $1
+          OR ($2 AND NOT EXISTS (SELECT 1 FROM user_quotas q WHERE q.user_id = ids.user_id AND q.plan_id IS NOT NULL))`,
       [planId, isDefault],
     );
     for (const r of rows) await this.engine.store.invalidate(r.user_id);
   }
 
-  /** Upserts what LibreChat knows about a user (LibreChat owns users; we cache for the admin tab). */
+  /**
+   * Upserts what LibreChat knows about a user (LibreChat owns users; we cache for the admin tab).
+   * The role picks the user's plan (role_plans) when no plan is assigned to them: on first sight or a role
+   * change the cached counter is dropped, so the next decision uses the role's plan.
+   */
   async touchUser(u: { userId: string; email?: string | null; name?: string | null; role?: string | null }): Promise<void> {
     const userId = parseWith(userIdSchema, u.userId);
-    await this.pool.query(
-      `INSERT INTO users_cache (user_id, email, name, role, last_seen_at, updated_at) VALUES ($1, $2, $3, $4, now(), now())
+    const { rows } = await this.pool.query<{ old_role: string | null; was_known: boolean; role: string | null }>(
+      `WITH old AS (SELECT role FROM users_cache WHERE user_id = $1)
+       INSERT INTO users_cache (user_id, email, name, role, last_seen_at, updated_at) VALUES ($1, $2, $3, $4, now(), now())
        ON CONFLICT (user_id) DO UPDATE SET email = COALESCE(EXCLUDED.email, users_cache.email),
          name = COALESCE(EXCLUDED.name, users_cache.name), role = COALESCE(EXCLUDED.role, users_cache.role),
-         last_seen_at = now(), updated_at = now()`,
+         last_seen_at = now(), updated_at = now()
+       RETURNING users_cache.role, (SELECT role FROM old) AS old_role, EXISTS (SELECT 1 FROM old) AS was_known`,
       [userId, u.email ?? null, u.name ?? null, u.role ?? null],
     );
+    const r = rows[0];
+    if (r && (!r.was_known || r.old_role !== r.role)) await this.engine.store.invalidate(userId);
   }
 
   /** Users known to us (cache ∪ anyone with a quota row or ledger row), with this period's balance. */
@@ -221,7 +231,7 @@ export class AdminService {
          SELECT ids.user_id, c.email, c.name, c.role, c.last_seen_at, uq.plan_id, uq.limit_override,
                 COALESCE(pl.period, 'month') AS kind
          FROM ids LEFT JOIN users_cache c USING (user_id) LEFT JOIN user_quotas uq USING (user_id)
-         LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, (SELECT id FROM plans WHERE is_default LIMIT 1))
+         LEFT JOIN plans pl ON pl.id = solaris_effective_plan(ids.user_id)
        )
        SELECT u.*, count(*) OVER ()::int AS total,
          (SELECT COALESCE(sum(weighted_tokens), 0) FROM ledger l

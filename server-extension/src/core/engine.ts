@@ -4,6 +4,8 @@ import type {
   BlockedEventDTO,
   LedgerEntryDTO,
   MeteringSource,
+  QuotaRequestEventDTO,
+  QuotaRequestDecidedEventDTO,
   StatementPageDTO,
   StatementQuery,
   ThresholdEventDTO,
@@ -25,6 +27,10 @@ export interface EngineEvents {
   threshold: [ThresholdEventDTO];
   ledger: [{ userId: string; entry: LedgerEntryDTO }];
   blocked: [BlockedEventDTO];
+  /** A quota request was opened (admins' room; core/quota-requests.ts). */
+  request: [QuotaRequestEventDTO];
+  /** A quota request was approved/denied (the requester's room). */
+  request_decided: [QuotaRequestDecidedEventDTO];
 }
 
 export interface ReserveRequest {
@@ -104,7 +110,21 @@ export class QuotaEngine {
   }
 
   toBalance(state: CounterState): BalanceDTO {
-    return toBalance(state, this.thresholds);
+    const balance = toBalance(state, this.thresholdsFor(state));
+    // Personal settings are additive fields: present only when the user chose them.
+    if (state.personalCap != null) balance.personalCap = state.personalCap;
+    if (state.warnPercent != null) balance.warnPercent = state.warnPercent;
+    return balance;
+  }
+
+  /**
+   * The deployment thresholds, or — when the user chose their own warning percentage — that percentage
+   * followed by the deployment thresholds above it (the lowest one is the warning modal).
+   */
+  thresholdsFor(state: Pick<CounterState, 'warnPercent'>): number[] {
+    const warn = state.warnPercent;
+    if (warn == null) return this.thresholds;
+    return [warn, ...this.thresholds.filter((t) => t > warn)];
   }
 
   async balance(userId: string): Promise<BalanceDTO> {
@@ -168,7 +188,7 @@ export class QuotaEngine {
   /** Fires each crossed threshold once per user and period (the primary key of threshold_notifications decides). */
   private async fireThresholds(state: CounterState, balance: BalanceDTO): Promise<void> {
     const pct = usedPercentOf(state);
-    const crossed = this.thresholds.filter((t) => pct >= t && !state.fired.includes(t));
+    const crossed = balance.thresholds.filter((t) => pct >= t && !state.fired.includes(t));
     for (const threshold of crossed) {
       const { rowCount } = await this.db.pool.query(
         `INSERT INTO threshold_notifications (user_id, period_key, threshold) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,

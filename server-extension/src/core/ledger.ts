@@ -71,8 +71,7 @@ export async function insertLedgerRows(
               i.weighted_tokens, i.cost, i.source, i.estimated, i.conversation_id, i.message_id,
               solaris_period_key(COALESCE(pl.period, 'month'), i.created_at, $13), i.created_at
        FROM input i
-       LEFT JOIN user_quotas uq ON uq.user_id = i.user_id
-       LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, (SELECT id FROM plans WHERE is_default LIMIT 1))
+       LEFT JOIN plans pl ON pl.id = solaris_effective_plan(i.user_id)
        ON CONFLICT (request_id) DO NOTHING
        RETURNING ${LEDGER_COLUMNS}, user_id
      )

@@ -3,7 +3,7 @@ import type { Queryable } from './sql';
 
 /**
  * Everything needed to (re)build a user's counter for the period containing `now`, read from Postgres
- * in one round trip: effective limit (override ?? plan), period bounds (SQL period functions), active
+ * in one round trip: effective limit (min(override ?? plan, personal cap); plan = solaris_effective_plan), period bounds (SQL period functions), active
  * grants, settled usage since the last reset, fired thresholds. Users without a row get the default plan.
  */
 export interface PolicySnapshot {
@@ -22,6 +22,12 @@ export interface PolicySnapshot {
   fired: number[];
   /** Request ids settled since `recentSince` (only when asked): read in the same statement, hence the same snapshot as `used`. */
   recent: string[];
+  /** Limit before the personal cap (override ?? plan): the ceiling a user may set their cap to. */
+  baseLimit: number;
+  /** The user's own cap (null = none); `limit` is already min(baseLimit, personalCap). */
+  personalCap: number | null;
+  /** The user's own warning percentage (null = the deployment's lowest threshold). */
+  warnPercent: number | null;
 }
 
 // $1 user, $2 now, $3 tz, $4 recentSince (nullable). The CTE `p` always yields one row (LEFT JOINs from the user id).
@@ -29,10 +35,13 @@ const SNAPSHOT_SQL = `
 WITH p AS (
   SELECT pl.id AS plan_id,
          COALESCE(pl.period, 'month') AS kind,
-         COALESCE(uq.limit_override, pl.token_limit, 0) AS lim
+         COALESCE(uq.limit_override, pl.token_limit, 0) AS base_lim,
+         -- A personal cap (set by the user) lowers the effective limit; LEAST ignores a NULL cap.
+         LEAST(COALESCE(uq.limit_override, pl.token_limit, 0), uq.personal_cap) AS lim,
+         uq.personal_cap, uq.warn_percent
   FROM (SELECT $1::text AS uid) x
   LEFT JOIN user_quotas uq ON uq.user_id = x.uid
-  LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, (SELECT id FROM plans WHERE is_default LIMIT 1))
+  LEFT JOIN plans pl ON pl.id = solaris_effective_plan(x.uid)
 ), b AS (
   SELECT p.*, solaris_period_key(kind, $2, $3) AS pk,
          solaris_period_start(kind, $2, $3) AS ps, solaris_period_end(kind, $2, $3) AS pe
@@ -41,7 +50,7 @@ WITH p AS (
   SELECT max(a.created_at) AS last_reset FROM adjustments a, b
   WHERE a.user_id = $1 AND a.kind = 'reset' AND a.period_key = b.pk
 )
-SELECT b.plan_id, b.kind, b.lim, b.pk, b.ps, b.pe, r.last_reset,
+SELECT b.plan_id, b.kind, b.lim, b.base_lim, b.personal_cap, b.warn_percent, b.pk, b.ps, b.pe, r.last_reset,
   (SELECT COALESCE(sum(a.tokens), 0) FROM adjustments a
     WHERE a.user_id = $1 AND a.kind = 'grant' AND a.period_key = b.pk AND (a.expires_at IS NULL OR a.expires_at > $2)) AS granted,
   (SELECT min(a.expires_at) FROM adjustments a
@@ -58,6 +67,9 @@ interface SnapshotRow {
   plan_id: string | null;
   kind: PeriodKind;
   lim: number;
+  base_lim: number;
+  personal_cap: number | null;
+  warn_percent: number | null;
   pk: string;
   ps: Date;
   pe: Date;
@@ -95,5 +107,8 @@ export async function loadPolicySnapshot(
     used: Number(r.used),
     fired: r.fired.map(Number),
     recent: r.recent,
+    baseLimit: Number(r.base_lim),
+    personalCap: r.personal_cap == null ? null : Number(r.personal_cap),
+    warnPercent: r.warn_percent == null ? null : Number(r.warn_percent),
   };
 }

@@ -44,6 +44,8 @@ export class PostgresQuotaStore implements QuotaStore {
         used: snap.used,
         reserved: Number(r.reserved),
         fired: snap.fired,
+        personalCap: snap.personalCap,
+        warnPercent: snap.warnPercent,
       },
     };
   }

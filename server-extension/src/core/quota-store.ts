@@ -14,6 +14,10 @@ export interface CounterState {
   reserved: number;
   /** Thresholds already fired this period (persisted in threshold_notifications). */
   fired: number[];
+  /** The user's own cap (already applied to `limit`), when they set one. */
+  personalCap?: number | null;
+  /** The user's own warning percentage, when they chose one. */
+  warnPercent?: number | null;
 }
 
 export interface ReserveInput {

@@ -165,6 +165,9 @@ export class RedisQuotaStore implements QuotaStore {
         'gr', snap.granted,
         'used', snap.used,
         'ne', snap.nextGrantExpiry,
+        // Personal settings ride along in the hash ('' = none); the Lua scripts return the whole hash.
+        'cap', snap.personalCap ?? '',
+        'wp', snap.warnPercent ?? '',
         ...snap.fired.flatMap((t) => [`f${t}`, 1]),
       ];
       const ttl = Math.max(1, snap.periodEnd - now) + COUNTER_GRACE_MS;
@@ -196,5 +199,7 @@ function parseState(userId: string, reply: LuaReply): CounterState {
     used: Number(h.used),
     reserved: Number(reply[1] ?? 0),
     fired,
+    personalCap: h.cap ? Number(h.cap) : null,
+    warnPercent: h.wp ? Number(h.wp) : null,
   };
 }
