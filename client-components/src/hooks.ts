@@ -42,12 +42,13 @@ export function useBalance() {
 const PAGE = 50;
 
 /** Keyset-paged statement (newest first): `fetchNextPage` follows `nextCursor`. */
-export function useStatement(filters: StatementFilters = {}, opts: { userId?: string } = {}) {
+export function useStatement(filters: StatementFilters = {}, opts: { userId?: string; enabled?: boolean } = {}) {
   const { api } = useSolaris();
   const route = opts.userId ? ApiRoutes.adminUserStatement : ApiRoutes.statement;
   const params = opts.userId ? { userId: opts.userId } : undefined;
   return useInfiniteQuery({
     queryKey: opts.userId ? [...keys.adminUserStatement(opts.userId), filters] : keys.statement(filters),
+    enabled: opts.enabled ?? true,
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
       api.get<StatementPageDTO>(route, params, { limit: PAGE, ...filters, cursor: pageParam } as QueryParams),

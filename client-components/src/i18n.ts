@@ -273,7 +273,7 @@ export function detectLocale(doc: Document = document): Locale {
   try {
     stored = doc.defaultView?.localStorage.getItem('lang') ?? null;
   } catch {
-    stored = null; // storage disabled
+    // storage disabled: fall back to <html lang>
   }
   return toLocale(stored) ?? toLocale(doc.documentElement.getAttribute('lang')) ?? 'pt-BR';
 }

@@ -29,7 +29,8 @@ export function StatementPanel({ userId }: { userId?: string }) {
     }),
     [applied, periodKey],
   );
-  const q = useStatement(filters, { userId });
+  // "current period" needs the balance's period key first; don't flash the all-time list meanwhile.
+  const q = useStatement(filters, { userId, enabled: !!userId || applied.period === 'all' || !!periodKey });
   const csvUrl = useStatementCsvUrl(filters);
   const range = !userId && balance ? { from: balance.periodStart, to: balance.periodEnd } : null;
   const daily = useDailyUsage(range);
