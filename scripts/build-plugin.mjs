@@ -1,0 +1,124 @@
+// Builds the self-contained plugin folder operators mount into LibreChat's container (read-only at /solaris):
+//
+//   dist/solaris/
+//     librechat-plugin/register.cjs   the --require preload (copied as is: it only picks the bundle below)
+//     dist/plugin/<entry>.cjs         librechat-plugin/src/*.ts bundled; register.cjs loads
+//                                     `<its folder>/../dist/plugin/preload.cjs`, so the layout mirrors the repo
+//     server/<entry>.cjs              every server-extension/src/entry/*.ts (cli.cjs runs `migrate`, `doctor`, ...)
+//     migrations/*.sql                the ledger schema (SOLARIS_MIGRATIONS_DIR=/solaris/migrations)
+//     widget/widget.js                the browser widget, when dist/widget/widget.js was built
+//     manifest.json                   version, build time, file sizes
+//
+// Unlike scripts/build.mjs, npm dependencies are bundled in: LibreChat's image has none of them. Kept out:
+//   - mongoose: the plugin must use LibreChat's own instance (resolved at run time from LibreChat's api/ dir);
+//   - @electric-sql/* (PGlite): wasm + data files, only for the demo; production uses a real PostgreSQL;
+//   - optional native add-ons (pg-native, bufferutil, utf-8-validate): their JS fallbacks are used.
+//
+// Usage: node scripts/build-plugin.mjs [--out <dir>] [--quiet]
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet');
+const root = new URL('..', import.meta.url).pathname;
+const outIndex = args.indexOf('--out');
+const out = outIndex >= 0 ? join(process.cwd(), args[outIndex + 1] ?? '') : join(root, 'dist', 'solaris');
+const log = (s) => quiet || console.log(s);
+
+/** Stub for PGlite: a clear message instead of "Cannot find module" when DATABASE_URL is missing. */
+const noEmbeddedDatabase = {
+  name: 'no-embedded-database',
+  setup(b) {
+    b.onResolve({ filter: /^@electric-sql\// }, (a) => ({ path: a.path, namespace: 'no-pglite' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-pglite' }, () => ({
+      contents:
+        "throw new Error('The Solaris plugin build has no embedded database: set DATABASE_URL to a PostgreSQL server (see docs/operators.md).');",
+      loader: 'js',
+    }));
+  },
+};
+
+/** @solaris/wire is TypeScript source: bundle it from the workspace. */
+const workspaceSources = {
+  name: 'workspace-sources',
+  setup(b) {
+    b.onResolve({ filter: /^@solaris\/wire$/ }, () => ({ path: join(root, 'wire', 'index.ts') }));
+  },
+};
+
+function serverEntries() {
+  const dir = join(root, 'server-extension', 'src', 'entry');
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('_'))
+      .map((f) => [`server/${basename(f, '.ts')}`, join(dir, f)]),
+  );
+}
+
+const started = Date.now();
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+function pluginEntries() {
+  const dir = join(root, 'librechat-plugin', 'src');
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .map((f) => [`dist/plugin/${basename(f, '.ts')}`, join(dir, f)]),
+  );
+}
+
+const entryPoints = { ...serverEntries(), ...pluginEntries() };
+const register = join(root, 'librechat-plugin', 'register.cjs');
+if (existsSync(register)) {
+  mkdirSync(join(out, 'librechat-plugin'), { recursive: true });
+  cpSync(register, join(out, 'librechat-plugin', 'register.cjs'));
+} else console.warn('build-plugin: librechat-plugin/register.cjs not found; the folder has no preload');
+
+const result = await build({
+  entryPoints,
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  keepNames: true,
+  sourcemap: false,
+  legalComments: 'linked',
+  metafile: true,
+  external: ['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate'],
+  plugins: [noEmbeddedDatabase, workspaceSources],
+  loader: { '.lua': 'text' },
+  logLevel: quiet ? 'error' : 'warning',
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
+cpSync(join(root, 'migrations'), join(out, 'migrations'), { recursive: true, filter: (src) => statSync(src).isDirectory() || src.endsWith('.sql') });
+const widget = join(root, 'dist', 'widget', 'widget.js');
+if (existsSync(widget)) {
+  mkdirSync(join(out, 'widget'), { recursive: true });
+  cpSync(widget, join(out, 'widget', 'widget.js'));
+  if (existsSync(widget + '.map')) cpSync(widget + '.map', join(out, 'widget', 'widget.js.map'));
+} else log('build-plugin: dist/widget/widget.js not built; the folder has no widget');
+
+/** Every file under `dir` with its size. */
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const files = Object.fromEntries(walk(out).map((f) => [relative(out, f), statSync(f).size]));
+const totalBytes = Object.values(files).reduce((a, b) => a + b, 0);
+writeFileSync(
+  join(out, 'manifest.json'),
+  JSON.stringify({ name: pkg.name, version: pkg.version, builtAt: new Date().toISOString(), node: '>=20.19', totalBytes, files }, null, 2) + '\n',
+);
+const mb = (n) => (n / 1024 / 1024).toFixed(2) + ' MB';
+log(`build-plugin: ${relative(process.cwd(), out) || out} — ${Object.keys(files).length} files, ${mb(totalBytes)} in ${Date.now() - started} ms`);
+if (!quiet) for (const [f, n] of Object.entries(files).sort((a, b) => b[1] - a[1]).slice(0, 6)) log(`  ${mb(n).padStart(9)}  ${f}`);
+if (result.warnings.length && !quiet) log(`build-plugin: ${result.warnings.length} esbuild warning(s)`);
