@@ -118,7 +118,7 @@ const underPrefix = (url: string | undefined) => {
 export function createSolarisServer(opts: SolarisServerOptions): SolarisServer {
   const app = express();
   app.disable('x-powered-by');
-  app.set('etag', false); // API answers are no-store; the widget route sets its own ETag.
+  // 'etag' stays on: res.sendFile takes its ETag setting from the app (the widget's cheap 304s).
   app.set('case sensitive routing', true);
 
   app.use(
