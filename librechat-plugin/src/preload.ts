@@ -142,5 +142,7 @@ export function install(opts: InstallOptions = {}): Installed {
   });
 
   installed = { runtime, meter, registry };
+  // Lets tests (and operators debugging NODE_OPTIONS) see whether this process took the preload.
+  (globalThis as Record<symbol, unknown>)[Symbol.for('solaris.librechat.installed')] = true;
   return installed;
 }

@@ -22,7 +22,9 @@ export interface PluginRuntime {
  * requests fail (and the gate apply its fail mode), never LibreChat's start-up.
  */
 export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.ProcessEnv = process.env): Promise<PluginRuntime> {
-  const config = loadConfig(env);
+  // PORT and HOST are LibreChat's own (it even allows PORT=0); ours only matter for the standalone server.
+  const { PORT: _port, HOST: _host, ...ours } = env;
+  const config = loadConfig(ours);
   if (!config.DATABASE_URL) {
     throw new Error('DATABASE_URL is not set (Solaris needs PostgreSQL for its ledger inside LibreChat)');
   }

@@ -1,0 +1,1 @@
+export function buildPlugin(opts?: { root?: string; outdir?: string; quiet?: boolean }): Promise<string[]>;

@@ -1,0 +1,317 @@
+/**
+ * The preload inside a LibreChat-shaped host (child process, real @librechat/data-schemas models on mongoose 8,
+ * a real MongoDB-wire server, real Postgres schema and Redis): routing, widget injection, gate, Transaction hook,
+ * users/sessions and socket.io.
+ */
+import { execFileSync } from 'node:child_process';
+import mongoose, { Types } from 'mongoose';
+import { Redis } from 'ioredis';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { SOCKET_PATH, type BalanceDTO, type LedgerEntryDTO, type QuotaExceededBody } from '@solaris/wire';
+import { createTestDb, type TestDb } from '../../server-extension/test/helpers/infra';
+import { loadConfig } from '../../server-extension/src/core/config';
+import { createEngine, type EngineRuntime } from '../../server-extension/src/core/create-engine';
+import { buildPlugin } from '../build.mjs';
+import { accessToken, BROWSER_UA, hostCwd, REGISTER, refreshToken, startHost, startMongo, type Host, type Mongo } from './helpers';
+
+const JWT_SECRET = 'test-access-secret-' + Math.random().toString(36).slice(2);
+const JWT_REFRESH_SECRET = 'test-refresh-secret-' + Math.random().toString(36).slice(2);
+// A separate Redis logical DB: never the shared DB 0. Keys are per user id (fresh ObjectIds per run).
+const REDIS_URL = process.env.SOLARIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/5';
+
+const oid = () => new Types.ObjectId().toHexString();
+const users = {
+  admin: { id: oid(), email: 'admin@solaris.test', role: 'ADMIN' },
+  alice: { id: oid(), email: 'alice@solaris.test', role: 'USER' },
+  bob: { id: oid(), email: 'bob@solaris.test', role: 'USER' },
+  blocked: { id: oid(), email: 'blocked@solaris.test', role: 'USER' },
+  carol: { id: oid(), email: 'carol@solaris.test', role: 'USER' },
+};
+const sessions = { alice: oid(), aliceLoggedOut: oid(), bob: oid(), admin: oid(), blocked: oid() };
+
+let mongo: Mongo;
+let db: TestDb;
+let host: Host;
+let admin: EngineRuntime;
+let conn: mongoose.Connection;
+const sockets: Socket[] = [];
+
+const bearer = (u: { id: string; email: string }) => ({ Authorization: `Bearer ${accessToken(JWT_SECRET, u)}`, 'User-Agent': BROWSER_UA });
+const cookieOf = (userId: string, sessionId: string) => `refreshToken=${refreshToken(JWT_REFRESH_SECRET, userId, sessionId)}; token_provider=librechat`;
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const r = await fetch(host.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, text, json: json as Record<string, unknown> | null };
+}
+
+function connectSocket(cookie: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = ioClient(host.url, { path: SOCKET_PATH, transports: ['websocket'], extraHeaders: { cookie }, reconnection: false, timeout: 5_000 });
+    sockets.push(s);
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', (e) => reject(e));
+  });
+}
+
+function collect<T>(s: Socket, event: string): T[] {
+  const got: T[] = [];
+  s.on(event, (x: T) => got.push(x));
+  return got;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function ledgerRows(userId: string) {
+  const { rows } = await db.pool.query<{ request_id: string; prompt_tokens: number; completion_tokens: number; model: string; source: string; message_id: string | null }>(
+    `SELECT request_id, prompt_tokens, completion_tokens, model, source, message_id FROM ledger WHERE user_id = $1 ORDER BY seq`,
+    [userId],
+  );
+  return rows;
+}
+
+const tx = (userId: string, tokenType: 'prompt' | 'completion', rawAmount: number, extra: Record<string, unknown> = {}) => ({
+  user: userId,
+  conversationId: 'conv-1',
+  messageId: 'msg-1',
+  tokenType,
+  model: 'fake-model',
+  context: 'message',
+  rate: 6,
+  rawAmount,
+  tokenValue: rawAmount * 6,
+  ...extra,
+});
+
+beforeAll(async () => {
+  await buildPlugin({ quiet: true });
+  [mongo, db] = await Promise.all([startMongo(), createTestDb()]);
+  conn = await mongoose.createConnection(mongo.uri).asPromise();
+  await conn.collection('users').insertMany(
+    Object.values(users).map((u) => ({ _id: new Types.ObjectId(u.id), email: u.email, name: u.email.split('@')[0], role: u.role })),
+  );
+  const future = new Date(Date.now() + 3_600_000);
+  await conn.collection('sessions').insertMany([
+    { _id: new Types.ObjectId(sessions.alice), user: new Types.ObjectId(users.alice.id), refreshTokenHash: 'h1', expiration: future },
+    { _id: new Types.ObjectId(sessions.bob), user: new Types.ObjectId(users.bob.id), refreshTokenHash: 'h2', expiration: future },
+    { _id: new Types.ObjectId(sessions.admin), user: new Types.ObjectId(users.admin.id), refreshTokenHash: 'h3', expiration: future },
+    { _id: new Types.ObjectId(sessions.blocked), user: new Types.ObjectId(users.blocked.id), refreshTokenHash: 'h4', expiration: future },
+  ]);
+  // An engine on the same schema and Redis DB plays the operator (blocks a user through the admin service).
+  const config = loadConfig({ DATABASE_URL: db.childEnvUrl, REDIS_URL, SOLARIS_MAX_INFLIGHT: '2' });
+  admin = await createEngine({ config, db, redis: new Redis(REDIS_URL, { maxRetriesPerRequest: 2 }), migrate: false });
+  await admin.engine.admin.setLimitOverride({ userId: users.blocked.id, limit: 0 }, { id: 'test-operator' });
+
+  host = await startHost({
+    cwd: hostCwd({ JWT_SECRET, JWT_REFRESH_SECRET }), // secrets only in the host's .env
+    env: { MONGO_URI: mongo.uri, DATABASE_URL: db.childEnvUrl, REDIS_URL, SOLARIS_MAX_INFLIGHT: '2', SOLARIS_LIBRECHAT_COALESCE_MS: '150', PORT: '0' },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await host?.stop();
+  if (admin) {
+    const r = admin.redis;
+    await admin.engine.close();
+    r?.disconnect();
+  }
+  await conn?.close();
+  mongo?.stop();
+  await db?.drop();
+});
+
+describe('routing inside the LibreChat host', () => {
+  it('serves /solaris/* from us and leaves every LibreChat route unchanged', async () => {
+    const me = await fetch(`${host.url}/solaris/api/me`, { headers: bearer(users.alice) });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ userId: users.alice.id, email: users.alice.email, isAdmin: false });
+
+    const health = await fetch(`${host.url}/health`);
+    expect(await health.text()).toBe('OK');
+    const notFound = await fetch(`${host.url}/api/does-not-exist`);
+    expect(notFound.status).toBe(404);
+    expect(await notFound.json()).toEqual({ message: 'Endpoint not found' });
+    const user = await fetch(`${host.url}/api/user`, { headers: bearer(users.bob) });
+    expect(await user.json()).toEqual({ id: users.bob.id });
+    const upper = await fetch(`${host.url}/SOLARIS/api/me`, { headers: bearer(users.alice) });
+    expect(upper.headers.get('content-type')).toMatch(/json/); // ours (a JSON 404), never LibreChat's SPA page
+  });
+
+  it('injects the widget tag into index.html exactly once (SPA fallback and deep links)', async () => {
+    for (const path of ['/', '/c/new', '/login']) {
+      const html = await (await fetch(host.url + path)).text();
+      expect(html).toContain('<title>LibreChat</title>');
+      expect(html.split('<script src="/solaris/widget.js" defer></script>')).toHaveLength(2);
+      expect(html.indexOf('/solaris/widget.js')).toBeLessThan(html.indexOf('</head>'));
+    }
+  });
+
+  it('read the JWT secrets lazily, after the host loaded them with dotenv', () => {
+    // The child got no JWT_SECRET in its environment; the host's dotenv read it from .env after our preload.
+    expect(host.output()).not.toMatch(/preload failed/);
+    expect(host.output()).toMatch(/Solaris token control active/);
+  });
+});
+
+describe('gate in front of LibreChat chat routes', () => {
+  const variants = [
+    '/api/agents/chat',
+    '/api/agents/chat/FakeAI',
+    '/api/agents/chat/FakeAI/',
+    '/api/agents/chat/./FakeAI',
+    '/api/agents/chat/FakeAI;x=1',
+    '/API/Agents/Chat/FakeAI',
+    '/api/agents/%63hat/FakeAI',
+    '/api/agents//chat/FakeAI',
+    '/api/agents/chat/resume',
+    '/api/agents/v1/chat/completions',
+    '/api/agents/v1/responses',
+    '/api/assistants/v1/chat',
+    '/api/assistants/v2/chat',
+  ];
+
+  it('answers 402 with the flat token_balance body on every gated route variant, and emits `blocked`', async () => {
+    const s = await connectSocket(cookieOf(users.blocked.id, sessions.blocked));
+    const blocked = collect<{ reason: string }>(s, 'blocked');
+    for (const path of variants) {
+      const r = await post(path, { text: 'olá, tudo bem?', conversationId: 'new', model: 'fake-model' }, bearer(users.blocked));
+      expect(r.status, path).toBe(402);
+      const body = r.json as unknown as QuotaExceededBody;
+      expect(body).toMatchObject({ type: 'token_balance', balance: 0, code: 'quota_exceeded' });
+      expect(body.promptTokens).toBeGreaterThan(0);
+      expect(body.tokenCost).toBeGreaterThan(body.promptTokens);
+      expect(typeof body.message).toBe('string');
+    }
+    await until(() => blocked.length >= variants.length);
+    expect(blocked[0]!.reason).toBe('quota_exceeded');
+    // Stopping a generation is never gated.
+    expect((await post('/api/agents/chat/abort', {}, bearer(users.blocked))).status).toBe(200);
+  });
+
+  it('lets a user with quota through untouched (body intact for LibreChat)', async () => {
+    const body = { text: 'Explique fotossíntese', conversationId: 'c-42', parentMessageId: '00000000-0000-0000-0000-000000000000', model: 'fake-model' };
+    const r = await post('/api/agents/chat/FakeAI', body, bearer(users.bob));
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ status: 'started', user: users.bob.id, body });
+  });
+
+  it('passes bad, expired and forged tokens to LibreChat, which answers 401', async () => {
+    const forged = accessToken('not-the-secret', users.blocked);
+    const expired = accessToken(JWT_SECRET, users.blocked, -10);
+    for (const auth of [`Bearer ${forged}`, `Bearer ${expired}`, 'Bearer garbage', '']) {
+      const r = await post('/api/agents/chat', { text: 'hi' }, { Authorization: auth, 'User-Agent': BROWSER_UA });
+      expect(r.status, auth.slice(0, 20)).toBe(401);
+      expect(r.text).toBe('Unauthorized');
+    }
+  });
+
+  it('holds a bounded reservation per generation and frees it when LibreChat records the spend', async () => {
+    const h = bearer(users.carol);
+    expect((await post('/api/agents/chat/FakeAI', { text: 'um', conversationId: 'cv-a' }, h)).status).toBe(200);
+    expect((await post('/api/agents/chat/FakeAI', { text: 'dois', conversationId: 'cv-b' }, h)).status).toBe(200);
+    const third = await post('/api/agents/chat/FakeAI', { text: 'três', conversationId: 'cv-c' }, h);
+    expect(third.status).toBe(402);
+    expect(third.json).toMatchObject({ type: 'token_balance', code: 'too_many_inflight' });
+    const before = await admin.engine.balance(users.carol.id);
+    expect(before.reserved).toBeGreaterThan(0);
+
+    // LibreChat records the first generation's spend → that reservation is released → a new chat fits again.
+    await post('/__test/tx/insertMany', { docs: [tx(users.carol.id, 'prompt', -30, { conversationId: 'cv-a', messageId: 'r-a' }), tx(users.carol.id, 'completion', -5, { conversationId: 'cv-a', messageId: 'r-a' })] });
+    await until(async () => (await ledgerRows(users.carol.id)).length === 1);
+    await until(async () => (await admin.engine.balance(users.carol.id)).reserved < before.reserved);
+    expect((await post('/api/agents/chat/FakeAI', { text: 'quatro', conversationId: 'cv-d' }, h)).status).toBe(200);
+  });
+});
+
+describe('metering source librechat (Transaction hook)', () => {
+  it('turns insertMany and save() into exact ledger rows, once, and notifies only that user (and admins)', async () => {
+    const alice = await connectSocket(cookieOf(users.alice.id, sessions.alice));
+    const bob = await connectSocket(cookieOf(users.bob.id, sessions.bob));
+    const adminSock = await connectSocket(cookieOf(users.admin.id, sessions.admin));
+    const aliceLedger = collect<LedgerEntryDTO>(alice, 'ledger');
+    const aliceBalance = collect<BalanceDTO>(alice, 'balance');
+    const aliceUsage = collect<unknown>(alice, 'usage');
+    const bobLedger = collect<LedgerEntryDTO>(bob, 'ledger');
+    const adminUsage = collect<{ userId: string }>(adminSock, 'usage');
+
+    // Agents path: prompt + completion of one turn in one insertMany (LibreChat bulkInsertTransactions).
+    const many = await post('/__test/tx/insertMany', { docs: [tx(users.alice.id, 'prompt', -42), tx(users.alice.id, 'completion', -6)] });
+    const ids = (many.json!.ids as string[]).sort();
+    // Fallback path: one save() per row (LibreChat createTransaction), plus a title.
+    await post('/__test/tx/save', {
+      docs: [
+        tx(users.alice.id, 'prompt', -100, { messageId: 'msg-2' }),
+        tx(users.alice.id, 'completion', -20, { messageId: 'msg-2' }),
+        tx(users.alice.id, 'completion', -7, { messageId: 'msg-title', context: 'title' }),
+        { user: users.alice.id, tokenType: 'credits', context: 'autoRefill', rawAmount: 5000 }, // a refill: not usage
+      ],
+    });
+
+    await until(async () => (await ledgerRows(users.alice.id)).length >= 3);
+    await new Promise((r) => setTimeout(r, 400)); // nothing more arrives
+    const rows = await ledgerRows(users.alice.id);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatchObject({ request_id: `lc:${ids[0]}`, prompt_tokens: 42, completion_tokens: 6, model: 'fake-model', source: 'librechat', message_id: 'msg-1' });
+    expect(rows[1]).toMatchObject({ prompt_tokens: 100, completion_tokens: 20, message_id: 'msg-2' });
+    expect(rows[2]).toMatchObject({ prompt_tokens: 0, completion_tokens: 7, message_id: 'msg-title' });
+    const bal = await admin.engine.balance(users.alice.id);
+    expect(bal.used).toBe(42 + 6 + 100 + 20 + 7);
+
+    await until(() => aliceLedger.length === 3 && adminUsage.filter((u) => u.userId === users.alice.id).length === 3);
+    expect(aliceBalance.at(-1)!.used).toBe(175);
+    expect(bobLedger).toHaveLength(0);
+    expect(aliceUsage).toHaveLength(0); // the admin feed goes to admins only
+  });
+});
+
+describe('users, roles and sessions from LibreChat', () => {
+  it('refuses admin routes to non-admins (403) and serves them to LibreChat ADMINs', async () => {
+    const denied = await fetch(`${host.url}/solaris/api/admin/users`, { headers: bearer(users.alice) });
+    expect(denied.status).toBe(403);
+    const ok = await fetch(`${host.url}/solaris/api/admin/users`, { headers: bearer(users.admin) });
+    expect(ok.status).toBe(200);
+    const me = await (await fetch(`${host.url}/solaris/api/me`, { headers: bearer(users.admin) })).json();
+    expect(me).toMatchObject({ role: 'ADMIN', isAdmin: true });
+  });
+
+  it("accepts a live session's cookie and refuses a logged-out session's cookie", async () => {
+    const ok = await fetch(`${host.url}/solaris/api/me`, { headers: { cookie: cookieOf(users.alice.id, sessions.alice) } });
+    expect(ok.status).toBe(200);
+    const gone = await fetch(`${host.url}/solaris/api/me`, { headers: { cookie: cookieOf(users.alice.id, sessions.aliceLoggedOut) } });
+    expect(gone.status).toBe(401);
+    await expect(connectSocket(cookieOf(users.alice.id, sessions.aliceLoggedOut))).rejects.toThrow();
+  });
+});
+
+describe('process hygiene', () => {
+  it('does nothing in other Node processes that inherit NODE_OPTIONS', () => {
+    const out = execFileSync(process.execPath, ['-e', "process.stdout.write(String(globalThis[Symbol.for('solaris.librechat.installed')]))"], {
+      env: { ...process.env, NODE_OPTIONS: `--require ${REGISTER}` },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(out).toBe('undefined');
+  });
+
+  it('exits promptly on SIGTERM with open socket.io connections', async () => {
+    await connectSocket(cookieOf(users.bob.id, sessions.bob));
+    const started = Date.now();
+    const exited = new Promise<number | null>((r) => host.child.once('exit', (code) => r(code)));
+    host.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
