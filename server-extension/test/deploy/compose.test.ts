@@ -142,7 +142,7 @@ describe('litellm/config.yaml and the librechat.yaml snippet', () => {
   });
 
   it('the optional generic_api callback, once uncommented, targets our ingestion endpoint', () => {
-    const uncommented = read('litellm/config.yaml').replace(/^(\s*)# ?(callbacks:|callback_settings:|  )/gm, '$1$2');
+    const uncommented = read('litellm/config.yaml').replace(/^(\s*)# ?(callbacks:|callback_settings:| {2})/gm, '$1$2');
     const c = parse(uncommented) as { callback_settings: Record<string, Obj>; litellm_settings: Obj };
     const cb = c.callback_settings.solaris_usage!;
     expect(cb.callback_type).toBe('generic_api');
