@@ -30,7 +30,7 @@ afterAll(async () => {
   await te?.cleanup();
 });
 
-async function call(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+async function call(path: string, init: RequestInit = {}) {
   const res = await fetch(srv.url + path, init);
   const text = await res.text();
   let json: unknown = undefined;
@@ -170,7 +170,7 @@ describe('REST API: authentication and authorisation', () => {
   it('bad tokens → 401 on user routes; a logged-out session cookie is refused', async () => {
     const expired = accessToken(ALICE, { expiresIn: -5 });
     const wrong = accessToken(ALICE, { secret: 'nope' });
-    for (const headers of [{ authorization: `Bearer ${expired}` }, { authorization: `Bearer ${wrong}` }, { authorization: `Bearer ${refreshToken(ALICE)}` }, { cookie: 'refreshToken=garbage' }]) {
+    for (const headers of [{ authorization: `Bearer ${expired}` } as Record<string, string>, { authorization: `Bearer ${wrong}` }, { authorization: `Bearer ${refreshToken(ALICE)}` }, { cookie: 'refreshToken=garbage' }]) {
       const r = await call(api(ApiRoutes.balance), { headers });
       expect([r.status, code(r)]).toEqual([401, 'unauthorized']);
     }
@@ -213,8 +213,9 @@ describe('REST API: admin', () => {
     for (const r of rows) expect([r.actor_id, r.actor_email]).toEqual([ADMIN, 'root@example.com']);
 
     const log = await call(api(ApiRoutes.adminAudit) + '?limit=2', { headers: H });
-    expect(log.json.items.map((i: { action: string }) => i.action)).toEqual(['reset', 'plan.assign']);
-    expect(log.json.nextCursor).toMatch(/^\d+$/);
+    const logPage = log.json as { items: Array<{ action: string }>; nextCursor: string | null };
+    expect(logPage.items.map((i) => i.action)).toEqual(['reset', 'plan.assign']);
+    expect(logPage.nextCursor).toMatch(/^\d+$/);
   });
 
   it('reports: users, user detail and statement, usage by day and by model', async () => {
@@ -264,7 +265,7 @@ describe('REST API: admin', () => {
       expect(typeof (r.json as ApiErrorDTO).error.message).toBe('string');
     }
     const unknownField = await call(u(ApiRoutes.adminGrant, BOB), jsonBody('POST', { tokens: 10, admin: true }, H));
-    expect(unknownField.json.error.message).toMatch(/admin/);
+    expect((unknownField.json as ApiErrorDTO).error.message).toMatch(/admin/);
 
     const badJson = await call(u(ApiRoutes.adminGrant, BOB), { method: 'POST', headers: { ...H, 'content-type': 'application/json' }, body: '{"tokens":' });
     expect([badJson.status, code(badJson)]).toEqual([400, 'invalid_input']);
