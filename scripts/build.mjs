@@ -44,3 +44,12 @@ await build({
 if (!quiet) console.log(`built ${Object.keys(entryPoints).length} entry points in ${Date.now() - started} ms`);
 // LibreChat preload: librechat-plugin/src/*.ts -> dist/plugin/*.cjs (workspace sources bundled, mongoose external).
 await (await import('../librechat-plugin/build.mjs')).buildPlugin({ root, quiet });
+// Browser widget: dist/widget/widget.js (Vite, one IIFE with React). `--no-widget` skips it.
+if (!process.argv.includes('--no-widget')) {
+  const { spawnSync } = await import('node:child_process');
+  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [vite, 'build', '-c', join(root, 'client-components', 'vite.widget.config.ts')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  if (!quiet) console.log(`built dist/widget/widget.js in ${Date.now() - t0} ms`);
+}

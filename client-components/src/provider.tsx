@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { useStore } from 'zustand';
-import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, QuotaRequestDecidedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
 import { ApiError, createApiClient, type ApiClient, type FetchLike } from './api/client';
 import { createSolarisSocket, type SolarisSocket } from './socket';
 import { createSolarisStore, type SolarisState, type SolarisStore } from './store';
@@ -58,6 +58,8 @@ export interface SolarisProviderProps extends SolarisOptions {
   portalContainer?: HTMLElement;
   /** Where our stylesheet goes; default document (pass a ShadowRoot in the widget, `null` to skip). */
   styleTarget?: Document | ShadowRoot | null;
+  /** Seeds the balance (e.g. from an earlier /me) so the counter paints without a round trip. */
+  initialBalance?: BalanceDTO;
 }
 
 export function ensureStyles(target: Document | ShadowRoot): void {
@@ -162,6 +164,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       s().showBlocked({ reason: e.reason, balance: e.balance });
     };
     const onLedger = (_e: LedgerEntryDTO) => refreshStatement();
+    const onDecided = (e: QuotaRequestDecidedEventDTO) => applyBalance(e.balance);
     const onUsage = (e: UsageEventDTO) => {
       s().pushUsage(e);
       refreshAdmin();
@@ -179,6 +182,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
     socket.on('blocked', onBlocked);
     socket.on('ledger', onLedger);
     socket.on('usage', onUsage);
+    socket.on('request_decided', onDecided);
     window.addEventListener('storage', onStorage);
     s().setConnected(socket.connected);
     return () => {
@@ -190,6 +194,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       socket.off('blocked', onBlocked as never);
       socket.off('ledger', onLedger as never);
       socket.off('usage', onUsage as never);
+      socket.off('request_decided', onDecided as never);
       window.removeEventListener('storage', onStorage);
       refreshStatement.cancel();
       refreshAdmin.cancel();
@@ -202,7 +207,11 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
 export function SolarisProvider(props: SolarisProviderProps) {
   const { children, apiBase, fetch, queryClient, portalContainer, styleTarget, warnAt, blockedHelpText, contactUrl } = props;
   const qcRef = useRef<QueryClient | null>(null);
-  const qc = queryClient ?? (qcRef.current ??= defaultQueryClient());
+  if (!queryClient && !qcRef.current) {
+    qcRef.current = defaultQueryClient();
+    if (props.initialBalance) qcRef.current.setQueryData(keys.balance, props.initialBalance);
+  }
+  const qc = queryClient ?? (qcRef.current as QueryClient);
   const storeRef = useRef<SolarisStore | null>(null);
   const store = (storeRef.current ??= createSolarisStore());
   const api = useMemo(() => createApiClient({ base: apiBase, fetch }), [apiBase, fetch]);

@@ -91,5 +91,10 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-feed{list-style:none;padding:0;margin:0}.sol-feed li{padding:6px 0;border-bottom:1px solid var(--sol-border)}
 .sol-root code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 .sol-dock{display:inline-flex;align-items:center;gap:4px}
+.sol-dock-nav-user{flex-direction:column;gap:2px}
+.sol-dock-nav-user .sol-counter{flex-direction:column;gap:2px;padding:4px 6px;border-radius:10px;font-size:11px}
+.sol-dock-nav-user .sol-counter .sol-bar{width:32px;min-width:32px}
+.sol-dock-nav-user .sol-tooltip{left:100%;top:auto;bottom:0;margin-left:8px}
+.sol-dock-floating .sol-counter{box-shadow:0 2px 8px rgba(0,0,0,.15)}
 @media (prefers-reduced-motion:reduce){.sol-tooltip{transition:none}}
 `;
