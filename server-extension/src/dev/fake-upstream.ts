@@ -51,6 +51,8 @@ export interface FakeUpstream {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** Streams the client (the proxy) hung up on before their end. */
+  stats: { streamsAborted: number };
   /** Live options: tests switch `mode` / `chunkDelayMs` between requests. */
   options: Required<Omit<FakeUpstreamOptions, 'port' | 'host'>>;
   close(): Promise<void>;
@@ -130,6 +132,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     costPerToken: opts.costPerToken ?? 0.000001,
   };
   const requests: RecordedRequest[] = [];
+  const stats = { streamsAborted: 0 };
 
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => res.destroy());
@@ -193,6 +196,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     let aborted = false;
     res.once('close', () => {
       aborted = !res.writableFinished;
+      if (aborted) stats.streamsAborted++;
     });
     const extra = includeUsage ? { usage: null } : {};
     const chunk = (choice: Record<string, unknown>) =>
@@ -235,6 +239,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
     requests,
+    stats,
     options,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,30 @@
+import { countTextTokens, encodingFor, estimatePromptTokens, maxCompletionTokens } from '../../src/adapters/proxy';
+
+describe('prompt estimates', () => {
+  it('picks o200k for gpt-4o / o-series and cl100k otherwise', () => {
+    expect(encodingFor('gpt-4o-mini')).toBe('o200k');
+    expect(encodingFor('openai/o3-mini')).toBe('o200k');
+    expect(encodingFor('gpt-4')).toBe('cl100k');
+    expect(encodingFor('claude-3-5-sonnet')).toBe('cl100k');
+    expect(countTextTokens('hello world', 'gpt-4o')).toBe(2);
+  });
+
+  it('counts message text only (no base64 image bytes) and bounds work on pathological input', () => {
+    const img = { type: 'image_url', image_url: { url: 'data:image/png;base64,' + 'A'.repeat(200_000) } };
+    const body = { messages: [{ role: 'user', content: [{ type: 'text', text: 'o que é isto?' }, img] }] };
+    const n = estimatePromptTokens(body, 'gpt-4o');
+    expect(n).toBeGreaterThan(765);
+    expect(n).toBeLessThan(800);
+    const t0 = performance.now();
+    const big = countTextTokens('x'.repeat(300_000) + ' palavra'.repeat(50_000), 'gpt-4o');
+    expect(performance.now() - t0).toBeLessThan(2_000); // one 300 kB "word" in a single BPE pass takes many seconds
+    expect(big).toBeGreaterThan(80_000);
+  });
+
+  it('completion cap: max_completion_tokens / max_tokens × n, else the default', () => {
+    expect(maxCompletionTokens({ max_tokens: 100 }, 1024)).toBe(100);
+    expect(maxCompletionTokens({ max_completion_tokens: 50, max_tokens: 100 }, 1024)).toBe(50);
+    expect(maxCompletionTokens({ n: 3 }, 1024)).toBe(3072);
+    expect(maxCompletionTokens({ max_tokens: 'x' }, 1024)).toBe(1024);
+  });
+});
