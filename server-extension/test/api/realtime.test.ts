@@ -1,0 +1,103 @@
+import { io as connect, type Socket } from 'socket.io-client';
+import { SOCKET_PATH, type BalanceDTO, type ServerToClientEvents } from '@solaris/wire';
+import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
+import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { ADMIN, ALICE, BOB, accessToken, cookie, settle, startServer, type RunningServer } from './helpers';
+
+type Client = Socket<ServerToClientEvents> & { got: Array<[string, unknown]> };
+
+let te: TestEngine;
+let replica: EngineRuntime; // a second "replica": own engine, same Postgres schema and Redis
+let a: RunningServer;
+let b: RunningServer;
+const clients: Client[] = [];
+
+function open(url: string, headers: Record<string, string>, transports: Array<'polling' | 'websocket'> = ['polling', 'websocket']): Promise<Client> {
+  const s = connect(url, { path: SOCKET_PATH, extraHeaders: headers, transports, reconnection: false, forceNew: true }) as Client;
+  s.got = [];
+  s.onAny((event: string, payload: unknown) => s.got.push([event, payload]));
+  clients.push(s);
+  return new Promise((resolve, reject) => {
+    s.on('connect', () => resolve(s));
+    s.on('connect_error', (e) => reject(e));
+  });
+}
+const events = (c: Client, name: string) => c.got.filter(([e]) => e === name).map(([, p]) => p);
+
+beforeAll(async () => {
+  te = await createTestEngine({ store: 'redis' });
+  await te.engine.admin.upsertPlan({ id: 'small', name: 'Small', tokenLimit: 1000, period: 'month', isDefault: true }, { id: 'setup' });
+  replica = await createEngine({ config: te.config, db: te.testDb, redis: te.testRedis, clock: te.clock, migrate: false });
+  const realtime = { channelPrefix: `${te.testRedis!.testPrefix}io` };
+  a = await startServer(te, { realtime: true, server: { realtime } });
+  b = await startServer({ ...te, engine: replica.engine }, { realtime: true, server: { realtime } });
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await a?.close();
+  await b?.close();
+  await te?.cleanup();
+});
+
+describe('socket.io realtime', () => {
+  it('refuses the handshake without a valid principal (no session is created)', async () => {
+    await expect(open(a.url, {})).rejects.toThrow();
+    await expect(open(a.url, { cookie: 'refreshToken=forged' })).rejects.toThrow();
+    await expect(open(a.url, { authorization: `Bearer ${accessToken(ALICE, { expiresIn: -1 })}` }, ['websocket'])).rejects.toThrow();
+    expect(a.solaris.app).toBeTruthy();
+  });
+
+  it('delivers each event to its owner only (across two replicas sharing Redis); admins get the usage feed', async () => {
+    const aliceA = await open(a.url, cookie(ALICE));
+    const aliceB = await open(b.url, cookie(ALICE), ['websocket']);
+    const bob = await open(b.url, { authorization: `Bearer ${accessToken(BOB)}` });
+    const admin = await open(a.url, cookie(ADMIN));
+    // The current balance on connect.
+    await vi.waitFor(() => {
+      for (const [c, id] of [[aliceA, ALICE], [aliceB, ALICE], [bob, BOB], [admin, ADMIN]] as const) expect((events(c, 'balance')[0] as BalanceDTO)?.userId).toBe(id);
+    });
+    for (const c of clients) c.got.length = 0;
+
+    // Settled on replica A's engine: Alice's sockets on A and on B both hear it, once each.
+    await settle(te, ALICE, { promptTokens: 500, completionTokens: 350, requestId: 'rt-1' }); // 85 % of 1000
+    await vi.waitFor(() => {
+      for (const c of [aliceA, aliceB]) {
+        expect(events(c, 'ledger')).toHaveLength(1);
+        expect(events(c, 'balance')).toHaveLength(1);
+        expect(events(c, 'threshold')).toEqual([expect.objectContaining({ userId: ALICE, threshold: 80 })]);
+      }
+      expect(events(admin, 'usage')).toEqual([expect.objectContaining({ userId: ALICE, email: 'alice@example.com', entry: expect.objectContaining({ requestId: 'rt-1' }) })]);
+    });
+    expect((events(aliceB, 'balance')[0] as BalanceDTO).used).toBe(850);
+
+    // Settled on replica B's engine (Bob): Bob only.
+    await settle({ ...te, engine: replica.engine }, BOB, { promptTokens: 10, completionTokens: 10, requestId: 'rt-2' });
+    await vi.waitFor(() => expect(events(bob, 'ledger')).toHaveLength(1));
+    // A refusal: `blocked` to Alice's sockets.
+    const r = await te.engine.reserve({ userId: ALICE, requestId: 'rt-3', estimate: 500 });
+    expect(r.ok).toBe(false);
+    await vi.waitFor(() => expect(events(aliceB, 'blocked')).toEqual([expect.objectContaining({ userId: ALICE, reason: 'quota_exceeded' })]));
+    await vi.waitFor(() => expect(events(admin, 'usage')).toHaveLength(2));
+
+    await new Promise((res) => setTimeout(res, 150)); // let any stray cross-delivery arrive
+    expect(bob.got.map(([e, p]) => [e, (p as { userId?: string }).userId])).toEqual([['ledger', undefined], ['balance', BOB]]);
+    expect(events(bob, 'usage')).toEqual([]); // not an admin: never in the admins room
+    for (const c of [aliceA, aliceB]) {
+      expect(c.got.every(([e, p]) => e === 'ledger' || (p as { userId: string }).userId === ALICE)).toBe(true);
+      expect(events(c, 'usage')).toEqual([]);
+      expect(events(c, 'ledger')).toHaveLength(1);
+    }
+    // The admin's own room gets nothing of Alice's or Bob's beyond the usage feed.
+    expect(admin.got.map(([e]) => e)).toEqual(['usage', 'usage']);
+  });
+
+  it('close() disconnects sockets promptly so the host can shut down', async () => {
+    const s = await startServer(te, { realtime: true, server: { realtime: { channelPrefix: `${te.testRedis!.testPrefix}io2` } } });
+    const c = await open(s.url, cookie(BOB), ['websocket']);
+    const disconnected = new Promise((r) => c.on('disconnect', r));
+    const t0 = Date.now();
+    await s.close();
+    await disconnected;
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
