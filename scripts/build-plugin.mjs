@@ -17,13 +17,13 @@
 // Usage: node scripts/build-plugin.mjs [--out <dir>] [--quiet]
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
 const quiet = args.includes('--quiet');
 const root = new URL('..', import.meta.url).pathname;
 const outIndex = args.indexOf('--out');
-const out = outIndex >= 0 ? join(process.cwd(), args[outIndex + 1] ?? '') : join(root, 'dist', 'solaris');
+const out = outIndex >= 0 ? resolve(process.cwd(), args[outIndex + 1] ?? '') : join(root, 'dist', 'solaris');
 const log = (s) => quiet || console.log(s);
 
 /** Stub for PGlite: a clear message instead of "Cannot find module" when DATABASE_URL is missing. */

@@ -1,0 +1,90 @@
+/**
+ * The plugin folder operators mount (scripts/build-plugin.mjs): built into a temp dir outside the
+ * repository, so nothing can silently come from our node_modules. It must hold every path the override
+ * names, require no npm package except LibreChat's own mongoose, and load with `node --require` in the
+ * LibreChat-shaped host.
+ */
+import { spawn } from 'node:child_process';
+import { builtinModules } from 'node:module';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPluginFolder, ROOT } from './build-output';
+import { createTestDb, type TestDb } from '../helpers/infra';
+import { HOST_ENTRY, hostCwd, startMongo, type Mongo } from '../../../librechat-plugin/test/helpers';
+
+const ALLOWED_EXTERNALS = new Set(['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate']);
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe('plugin build (dist/solaris)', () => {
+  let build: ReturnType<typeof buildPluginFolder>;
+  beforeAll(() => {
+    build = buildPluginFolder();
+  }, 120_000);
+  afterAll(() => build?.remove());
+
+  it('holds every /solaris/... path named in docker-compose.override.yml', () => {
+    const override = readFileSync(join(ROOT, 'docker-compose.override.yml'), 'utf8');
+    const paths = [...new Set([...override.matchAll(/\/solaris\/[A-Za-z0-9_./-]+/g)].map((m) => m[0]))];
+    expect(paths).toEqual(expect.arrayContaining(['/solaris/librechat-plugin/register.cjs', '/solaris/server/cli.cjs', '/solaris/migrations']));
+    for (const p of paths) expect(existsSync(join(build.dir, p.replace(/^\/solaris\//, ''))), p).toBe(true);
+    // register.cjs loads <its folder>/../dist/plugin/preload.cjs
+    expect(existsSync(join(build.dir, 'dist', 'plugin', 'preload.cjs'))).toBe(true);
+    const sql = readdirSync(join(build.dir, 'migrations')).filter((f) => f.endsWith('.sql'));
+    expect(sql).toEqual(readdirSync(join(ROOT, 'migrations')).filter((f) => f.endsWith('.sql')));
+  });
+
+  it('is self-contained: bundles require only Node built-ins and LibreChat’s mongoose; size is in the manifest', () => {
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    for (const f of files(build.dir).filter((x) => x.endsWith('.cjs'))) {
+      const required = [...readFileSync(f, 'utf8').matchAll(/require\("([^"./][^"]*)"\)/g)].map((m) => m[1]!);
+      const foreign = required.filter((r) => !builtins.has(r) && !ALLOWED_EXTERNALS.has(r) && !builtins.has(r.split('/')[0]!));
+      expect(foreign, f).toEqual([]);
+    }
+    const manifest = JSON.parse(readFileSync(join(build.dir, 'manifest.json'), 'utf8')) as { totalBytes: number; files: Record<string, number> };
+    expect(manifest.files['server/cli.cjs']).toBe(statSync(join(build.dir, 'server', 'cli.cjs')).size);
+    expect(manifest.totalBytes).toBeLessThan(20 * 1024 * 1024);
+  });
+
+  describe('loads with node --require in the LibreChat-shaped host', () => {
+    let mongo: Mongo;
+    let db: TestDb;
+    beforeAll(async () => {
+      [mongo, db] = await Promise.all([startMongo(), createTestDb()]);
+    }, 60_000);
+    afterAll(async () => {
+      mongo?.stop();
+      await db?.drop();
+    });
+
+    it('the built preload hooks the host: widget tag in index.html, no preload failure', async () => {
+      const cwd = hostCwd({ JWT_SECRET: 'jwt-secret-for-build-test', JWT_REFRESH_SECRET: 'jwt-refresh-secret-for-build-test' });
+      const env: Record<string, string> = { PATH: process.env.PATH ?? '', MONGO_URI: mongo.uri, DATABASE_URL: db.childEnvUrl, PORT: '0', SOLARIS_MIGRATIONS_DIR: join(build.dir, 'migrations') };
+      const child = spawn(process.execPath, ['--require', join(build.dir, 'librechat-plugin', 'register.cjs'), HOST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      try {
+        const port = await new Promise<string>((res, rej) => {
+          const timer = setTimeout(() => rej(new Error('host did not start:\n' + out)), 30_000);
+          const check = () => {
+            const m = /HOST_LISTENING (\d+)/.exec(out);
+            if (m) {
+              clearTimeout(timer);
+              res(m[1]!);
+            }
+          };
+          child.stdout.on('data', check);
+          child.once('exit', (code) => rej(new Error(`host exited ${code}:\n${out}`)));
+        });
+        const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+        expect(html).toContain('/solaris/widget.js');
+        expect(out).not.toMatch(/preload failed/i);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }, 60_000);
+  });
+});
