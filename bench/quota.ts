@@ -1,0 +1,188 @@
+/**
+ * npm run bench:quota — quota engine throughput from one Node process (see bench/README.md).
+ *
+ * 1,000 users, 32 concurrent callers, each doing reserve → settle through the QuotaEngine facade (as the
+ * proxy does), against the real Redis and Postgres. Prints decisions/s (a decision = one reserve+settle
+ * pair) for each store, ledger ingest rows/s, and a bare Redis INCRBY loop from the same process as the
+ * physical ceiling, with the ratios to the targets of issue 2.
+ *
+ * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default redis://127.0.0.1:6379),
+ * BENCH_SECONDS (per phase, default 8). Uses a fresh schema and a unique key prefix, removed at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../server-extension/src/core/config';
+import { openDatabase, type Database } from '../server-extension/src/core/db';
+import { migrate } from '../server-extension/src/core/migrate';
+import { createStore } from '../server-extension/src/core/create-engine';
+import { QuotaEngine } from '../server-extension/src/core/engine';
+import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/ledger';
+import type { Settlement } from '../server-extension/src/core/quota-store';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const USERS = 1000;
+const CALLERS = 32;
+const run = randomBytes(4).toString('hex');
+const ADMIN = { id: 'bench' };
+
+/** Runs `CALLERS` loops of `op` for `seconds` (after a short warm-up) and returns ops/s. */
+async function measure(seconds: number, op: (caller: number, i: number) => Promise<void>): Promise<number> {
+  let counting = false;
+  let stop = false;
+  let done = 0;
+  const loops = Array.from({ length: CALLERS }, async (_, caller) => {
+    for (let i = 0; !stop; i++) {
+      await op(caller, i);
+      if (counting) done++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 250)));
+  counting = true;
+  const started = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  counting = false;
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  stop = true;
+  await Promise.all(loops);
+  return done / elapsed;
+}
+
+const userOf = (caller: number, i: number) => `bench-user-${(caller * 7919 + i * 31) % USERS}`;
+
+async function engineBench(kind: 'redis' | 'postgres', db: Database, redis: Redis | null): Promise<number> {
+  const config = loadConfig({
+    DATABASE_URL,
+    SOLARIS_MAX_INFLIGHT: '1000',
+    SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}',
+  });
+  const store = createStore(config, db, redis);
+  const engine = new QuotaEngine({ config, db, store });
+  let refused = 0;
+  const rate = await measure(SECONDS, async (caller, i) => {
+    const userId = userOf(caller, i);
+    const requestId = `${kind}-${run}-${caller}-${i}`;
+    const r = await engine.reserve({ userId, requestId, estimate: 200 });
+    if (!r.ok) {
+      refused++;
+      return;
+    }
+    await engine.settle({ userId, requestId, model: 'gpt-4o-mini', promptTokens: 60, completionTokens: 40, source: 'proxy' });
+  });
+  await engine.close();
+  if (refused) console.error(`  (${kind}: ${refused} reservations refused — limits too small for the bench?)`);
+  return rate;
+}
+
+function settlement(i: number, prefix: string): Settlement {
+  return {
+    requestId: `${prefix}-${run}-${i}`,
+    userId: `bench-user-${i % USERS}`,
+    model: 'gpt-4o-mini',
+    promptTokens: 60,
+    completionTokens: 40,
+    weightedTokens: 200,
+    cost: 0.0001,
+    source: 'proxy',
+    estimated: false,
+    occurredAt: Date.now(),
+  };
+}
+
+async function ledgerBatchBench(db: Database, tz: string, streams: number): Promise<number> {
+  let next = 0;
+  const deadline = Date.now() + SECONDS * 500;
+  let rows = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: streams }, async () => {
+      while (Date.now() < deadline) {
+        const batch = Array.from({ length: 500 }, () => settlement(next++, `ing${streams}`));
+        await insertLedgerRows(db.pool, batch, tz);
+        rows += batch.length;
+      }
+    }),
+  );
+  return rows / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function ledgerWriterBench(db: Database, tz: string): Promise<number> {
+  const writer = new LedgerWriter(db.pool, tz);
+  let next = 0;
+  // Many concurrent writers (the settle path of many requests at once): the writer groups them.
+  const rate = await measure(SECONDS / 2, async () => {
+    const inFlight = Array.from({ length: 16 }, () => writer.write(settlement(next++, 'lw')));
+    await Promise.all(inFlight);
+  });
+  await writer.drain();
+  return rate * 16;
+}
+
+async function main() {
+  const schema = `bench_${run}`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await migrate({ client: admin, schema });
+  const db = await openDatabase({ databaseUrl: DATABASE_URL, schema });
+  const prefix = `bench:${run}:`;
+  const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+  const raw = new Redis(REDIS_URL);
+  const tz = 'America/Sao_Paulo';
+  try {
+    // Everyone on a plan big enough that nobody runs out during the bench.
+    const setup = new QuotaEngine({ config: loadConfig({ DATABASE_URL }), db, store: createStore(loadConfig({ DATABASE_URL }), db, null) });
+    await setup.admin.upsertPlan({ id: 'bench', name: 'Bench', tokenLimit: 1_000_000_000_000, period: 'month', isDefault: true }, ADMIN);
+
+    const bareIncr = await measure(Math.max(2, SECONDS / 2), async (caller, i) => {
+      await redis.incrby(`incr:${userOf(caller, i)}`, 1);
+    });
+    const redisRate = await engineBench('redis', db, redis);
+    const pgRate = await engineBench('postgres', db, null);
+    const ingest1 = await ledgerBatchBench(db, tz, 1);
+    const ingest2 = await ledgerBatchBench(db, tz, 2);
+    const writer = await ledgerWriterBench(db, tz);
+
+    // Sanity: counters equal the ledger (no lost or double-counted token under load).
+    const { rows } = await db.pool.query<{ n: number; s: number }>(
+      `SELECT count(*)::int AS n, COALESCE(sum(weighted_tokens), 0)::bigint AS s FROM ledger WHERE request_id LIKE 'redis-%'`,
+    );
+    let counted = 0;
+    for (let u = 0; u < USERS; u++) counted += Number(await redis.hget(`sq:{bench-user-${u}}:c`, 'used'));
+    const consistent = counted === Number(rows[0]!.s);
+
+    const f = (n: number) => Math.round(n).toLocaleString('en-US');
+    const table = [
+      ['measure', 'per second', 'ratio', 'target', 'ok'],
+      ['bare Redis INCRBY (ceiling)', f(bareIncr), '1.00', '—', ''],
+      ['Redis store reserve+settle', f(redisRate), (redisRate / bareIncr).toFixed(2), '≥ 0.33 × INCRBY', redisRate >= 0.33 * bareIncr ? 'yes' : 'NO'],
+      ['Postgres store reserve+settle', f(pgRate), (pgRate / bareIncr).toFixed(2), '≥ 2,000', pgRate >= 2000 ? 'yes' : 'NO'],
+      ['ledger ingest, 500-row batches ×1', f(ingest1), '', '≥ 30,000 rows', ingest1 >= 30000 ? 'yes' : 'NO'],
+      ['ledger ingest, 500-row batches ×2', f(ingest2), '', '≥ 30,000 rows', ingest2 >= 30000 ? 'yes' : 'NO'],
+      ['LedgerWriter, 512 concurrent writes', f(writer), '', '(group commit)', ''],
+    ];
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+    console.log(`\nquota bench — ${USERS} users, ${CALLERS} concurrent callers, ${SECONDS} s per phase, Node ${process.version}`);
+    for (const r of table) console.log(r.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  '));
+    console.log(`Redis counters == ledger sum: ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s})`}`);
+    if (!consistent) process.exitCode = 1;
+  } finally {
+    await db.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = nextCursor;
+      if (keys.length) await raw.del(...keys);
+    } while (cursor !== '0');
+    raw.disconnect();
+    redis.disconnect();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
