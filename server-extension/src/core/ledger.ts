@@ -2,7 +2,9 @@ import type pg from 'pg';
 import type { LedgerEntryDTO, MeteringSource, StatementPageDTO, StatementQuery } from '@solaris/wire';
 import type { Settlement } from './quota-store';
 import type { Queryable } from './sql';
+import { z } from 'zod';
 import { invalid } from './errors';
+import { parseWith } from './validation';
 
 export const LEDGER_COLUMNS = `seq, request_id, created_at, model, prompt_tokens, completion_tokens, total_tokens,
   weighted_tokens, cost, source, estimated, conversation_id, message_id, period_key`;
@@ -287,7 +289,20 @@ function statementWhere(userId: string, q: StatementQuery, params: unknown[]): s
 }
 
 /** One page of a user's statement, newest first, with each row's balance after it (within its period). */
-export async function readStatement(db: Queryable, userId: string, q: StatementQuery, currentLimit: number): Promise<StatementPageDTO> {
+const isoDate = z.string().max(64).refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date or date-time');
+const statementQuerySchema = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.number().int('limit must be a whole number').min(1).max(200).optional(),
+  period: z.string().max(20).optional(),
+  model: z.string().max(200).optional(),
+  conversationId: z.string().max(200).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+});
+
+export async function readStatement(db: Queryable, userId: string, query: StatementQuery, currentLimit: number): Promise<StatementPageDTO> {
+  // Adapters validate too; the core never lets a bad value reach SQL as a raw Postgres error.
+  const q = parseWith(statementQuerySchema, query);
   const limit = q.limit ?? 50;
   const params: unknown[] = [];
   const where = statementWhere(userId, q, params);

@@ -1,0 +1,189 @@
+/**
+ * The ledger (Postgres, the record): statement pages (keyset pagination, filters, totals, balance after
+ * each row), the group-committing LedgerWriter, and append-only enforcement. Real Postgres.
+ */
+import type pg from 'pg';
+import { SolarisError } from '../src/core/errors';
+import { LedgerWriter, encodeCursor } from '../src/core/ledger';
+import type { Settlement } from '../src/core/quota-store';
+import { createTestEngine, type TestEngine } from './helpers/engine';
+
+const ADMIN = { id: 'admin-1' };
+const TZ = 'America/Sao_Paulo';
+
+function settlement(requestId: string, userId: string, over: Partial<Settlement> = {}): Settlement {
+  return {
+    requestId, userId, model: 'm', promptTokens: 10, completionTokens: 5, weightedTokens: 15, cost: 0.001,
+    source: 'proxy', estimated: false, occurredAt: Date.parse('2026-11-15T12:00:00-03:00'), ...over,
+  };
+}
+
+async function errorOf(p: Promise<unknown>): Promise<unknown> {
+  return p.then(() => null, (e: unknown) => e);
+}
+
+describe('ledger', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await createTestEngine({ store: 'postgres' });
+    await t.engine.admin.upsertPlan({ id: 'mini', name: 'Mini', tokenLimit: 1000, period: 'month' }, ADMIN);
+  });
+  afterAll(async () => t?.cleanup());
+
+  describe('statement', () => {
+    const u = 'stmt-user';
+    const settle = (requestId: string, tokens: number, extra: { model?: string; conversationId?: string; occurredAt?: number } = {}) =>
+      t.engine.settle({ userId: u, requestId, model: extra.model ?? 'm', promptTokens: tokens, completionTokens: 0, source: 'proxy', ...extra });
+
+    beforeAll(async () => {
+      await t.engine.admin.assignPlan({ userId: u, planId: 'mini' }, ADMIN);
+      // October (previous period)
+      await settle('oct-1', 30, { occurredAt: Date.parse('2026-10-10T10:00:00-03:00') });
+      // November: 7 rows sharing one created_at, then a grant, more rows, a reset, more rows.
+      const same = t.clock();
+      for (let i = 0; i < 7; i++) await settle(`same-${i}`, 10, { occurredAt: same, model: i % 2 ? 'gpt-4o' : 'm', conversationId: i < 3 ? 'conv-a' : 'conv-b' });
+      t.clock.advance(1000);
+      await t.engine.admin.grant({ userId: u, tokens: 500, reason: 'bônus' }, ADMIN);
+      t.clock.advance(1000);
+      await settle('after-grant', 200);
+      t.clock.advance(1000);
+      await t.engine.admin.reset({ userId: u, reason: 'suporte' }, ADMIN);
+      t.clock.advance(1000);
+      await settle('after-reset', 50);
+    });
+
+    it('pages newest first with a keyset cursor: no duplicates, no gaps, even when rows share created_at', async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await t.engine.statement(u, { limit: 3, cursor });
+        seen.push(...page.items.map((i) => i.requestId));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(pages).toBe(4); // 10 rows / 3
+      expect(seen).toHaveLength(10);
+      expect(new Set(seen).size).toBe(10);
+      expect(seen.slice(0, 2)).toEqual(['after-reset', 'after-grant']);
+      expect(seen.at(-1)).toBe('oct-1');
+      // Within the shared timestamp the order is seq descending.
+      expect(seen.slice(2, 9)).toEqual(['same-6', 'same-5', 'same-4', 'same-3', 'same-2', 'same-1', 'same-0']);
+    });
+
+    it('filters by period, model, conversation and from/to; totals cover the whole filter, not the page', async () => {
+      const nov = await t.engine.statement(u, { period: '2026-11', limit: 2 });
+      expect(nov.items).toHaveLength(2);
+      expect(nov.totals).toMatchObject({ requests: 9, promptTokens: 320, completionTokens: 0, weightedTokens: 320 });
+      expect((await t.engine.statement(u, { period: '2026-10' })).items.map((i) => i.requestId)).toEqual(['oct-1']);
+      const byModel = await t.engine.statement(u, { model: 'gpt-4o' });
+      expect(byModel.items.map((i) => i.requestId)).toEqual(['same-5', 'same-3', 'same-1']);
+      expect(byModel.totals.requests).toBe(3);
+      const byConv = await t.engine.statement(u, { conversationId: 'conv-a' });
+      expect(byConv.items.map((i) => i.requestId).sort()).toEqual(['same-0', 'same-1', 'same-2']);
+      const range = await t.engine.statement(u, { from: '2026-10-01T00:00:00-03:00', to: '2026-11-01T00:00:00-03:00' });
+      expect(range.items.map((i) => i.requestId)).toEqual(['oct-1']);
+      expect((await t.engine.statement(u, { from: '2026-11-15T12:00:01-03:00' })).totals.requests).toBe(2);
+      expect((await t.engine.statement(u, { model: 'nope' })).totals).toEqual({ requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 });
+    });
+
+    it('gives each row the balance right after it (grants and resets of its period)', async () => {
+      const page = await t.engine.statement(u, { limit: 50 });
+      const after = Object.fromEntries(page.items.map((i) => [i.requestId, i.balanceAfter]));
+      expect(after['oct-1']).toBe(1000 - 30);
+      expect(after['same-0']).toBe(1000 - 10); // seq order inside the shared timestamp
+      expect(after['same-6']).toBe(1000 - 70);
+      expect(after['after-grant']).toBe(1000 + 500 - 270);
+      expect(after['after-reset']).toBe(1000 + 500 - 50);
+      expect((await t.engine.balance(u)).remaining).toBe(after['after-reset']);
+    });
+
+    it('a bad cursor or bad query is invalid_input, never a crash', async () => {
+      for (const q of [
+        { cursor: 'not-a-cursor' },
+        { cursor: encodeCursor({ t: 'yesterday', s: 1 }) },
+        { cursor: Buffer.from('{"t":"2026-11-15 12:00:00+00","s":"1; drop"}').toString('base64url') },
+        { limit: 0 },
+        { limit: 5000 },
+        { limit: 2.5 },
+        { from: 'ontem' },
+        { to: '2026-13-45' },
+      ]) {
+        const e = await errorOf(t.engine.statement(u, q));
+        expect(e, JSON.stringify(q)).toBeInstanceOf(SolarisError);
+        expect((e as SolarisError).code).toBe('invalid_input');
+      }
+    });
+  });
+
+  describe('LedgerWriter', () => {
+    /** The real pool, counting the ledger INSERT statements that go through it. */
+    function countingPool(pool: pg.Pool) {
+      const counter = { inserts: 0 };
+      const proxy = new Proxy(pool, {
+        get(target, prop, receiver) {
+          if (prop === 'query') {
+            return (text: string, values?: unknown[]) => {
+              if (typeof text === 'string' && /INSERT INTO ledger/.test(text)) counter.inserts++;
+              return target.query(text, values);
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+      return { pool: proxy, counter };
+    }
+
+    it('groups many concurrent writes into few INSERT statements, each resolved after commit', async () => {
+      const { pool, counter } = countingPool(t.db.pool);
+      const writer = new LedgerWriter(pool, TZ);
+      const results = await Promise.all(Array.from({ length: 300 }, (_, i) => writer.write(settlement(`lw-${i}`, `lw-user-${i % 7}`))));
+      expect(results.every((r) => r.inserted)).toBe(true);
+      expect(counter.inserts).toBeLessThanOrEqual(10);
+      const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE request_id LIKE 'lw-%'`);
+      expect(rows[0].n).toBe(300);
+      expect(results[0]!.row).toMatchObject({ request_id: 'lw-0', user_id: 'lw-user-0', period_key: '2026-11', total_tokens: 15 });
+    });
+
+    it('a bad row in a batch fails alone; its neighbours are written', async () => {
+      const writer = new LedgerWriter(t.db.pool, TZ);
+      const writes = [
+        ...Array.from({ length: 5 }, (_, i) => writer.write(settlement(`nb-${i}`, 'nb-user'))),
+        writer.write(settlement('nb-bad', 'nb-user', { source: 'bogus' as Settlement['source'] })), // violates a CHECK
+        writer.write(settlement('nb-bad-2', 'nb-user', { promptTokens: -1 })),
+        ...Array.from({ length: 5 }, (_, i) => writer.write(settlement(`nb-${i + 5}`, 'nb-user'))),
+      ];
+      const settled = await Promise.allSettled(writes);
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(10);
+      expect(settled[5]!.status).toBe('rejected');
+      expect(settled[6]!.status).toBe('rejected');
+      const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE user_id = 'nb-user'`);
+      expect(rows[0].n).toBe(10);
+    });
+
+    it('duplicate ids in one batch → one row, one "inserted"', async () => {
+      const writer = new LedgerWriter(t.db.pool, TZ);
+      const results = await Promise.all([
+        writer.write(settlement('dup-1', 'dup-user')),
+        writer.write(settlement('dup-1', 'dup-user')),
+        writer.write(settlement('dup-2', 'dup-user')),
+        writer.write(settlement('dup-1', 'dup-user')),
+      ]);
+      expect(results.map((r) => r.inserted)).toEqual([true, false, true, false]);
+      expect(new Set(results.slice(0, 2).map((r) => r.row.seq)).size).toBe(1);
+      const again = await writer.write(settlement('dup-1', 'dup-user'));
+      expect(again.inserted).toBe(false);
+      const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE user_id = 'dup-user'`);
+      expect(rows[0].n).toBe(2);
+      await writer.drain();
+    });
+  });
+
+  it('is append-only: UPDATE and DELETE raise', async () => {
+    await t.engine.settle({ userId: 'ao-user', requestId: 'ao-1', model: 'm', promptTokens: 1, completionTokens: 1, source: 'proxy' });
+    await expect(t.db.pool.query(`UPDATE ledger SET weighted_tokens = 0 WHERE request_id = 'ao-1'`)).rejects.toThrow(/append-only/);
+    await expect(t.db.pool.query(`DELETE FROM ledger WHERE request_id = 'ao-1'`)).rejects.toThrow(/append-only/);
+    const { rows } = await t.db.pool.query(`SELECT weighted_tokens FROM ledger WHERE request_id = 'ao-1'`);
+    expect(rows).toEqual([{ weighted_tokens: 2 }]);
+  });
+});
