@@ -66,7 +66,11 @@ export async function checkRedis(url: string | undefined): Promise<CheckResult> 
   const name = 'Redis';
   if (!url) return { name, ok: true, detail: 'REDIS_URL not set: the Postgres quota store is used (single process realtime)' };
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  redis.on('error', () => undefined);
+  // ioredis reports the socket error (ECONNREFUSED, ...) here and rejects connect() with a vaguer one.
+  let socketError: unknown = null;
+  redis.on('error', (e) => {
+    socketError ??= e;
+  });
   try {
     await withTimeout(redis.connect(), 'connect');
     const pong = await withTimeout(redis.ping(), 'PING');
@@ -74,7 +78,7 @@ export async function checkRedis(url: string | undefined): Promise<CheckResult> 
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     return { name, ok: pong === 'PONG', detail: `${where(url)}, Redis ${version}` };
   } catch (e) {
-    return { name, ok: false, detail: `${where(url)}: ${reason(e)}` };
+    return { name, ok: false, detail: `${where(url)}: ${reason(socketError ?? e)}` };
   } finally {
     redis.disconnect();
   }
