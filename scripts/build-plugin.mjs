@@ -4,7 +4,7 @@
 //     librechat-plugin/register.cjs   the --require preload (copied as is: it only picks the bundle below)
 //     dist/plugin/<entry>.cjs         librechat-plugin/src/*.ts bundled; register.cjs loads
 //                                     `<its folder>/../dist/plugin/preload.cjs`, so the layout mirrors the repo
-//     server/<entry>.cjs              every server-extension/src/entry/*.ts (cli.cjs runs `migrate`, `doctor`, ...)
+//     server/<entry>.cjs              server-extension/src/entry/*.ts but the demo (cli.cjs: `migrate`, `doctor`, ...)
 //     migrations/*.sql                the ledger schema (SOLARIS_MIGRATIONS_DIR=/solaris/migrations)
 //     widget/widget.js                the browser widget, when dist/widget/widget.js was built
 //     manifest.json                   version, build time, file sizes
@@ -52,7 +52,8 @@ function serverEntries() {
   if (!existsSync(dir)) return {};
   return Object.fromEntries(
     readdirSync(dir)
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('_'))
+      // demo.ts runs on the embedded PGlite, which this build leaves out.
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('_') && f !== 'demo.ts')
       .map((f) => [`server/${basename(f, '.ts')}`, join(dir, f)]),
   );
 }
@@ -103,8 +104,7 @@ cpSync(join(root, 'migrations'), join(out, 'migrations'), { recursive: true, fil
 const widget = join(root, 'dist', 'widget', 'widget.js');
 if (existsSync(widget)) {
   mkdirSync(join(out, 'widget'), { recursive: true });
-  cpSync(widget, join(out, 'widget', 'widget.js'));
-  if (existsSync(widget + '.map')) cpSync(widget + '.map', join(out, 'widget', 'widget.js.map'));
+  cpSync(widget, join(out, 'widget', 'widget.js')); // (its source map stays in dist/widget: 1 MB nobody serves)
 } else log('build-plugin: dist/widget/widget.js not built; the folder has no widget');
 
 /** Every file under `dir` with its size. */
