@@ -2,7 +2,8 @@
 // CommonJS files under dist/. Dependencies stay external here (node_modules is beside dist/);
 // `--plugin` (scripts/build-plugin.mjs) makes the self-contained folder operators mount.
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, basename } from 'node:path';
 
 const quiet = process.argv.includes('--quiet');
@@ -24,6 +25,24 @@ const entryPoints = {
   ...entries('bench', 'bench'),
 };
 
+/** `packages: 'external'` would leave `require('@solaris/wire')` pointing at a .ts file: resolve those in-tree. */
+const bundleWorkspaces = {
+  name: 'bundle-workspaces',
+  setup(b) {
+    const req = createRequire(join(root, 'package.json'));
+    b.onResolve({ filter: /^@solaris\// }, (args) => {
+      for (const candidate of [args.path, `${args.path}.ts`]) {
+        try {
+          return { path: realpathSync(req.resolve(candidate)) };
+        } catch {
+          /* try the next form */
+        }
+      }
+      return undefined;
+    });
+  },
+};
+
 const started = Date.now();
 await build({
   entryPoints,
@@ -34,6 +53,8 @@ await build({
   target: 'node20',
   format: 'cjs',
   packages: 'external',
+  // ...except our own workspaces (TypeScript sources, e.g. @solaris/wire's runtime constants): bundled.
+  plugins: [bundleWorkspaces],
   sourcemap: 'linked',
   loader: { '.lua': 'text' },
   logLevel: quiet ? 'error' : 'info',
