@@ -5,8 +5,9 @@ const SECRET_KEY = /authorization|cookie|secret|password|passwd|token$|api[-_]?k
 const MAX_DEPTH = 6;
 
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubText(value);
   if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  if (value instanceof Error) return { name: value.name, message: scrubText(value.message), code: (value as { code?: unknown }).code };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
@@ -15,11 +16,19 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-// Also scrub bearer tokens / JWT-looking strings that end up inside messages.
+// Also scrub secrets that end up inside strings (messages, error texts, URLs): bearer tokens, JWTs,
+// sk-style API keys and the password of a connection string (postgres://user:password@host).
 const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g;
+const API_KEY = /\bsk-[A-Za-z0-9_-]{16,}/g;
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi;
 export function scrubText(s: string): string {
-  return s.replace(BEARER, '$1[redacted]').replace(JWT, '[redacted-jwt]');
+  if (s.length < 8) return s;
+  return s
+    .replace(BEARER, '$1[redacted]')
+    .replace(JWT, '[redacted-jwt]')
+    .replace(API_KEY, '[redacted-key]')
+    .replace(URL_PASSWORD, '$1[redacted]@');
 }
 
 const redactFormat = winston.format((info) => {
