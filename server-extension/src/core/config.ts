@@ -53,6 +53,28 @@ const optionalSecret = z
   .optional()
   .transform((s) => (s === '' ? undefined : s));
 
+// SOLARIS_WEBHOOK_URLS: endpoints configured by the operator (their secrets never reach the database or logs).
+const envWebhooks = z
+  .string()
+  .default('[]')
+  .transform((s, ctx) => {
+    const item = z.object({
+      url: z.url({ protocol: /^https?$/ }),
+      secret: z.string().min(16, 'secret must have at least 16 characters'),
+      name: z.string().max(200).optional(),
+      events: z.array(z.string()).optional(),
+      format: z.enum(['json', 'slack']).optional(),
+    });
+    try {
+      const parsed = z.array(item).max(20).safeParse(JSON.parse(s));
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: `must be a JSON array like [{"url":"https://...","secret":"...","events":[],"format":"json"}] (${parsed.error.issues[0]?.message})` });
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+    }
+    return z.NEVER;
+  });
+
 export const configSchema = z.object({
   DATABASE_URL: optionalUrl.describe(
     'PostgreSQL connection string (the ledger). Unset: an embedded PGlite database in SOLARIS_DATA_DIR (demo / tests only).',
@@ -127,6 +149,25 @@ export const configSchema = z.object({
     ),
   PORT: intFromEnv(3001, 1, 65535).describe('Port of the standalone server (proxy + API).'),
   HOST: z.string().default('0.0.0.0').describe('Listen address of the standalone server.'),
+  SOLARIS_WEBHOOK_URLS: envWebhooks.describe(
+    'Webhook endpoints set by the operator, JSON: [{"url":"https://...","secret":"≥16 chars","events":["user.blocked"],"format":"json|slack","name":"..."}]. ' +
+      'Empty events = all. More endpoints can be added in the admin tab. See docs/webhooks.md.',
+  ),
+  SOLARIS_WEBHOOK_TIMEOUT_MS: intFromEnv(5_000, 100, 60_000).describe('Timeout of one webhook delivery attempt.'),
+  SOLARIS_WEBHOOK_MAX_ATTEMPTS: intFromEnv(8, 1, 50).describe('Delivery attempts per event and endpoint (exponential back-off with jitter) before it is marked failed.'),
+  SOLARIS_WEBHOOK_DIGEST_HOUR: intFromEnv(8, 0, 24).describe('Local hour (SOLARIS_TIMEZONE) after which the previous day\'s usage digest is sent; 24 = no digest.'),
+  SOLARIS_ORG_USAGE_ALERTS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const list = s.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+      if (list.some((n) => !Number.isSafeInteger(n) || n <= 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of token amounts, e.g. 50000000,100000000' });
+        return z.NEVER;
+      }
+      return [...new Set(list)].sort((a, b) => a - b);
+    })
+    .describe('Organisation-wide weighted tokens per calendar month that raise an org_usage.crossed webhook once each, e.g. 50000000,100000000.'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info').describe('Log level (JSON logs on stdout).'),
 });
 

@@ -1,0 +1,32 @@
+import type { QuotaEngine } from './engine';
+import type { Logger } from './logger';
+import { PersonalSettings } from './personal-settings';
+import { QuotaRequests } from './quota-requests';
+import { RolePlans } from './role-plans';
+import { Webhooks, type WebhooksOptions } from './webhooks';
+
+/**
+ * Personal caps, quota requests, plans by role and webhooks, built on one engine. Create once per process
+ * next to the engine, `start()` it (webhook listeners, dispatcher, digest tick), `close()` before the engine.
+ * Role plans and caps need nothing running: they live in the policy snapshot SQL.
+ */
+export interface SolarisExtras {
+  settings: PersonalSettings;
+  requests: QuotaRequests;
+  rolePlans: RolePlans;
+  webhooks: Webhooks;
+  start(): void;
+  close(): Promise<void>;
+}
+
+export function createExtras(engine: QuotaEngine, opts: { logger?: Logger; webhooks?: WebhooksOptions } = {}): SolarisExtras {
+  const webhooks = new Webhooks(engine, { logger: opts.logger, ...opts.webhooks });
+  return {
+    settings: new PersonalSettings(engine),
+    requests: new QuotaRequests(engine, opts.logger),
+    rolePlans: new RolePlans(engine),
+    webhooks,
+    start: () => webhooks.start(),
+    close: () => webhooks.close(),
+  };
+}
