@@ -71,9 +71,28 @@ function closeOnSignals(close: () => Promise<void>): void {
   }
 }
 
+/**
+ * Safety net: a Redis outage can surface as an un-awaited ioredis command rejecting inside a library we use
+ * (MaxRetriesPerRequestError). Node would raise it as an uncaught exception and LibreChat's handler would exit.
+ * We swallow (and log once a minute) only that error; anything else is re-thrown exactly as Node's default
+ * `--unhandled-rejections=throw` would do, unless another listener (LibreChat's or a library's) handles it.
+ */
+function guardRedisRejections(): void {
+  const onRejection = (reason: unknown) => {
+    if (reason instanceof Error && reason.name === 'MaxRetriesPerRequestError') {
+      log.errorOnce('redis-rejection', 'Solaris: Redis unavailable (a command gave up)', { error: reason.message });
+      return;
+    }
+    if (process.listenerCount('unhandledRejection') > 1) return;
+    throw reason;
+  };
+  process.on('unhandledRejection', onRejection);
+}
+
 export function install(opts: InstallOptions = {}): Installed {
   if (installed) return installed;
   const env = opts.env ?? process.env;
+  guardRedisRejections();
 
   let mongoose: Mongoose | null = null;
   try {

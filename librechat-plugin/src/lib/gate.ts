@@ -128,8 +128,9 @@ export function createGate(deps: GateDeps) {
   const secrets = deps.secrets ?? (() => readJwtSecrets());
   const timeoutMs = deps.timeoutMs ?? 5_000;
 
-  function failed(res: ServerResponse, pass: () => void, why: string): void {
-    log.errorOnce(`gate:${why}`, `Solaris: quota check unavailable (${why}); fail mode ${deps.failMode()}`);
+  function failed(res: ServerResponse, pass: () => void, why: string | null): void {
+    // why = null: start-up failed, which the runtime already logged (one line, not one per request).
+    if (why) log.errorOnce('gate-unavailable', `Solaris: quota check unavailable (${why}); fail mode ${deps.failMode()}`);
     if (deps.failMode() === 'open') return pass();
     sendJson(res, 503, {
       error: { code: 'store_unavailable', message: 'O controle de cota está indisponível no momento. Tente novamente em instantes.' },
@@ -143,8 +144,8 @@ export function createGate(deps: GateDeps) {
     let rt: GateRuntime;
     try {
       rt = await withTimeout(deps.runtime(), timeoutMs);
-    } catch (e) {
-      return failed(res, pass, `not started: ${errorMessage(e)}`);
+    } catch {
+      return failed(res, pass, null);
     }
 
     let body: unknown = undefined;
