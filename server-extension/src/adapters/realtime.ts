@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server as IoServer, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
-import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
+import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
 import type { QuotaEngine } from '../core/engine';
 import type { SolarisConfig } from '../core/config';
 import type { Logger } from '../core/logger';
@@ -66,8 +66,10 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   const extraClients: Redis[] = [];
   if (opts.redis) {
     // Subscriber connections cannot run other commands: the adapter gets its own pair.
-    const pub = opts.redis.duplicate();
-    const sub = opts.redis.duplicate();
+    // maxRetriesPerRequest: null — while Redis is down the adapter's own (un-awaited) psubscribe/publish calls
+    // wait for the reconnect instead of rejecting unhandled, which would crash the host process (LibreChat).
+    const pub = opts.redis.duplicate({ maxRetriesPerRequest: null });
+    const sub = opts.redis.duplicate({ maxRetriesPerRequest: null });
     pub.on('error', (e) => logger?.warn('socket.io redis publisher error', { error: e }));
     sub.on('error', (e) => logger?.warn('socket.io redis subscriber error', { error: e }));
     extraClients.push(pub, sub);
@@ -131,11 +133,15 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   };
   const onThreshold = (e: ThresholdEventDTO) => toUser(e.userId).emit('threshold', e);
   const onBlocked = (e: BlockedEventDTO) => toUser(e.userId).emit('blocked', e);
+  const onRequest = (e: QuotaRequestEventDTO) => io.to(ADMINS_ROOM).emit('request', e);
+  const onRequestDecided = (e: QuotaRequestDecidedEventDTO) => toUser(e.request.userId).emit('request_decided', e);
 
   engine.events.on('balance', onBalance);
   engine.events.on('ledger', onLedger);
   engine.events.on('threshold', onThreshold);
   engine.events.on('blocked', onBlocked);
+  engine.events.on('request', onRequest);
+  engine.events.on('request_decided', onRequestDecided);
 
   let closing: Promise<void> | null = null;
   return {
@@ -146,6 +152,8 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
         engine.events.off('ledger', onLedger);
         engine.events.off('threshold', onThreshold);
         engine.events.off('blocked', onBlocked);
+        engine.events.off('request', onRequest);
+        engine.events.off('request_decided', onRequestDecided);
         // Not io.close(): it also closes the HTTP server and waits for every keep-alive connection of the host,
         // which is the host's business (LibreChat's graceful shutdown, or our standalone entry).
         io.disconnectSockets(true);
