@@ -202,9 +202,15 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     const promptEstimate = estimatePromptTokens(json, model);
     const completionCap = kind === 'embeddings' ? 0 : maxCompletionTokens(json, config.SOLARIS_DEFAULT_MAX_TOKENS);
     const estimate = engine.estimateWeighted(model, promptEstimate, completionCap);
-    // Keeps the admin's user list fresh (email, last seen); never on the critical path.
-    engine.admin.touchUser({ userId: caller.userId, email: caller.email }).catch((e: unknown) => debug?.debug('touchUser failed', { err: e }));
-
+    // Keeps the admin's user list fresh (email, last seen), blocked users included. Fire-and-forget and
+    // deferred until the reservation is on the wire, so its Postgres round trip overlaps the wait.
+    track(
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email }))
+        .catch((e: unknown) => {
+          debug?.debug('touchUser failed', { err: e });
+        }),
+    );
     const m: Metered = { kind, requestId, caller, model, promptEstimate, metered: true };
     const t0 = performance.now();
     try {

@@ -1,0 +1,306 @@
+/**
+ * npm run bench:proxy — streaming latency and throughput of the metering proxy, in one run:
+ *   direct  : client → fake upstream
+ *   relay   : client → bare node:http + undici relay (no metering) → fake upstream   (the floor)
+ *   proxy   : client → metering proxy (reserve / SSE meter / settle on real Postgres + Redis) → fake upstream
+ * at 50 and 200 concurrent streaming clients. The fake upstream streams 20 chunks 5 ms apart (+ usage
+ * chunk when asked), like the reference measurements in shared/reference/performance-ceilings.md.
+ *
+ * Each server runs in its own process (forks of this script), the client harness in the parent; on a
+ * 2-core box they share the CPUs, so read the figures as ratios within this run.
+ * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default
+ * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6).
+ * A throwaway Postgres schema and Redis key prefix are created and removed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Agent, Pool, request } from 'undici';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const STORE = process.env.BENCH_STORE === 'postgres' ? 'postgres' : 'redis';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const WARMUP_MS = 1_500;
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
+const KEY = 'bench-proxy-key';
+const CHAT_BODY = JSON.stringify({
+  model: 'fake-model',
+  stream: true,
+  max_tokens: 64,
+  messages: [
+    { role: 'system', content: 'Você é um assistente prestativo.' },
+    { role: 'user', content: 'Explique em poucas palavras o que é um proxy de medição de tokens.' },
+  ],
+});
+
+type Msg = { type: string; [k: string]: unknown };
+
+// ---------------------------------------------------------------- child roles
+
+async function roleUpstream(): Promise<void> {
+  const { startFakeUpstream } = await import('../server-extension/src/dev/fake-upstream');
+  const fake = await startFakeUpstream({ chunkDelayMs: 5, chunks: 20, record: false });
+  serveIpc({ url: fake.url });
+}
+
+async function roleRelay(upstream: string): Promise<void> {
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      request(upstream + req.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks), dispatcher: agent }).then(
+        (up) => {
+          res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'text/event-stream') });
+          up.body.on('data', (c: Buffer) => {
+            if (!res.write(c)) {
+              up.body.pause();
+              res.once('drain', () => up.body.resume());
+            }
+          });
+          up.body.on('end', () => res.end());
+          up.body.on('error', () => res.destroy());
+        },
+        () => {
+          res.writeHead(502);
+          res.end();
+        },
+      );
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}
+
+async function roleProxy(upstream: string, schema: string, prefix: string): Promise<void> {
+  const { loadConfig } = await import('../server-extension/src/core/config');
+  const { openDatabase } = await import('../server-extension/src/core/db');
+  const { createEngine } = await import('../server-extension/src/core/create-engine');
+  const { createMeteringProxy, createMetrics } = await import('../server-extension/src/adapters/proxy');
+  const config = loadConfig({
+    DATABASE_URL,
+    REDIS_URL: STORE === 'redis' ? REDIS_URL : '',
+    SOLARIS_PROXY_KEY: KEY,
+    SOLARIS_MAX_INFLIGHT: '1000',
+    LOG_LEVEL: 'warn',
+  });
+  const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
+  const redis = STORE === 'redis' ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 }) : null;
+  const rt = await createEngine({ config, db, redis, migrate: false });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream });
+  const server = createServer((req, res) => proxy(req, res));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, async () => {
+    await proxy.drain();
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger');
+    const avg = async (h: typeof metrics.reservationSeconds | typeof metrics.upstreamSeconds) => {
+      const v = (await h.get()).values;
+      const sum = v.filter((x) => x.metricName?.endsWith('_sum')).reduce((a, x) => a + x.value, 0);
+      const count = v.filter((x) => x.metricName?.endsWith('_count')).reduce((a, x) => a + x.value, 0);
+      return count ? (sum / count) * 1000 : NaN;
+    };
+    return {
+      ledgerRows: rows[0]!.n,
+      settleErrors: (await metrics.settleErrors.get()).values[0]?.value ?? 0,
+      reserveAvgMs: await avg(metrics.reservationSeconds),
+      upstreamHeadersAvgMs: await avg(metrics.upstreamSeconds),
+    };
+  });
+}
+
+/** Child side of the IPC: announce readiness, answer CPU and drain questions. */
+function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>): void {
+  process.once('SIGINT', () => process.exit(0)); // a clean exit writes --cpu-prof profiles
+  process.on('message', (m: Msg) => {
+    if (m.type === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ type: 'cpu', ms: (u.user + u.system) / 1000 });
+    } else if (m.type === 'drain') {
+      void (drain ?? (async () => ({})))().then((r) => process.send!({ type: 'drained', ...r }));
+    }
+  });
+  process.send!({ type: 'ready', ...ready });
+}
+
+// ---------------------------------------------------------------- parent
+
+function spawn(role: string, args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const prof = process.env.BENCH_PROF === role ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : [];
+  const child = fork(process.argv[1]!, [`--role=${role}`, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: prof });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: Msg) => (m.type === 'ready' ? resolve({ child, url: String(m.url) }) : reject(new Error(`bad hello from ${role}`))));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+  });
+}
+
+function ask(child: ChildProcess, type: string, reply: string): Promise<Msg> {
+  return new Promise((resolve) => {
+    const on = (m: Msg) => {
+      if (m.type === reply) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    child.send({ type });
+  });
+}
+
+interface Result {
+  completed: number;
+  errors: number;
+  rps: number;
+  ttfb: number[];
+  last: number[];
+}
+
+/** `concurrency` clients, each streaming one chat completion after the other over keep-alive connections. */
+async function load(url: string, concurrency: number, ms: number, record: boolean): Promise<Result> {
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const ttfb: number[] = [];
+  const last: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const until = started + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, i) => {
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-solaris-user-id': `bench-user-${i}` };
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        try {
+          const r = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers, body: CHAT_BODY });
+          let first = 0;
+          for await (const _chunk of r.body) if (!first) first = performance.now();
+          const end = performance.now();
+          if (r.statusCode !== 200) errors++;
+          else if (record) {
+            ttfb.push(first - t0);
+            last.push(end - t0);
+          }
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  await pool.close();
+  return { completed: ttfb.length, errors, rps: (ttfb.length / elapsed) * 1000, ttfb, last };
+}
+
+const pct = (a: number[], q: number) => {
+  if (!a.length) return NaN;
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
+};
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const pad = (s: string, n: number) => s.padStart(n);
+
+async function main(): Promise<void> {
+  const runId = `bench_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+  const prefix = `${runId}:`;
+  console.log(`bench:proxy — store=${STORE}, ${SECONDS}s per measurement (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}`);
+
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  const { migrate } = await import('../server-extension/src/core/migrate');
+  await migrate({ client: admin, schema: runId });
+  await admin.query(`UPDATE ${runId}.plans SET token_limit = 1000000000000 WHERE is_default`);
+
+  const children: ChildProcess[] = [];
+  try {
+    const upstream = await spawn('upstream');
+    children.push(upstream.child);
+    const relay = await spawn('relay', [upstream.url]);
+    children.push(relay.child);
+    const proxy = await spawn('proxy', [upstream.url, runId, prefix]);
+    children.push(proxy.child);
+    const targets = [
+      { name: 'direct', url: upstream.url, child: upstream.child },
+      { name: 'relay', url: relay.url, child: relay.child },
+      { name: 'proxy', url: proxy.url, child: proxy.child },
+    ];
+
+    let proxyCompleted = 0;
+    const summary: string[] = [];
+    for (const c of CONCURRENCY) {
+      const res: Record<string, Result & { cpuMsPerReq: number }> = {};
+      for (const t of targets) {
+        await load(t.url, c, WARMUP_MS, false);
+        const cpu0 = Number((await ask(t.child, 'cpu', 'cpu')).ms);
+        const r = await load(t.url, c, SECONDS * 1000, true);
+        const cpu1 = Number((await ask(t.child, 'cpu', 'cpu')).ms);
+        res[t.name] = { ...r, cpuMsPerReq: (cpu1 - cpu0) / Math.max(1, r.completed + r.errors) };
+        if (t.name === 'proxy') proxyCompleted += r.completed;
+        await new Promise((r2) => setTimeout(r2, 300));
+      }
+      const d = res.direct!;
+      console.log(`\n== ${c} concurrent streams`);
+      console.log(
+        `${'path'.padEnd(7)}${pad('req/s', 8)}${pad('errors', 8)}${pad('TTFB p50', 10)}${pad('p99', 8)}${pad('last p50', 10)}${pad('p99', 8)}` +
+          `${pad('+TTFB p50', 11)}${pad('+p99', 8)}${pad('+last p50', 11)}${pad('+p99', 8)}${pad('thr/direct', 12)}${pad('server CPU ms/req', 19)}`,
+      );
+      for (const name of ['direct', 'relay', 'proxy']) {
+        const r = res[name]!;
+        const add = (a: number[], b: number[], q: number) => pct(a, q) - pct(b, q);
+        const isDirect = name === 'direct';
+        console.log(
+          `${name.padEnd(7)}${pad(f(r.rps, 0), 8)}${pad(String(r.errors), 8)}${pad(f(pct(r.ttfb, 0.5)), 10)}${pad(f(pct(r.ttfb, 0.99)), 8)}` +
+            `${pad(f(pct(r.last, 0.5)), 10)}${pad(f(pct(r.last, 0.99)), 8)}` +
+            `${pad(isDirect ? '—' : f(add(r.ttfb, d.ttfb, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.ttfb, d.ttfb, 0.99)), 8)}` +
+            `${pad(isDirect ? '—' : f(add(r.last, d.last, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.last, d.last, 0.99)), 8)}` +
+            `${pad(f(r.rps / d.rps, 3), 12)}${pad(f(r.cpuMsPerReq, 2), 19)}`,
+        );
+      }
+      const addedProxy = pct(res.proxy!.ttfb, 0.5) - pct(d.ttfb, 0.5);
+      const addedRelay = pct(res.relay!.ttfb, 0.5) - pct(d.ttfb, 0.5);
+      const ratio = addedProxy / addedRelay;
+      const thr = res.proxy!.rps / d.rps;
+      const line =
+        `${c} streams: proxy added TTFB p50 ${f(addedProxy, 2)} ms vs relay ${f(addedRelay, 2)} ms (× ${f(ratio, 2)}), ` +
+        `throughput ${f(thr, 3)} × direct`;
+      summary.push(
+        c === 50 ? `${line} — target ×≤1.3 and ≥0.95: ${ratio <= 1.3 || addedProxy <= addedRelay + 0.3 ? 'TTFB ok' : 'TTFB MISSED'}, ${thr >= 0.95 ? 'throughput ok' : 'throughput MISSED'}` : line,
+      );
+    }
+    const drained = await ask(proxy.child, 'drain', 'drained');
+    console.log(`\nledger rows written by the proxy: ${String(drained.ledgerRows)} (≥ ${proxyCompleted} measured streams + warm-ups), settle errors: ${String(drained.settleErrors)}`);
+    console.log(`proxy internals (whole run, mean): reserve ${f(Number(drained.reserveAvgMs), 2)} ms, upstream headers ${f(Number(drained.upstreamHeadersAvgMs), 2)} ms`);
+    console.log('\nsummary');
+    for (const l of summary) console.log(`  ${l}`);
+  } finally {
+    for (const c of children) c.kill('SIGINT');
+    await admin.query(`DROP SCHEMA IF EXISTS ${runId} CASCADE`);
+    await admin.end();
+    if (STORE === 'redis') {
+      const r = new Redis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await r.del(...keys);
+      } while (cursor !== '0');
+      r.disconnect();
+    }
+  }
+}
+
+const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7);
+const rest = process.argv.slice(process.argv.findIndex((a) => a.startsWith('--role=')) + 1);
+const run = role === 'upstream' ? roleUpstream() : role === 'relay' ? roleRelay(rest[0]!) : role === 'proxy' ? roleProxy(rest[0]!, rest[1]!, rest[2]!) : main();
+run.then(
+  () => {
+    if (!role) process.exit(0); // children are killed; do not wait for idle sockets
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
