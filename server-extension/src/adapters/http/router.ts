@@ -12,6 +12,8 @@ import { errorHandler, notFound } from './errors';
 import { DEFAULT_RATE_LIMITS, createLimiter, rateLimit, type RateLimitOptions } from './rate-limit';
 import { CSV_BOM, CSV_HEADER, CSV_SEPARATOR, csvDateFormatter, csvRow } from './csv';
 import * as v from './validation';
+import { createExtrasRouter } from './extras-routes';
+import type { SolarisExtras } from '../../core/extras';
 
 export interface ApiRouterDeps {
   engine: QuotaEngine;
@@ -23,6 +25,8 @@ export interface ApiRouterDeps {
   rateLimits?: RateLimitOptions;
   /** Max JSON body (default 16 kB: our bodies are a handful of fields). */
   jsonLimit?: string;
+  /** Personal caps, quota requests, role plans, webhooks (core/extras.ts): their routes are mounted when set. */
+  extras?: SolarisExtras;
 }
 
 /** Extra admin route (additive to the wire contract): the CSV of one user's statement. */
@@ -271,6 +275,8 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
       res.json(await engine.admin.usageByModel(v.usageRange(v.parse(v.rangeQuery, req.query, 'query'), tz, engine.clock())));
     }),
   );
+
+  if (deps.extras) r.use(createExtrasRouter({ engine, extras: deps.extras, redis: deps.redis, rateLimits: deps.rateLimits }));
 
   r.use((_req: Request, _res: Response, next: NextFunction) => next(notFound()));
   r.use(errorHandler(deps.logger));
