@@ -80,4 +80,11 @@ describe('LibreChat keeps running when token control cannot', () => {
     expect(h.child.exitCode).toBeNull();
     expect((await chat(h)).status).toBe(200);
   });
+
+  it("keeps Node's default SIGTERM behaviour when the host has no handler of its own", async () => {
+    const h = await boot({ DATABASE_URL: undefined, HOST_NO_SIGTERM_HANDLER: 'true' });
+    const exited = new Promise<string | null>((r) => h.child.once('exit', (_code, signal) => r(signal)));
+    h.child.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+  });
 });
