@@ -233,6 +233,7 @@ export const ApiRoutes = {
   adminUsers: '/admin/users', // GET ?q&sort&limit&offset → AdminUsersPageDTO
   adminUser: '/admin/users/:userId', // GET → AdminUserDTO
   adminUserStatement: '/admin/users/:userId/statement', // GET → StatementPageDTO
+  adminUserStatementCsv: '/admin/users/:userId/statement.csv', // GET (filters as statementCsv) → text/csv
   adminGrant: '/admin/users/:userId/grants', // POST {tokens, reason, expiresAt?} → BalanceDTO
   adminReset: '/admin/users/:userId/reset', // POST {reason?} → BalanceDTO
   adminOverride: '/admin/users/:userId/limit', // PUT {limit: number|null} → BalanceDTO

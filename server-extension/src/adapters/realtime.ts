@@ -159,7 +159,13 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
         io.disconnectSockets(true);
         await Promise.resolve(io.of('/').adapter.close()).catch(() => undefined);
         io.engine.close();
-        for (const c of extraClients) c.disconnect();
+        // QUIT lets the adapter's un-awaited (p)unsubscribe replies arrive first; disconnect() would reject them
+        // unhandled. Bounded, in case Redis is unreachable right now.
+        await Promise.all(
+          extraClients.map((c) =>
+            Promise.race([c.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]).finally(() => c.disconnect()),
+          ),
+        );
       })();
       return closing;
     },

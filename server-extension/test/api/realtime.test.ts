@@ -1,5 +1,5 @@
 import { io as connect, type Socket } from 'socket.io-client';
-import { SOCKET_PATH, type BalanceDTO, type ServerToClientEvents } from '@solaris/wire';
+import { SOCKET_PATH, type BalanceDTO, type QuotaRequestDTO, type ServerToClientEvents } from '@solaris/wire';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
 import { ADMIN, ALICE, BOB, accessToken, cookie, settle, startServer, type RunningServer } from './helpers';
@@ -89,6 +89,26 @@ describe('socket.io realtime', () => {
     }
     // The admin's own room gets nothing of Alice's or Bob's beyond the usage feed.
     expect(admin.got.map(([e]) => e)).toEqual(['usage', 'usage']);
+  });
+
+  it('quota-request events: `request` to admins only, `request_decided` to the requester only', async () => {
+    const admin = await open(a.url, cookie(ADMIN));
+    const bob = await open(b.url, cookie(BOB));
+    const alice = await open(a.url, cookie(ALICE));
+    await vi.waitFor(() => expect(events(alice, 'balance')).toHaveLength(1));
+    const request = { id: '1', userId: BOB, email: 'bob@example.com', tokens: 100, status: 'pending' } as unknown as QuotaRequestDTO;
+    const balance = await te.engine.balance(BOB);
+    te.engine.events.emit('request', { request, pendingCount: 1 });
+    te.engine.events.emit('request_decided', { request: { ...request, status: 'approved' }, balance, message: 'Aprovado' });
+    await vi.waitFor(() => {
+      expect(events(admin, 'request')).toEqual([{ request, pendingCount: 1 }]);
+      expect(events(bob, 'request_decided')).toEqual([expect.objectContaining({ message: 'Aprovado' })]);
+    });
+    await new Promise((res) => setTimeout(res, 100));
+    expect(events(bob, 'request')).toEqual([]);
+    expect(events(alice, 'request')).toEqual([]);
+    expect(events(alice, 'request_decided')).toEqual([]);
+    expect(events(admin, 'request_decided')).toEqual([]);
   });
 
   it('close() disconnects sockets promptly so the host can shut down', async () => {
