@@ -281,6 +281,11 @@ describe('REST API: admin', () => {
     spy.mockRestore();
     expect(r.status).toBe(500);
     expect(r.json).toEqual({ error: { code: 'internal_error', message: 'Internal error' } });
+    const down = vi.spyOn(te.engine, 'balance').mockRejectedValueOnce(Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }));
+    const outage = await call(api(ApiRoutes.balance), { headers: bearer(ALICE) });
+    down.mockRestore();
+    expect([outage.status, code(outage)]).toEqual([503, 'store_unavailable']);
+    expect(outage.text).not.toContain('10.0.0.5');
     const nf = await call(api('/nope'), { headers: bearer(ALICE) });
     expect([nf.status, code(nf)]).toEqual([404, 'not_found']);
     const outside = await call('/solaris/else', {});

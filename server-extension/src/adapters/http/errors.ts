@@ -18,7 +18,18 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorDTO } 
     if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return simple(400, 'invalid_input', 'Unsupported body encoding');
     if (e.type === 'request.aborted') return simple(400, 'invalid_input', 'Request aborted');
   }
+  if (isOutage(err)) return simple(503, 'store_unavailable', 'Serviço temporariamente indisponível / storage unavailable, try again');
   return simple(500, 'internal_error', 'Internal error');
+}
+
+// Postgres / Redis unreachable (vs. a bug): the client may retry. pg SQLSTATE 57P0x = shutdown, 53300 = too many connections.
+const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+function isOutage(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && OUTAGE_CODES.has(e.code)) return true;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  return typeof e.message === 'string' && /Connection is closed|Connection terminated|timeout exceeded when trying to connect/i.test(e.message);
 }
 
 function simple(status: number, code: ErrorCode, message: string) {

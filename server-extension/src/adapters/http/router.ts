@@ -29,8 +29,8 @@ export interface ApiRouterDeps {
   extras?: SolarisExtras;
 }
 
-/** Extra admin route (additive to the wire contract): the CSV of one user's statement. */
-export const ADMIN_USER_STATEMENT_CSV = '/admin/users/:userId/statement.csv';
+/** The CSV of one user's statement (ApiRoutes.adminUserStatementCsv). */
+export const ADMIN_USER_STATEMENT_CSV = ApiRoutes.adminUserStatementCsv;
 
 const CSV_PAGE = 200;
 
