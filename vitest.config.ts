@@ -18,8 +18,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     coverage: {
       provider: 'v8',
-      include: ['server-extension/src/core/**'],
+      // TypeScript only: the .lua scripts are loaded as text and run inside Redis (v8 cannot see them).
+      include: ['server-extension/src/core/**/*.ts'],
       reporter: ['text-summary', 'text'],
+      // Still print the figure when an unrelated test fails (the thresholds keep failing the run).
+      reportOnFailure: true,
       thresholds: { lines: 80, statements: 80 },
     },
     projects: [
