@@ -8,6 +8,7 @@ import { API_PREFIX, SOLARIS_PREFIX, WIDGET_PATH } from '@solaris/wire';
 import type { QuotaEngine } from './core/engine';
 import type { SolarisConfig } from './core/config';
 import type { Logger } from './core/logger';
+import type { SolarisExtras } from './core/extras';
 import { SolarisError } from './core/errors';
 import type { Authenticator } from './adapters/auth/types';
 import { createApiRouter } from './adapters/http/router';
@@ -25,6 +26,8 @@ export interface SolarisServerOptions {
   /** More routers under /solaris (full paths, e.g. the LiteLLM webhook), tried before our 404. */
   extraRoutes?: Array<RequestHandler | Router>;
   rateLimits?: RateLimitOptions;
+  /** Personal caps, quota requests, role plans, webhooks (core/extras.ts): their API routes are mounted when set. */
+  extras?: SolarisExtras;
   /** Path of widget.js; default: env SOLARIS_WIDGET_FILE or the nearest `dist/widget/widget.js` upward. */
   widgetFile?: string;
   realtime?: Pick<RealtimeOptions, 'channelPrefix' | 'lookupEmail'>;
@@ -123,7 +126,15 @@ export function createSolarisServer(opts: SolarisServerOptions): SolarisServer {
 
   app.use(
     API_PREFIX,
-    createApiRouter({ engine: opts.engine, authenticator: opts.authenticator, config: opts.config, redis: opts.redis, logger: opts.logger, rateLimits: opts.rateLimits }),
+    createApiRouter({
+      engine: opts.engine,
+      authenticator: opts.authenticator,
+      config: opts.config,
+      redis: opts.redis,
+      logger: opts.logger,
+      rateLimits: opts.rateLimits,
+      extras: opts.extras,
+    }),
   );
   app.use(widgetRoutes(opts.widgetFile));
   for (const r of opts.extraRoutes ?? []) app.use(r);

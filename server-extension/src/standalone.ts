@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SOLARIS_PREFIX } from '@solaris/wire';
 import type { SolarisConfig } from './core/config';
 import { createEngine, type EngineRuntime } from './core/create-engine';
+import { createExtras } from './core/extras';
 import type { Logger } from './core/logger';
 import { createSolarisServer, type SolarisServer } from './app';
 import { createLibreChatAuthenticator } from './adapters/auth';
@@ -45,12 +46,16 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   if (config.SOLARIS_PROXY_KEY) proxy = createMeteringProxy({ engine, config, logger, metrics });
   else logger.warn('SOLARIS_PROXY_KEY is not set: the metering proxy (/v1/*) is disabled');
   const health = createHealthHandlers({ engine, config, redis, metrics });
+  // Caps, quota requests, role plans and webhooks: created next to the engine, closed before it.
+  const extras = createExtras(engine, { logger });
+  extras.start();
   const solaris = createSolarisServer({
     engine,
     config,
     redis,
     logger,
     authenticator: createLibreChatAuthenticator({ engine, config, logger }),
+    extras,
     extraRoutes: [createLiteLLMWebhookRouter({ engine, config, logger })],
   });
 
@@ -94,6 +99,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
           server.closeAllConnections();
         }
         await proxy?.close();
+        await extras.close();
         if (!opts.runtime) await runtime.close();
       })();
       return stopping;

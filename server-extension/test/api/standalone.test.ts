@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { build } from 'esbuild';
 import { io as connect } from 'socket.io-client';
-import { API_PREFIX, ApiRoutes, SOCKET_PATH, type MeDTO } from '@solaris/wire';
+import { API_PREFIX, ApiRoutes, ExtrasRoutes, SOCKET_PATH, type MeDTO } from '@solaris/wire';
 import { createTestDb, type TestDb, TEST_REDIS_URL } from '../helpers/infra';
 import { ALICE, accessToken, refreshToken, SECRETS } from './helpers';
 
@@ -91,6 +91,10 @@ describe('standalone server', () => {
       expect(me.status).toBe(200);
       expect(((await me.json()) as MeDTO).userId).toBe(ALICE);
       expect((await fetch(base + API_PREFIX + ApiRoutes.me)).status).toBe(401);
+      // The extras (caps, quota requests…) are mounted inside the authenticated API router.
+      const settings = await fetch(base + API_PREFIX + ExtrasRoutes.mySettings, { headers: { authorization: `Bearer ${accessToken(ALICE)}` } });
+      expect(settings.status).toBe(200);
+      expect((await fetch(base + API_PREFIX + ExtrasRoutes.mySettings)).status).toBe(401);
       expect((await fetch(base + '/v1/models')).status).toBe(401); // the proxy wants the service key
       expect((await fetch(base + '/elsewhere')).status).toBe(404);
 
