@@ -31,7 +31,7 @@ export interface PolicySnapshot {
 }
 
 // $1 user, $2 now, $3 tz, $4 recentSince (nullable). The CTE `p` always yields one row (LEFT JOINs from the user id).
-const SNAPSHOT_SQL = `
+export const SNAPSHOT_SQL = `
 WITH p AS (
   SELECT pl.id AS plan_id,
          COALESCE(pl.period, 'month') AS kind,
@@ -63,7 +63,7 @@ SELECT b.plan_id, b.kind, b.lim, b.base_lim, b.personal_cap, b.warn_percent, b.p
     (SELECT COALESCE(array_agg(l.request_id), '{}') FROM ledger l WHERE l.user_id = $1 AND l.created_at > $4::timestamptz) END AS recent
 FROM b, r`;
 
-interface SnapshotRow {
+export interface SnapshotRow {
   plan_id: string | null;
   kind: PeriodKind;
   lim: number;
@@ -93,7 +93,15 @@ export async function loadPolicySnapshot(
   recentSince: number | null = null,
 ): Promise<PolicySnapshot> {
   const { rows } = await db.query<SnapshotRow>(SNAPSHOT_SQL, [userId, new Date(now), tz, recentSince == null ? null : new Date(recentSince)]);
-  const r = rows[0]!;
+  return toPolicySnapshot(rows[0]!);
+}
+
+/** Parameters of SNAPSHOT_SQL, in order. */
+export function snapshotParams(userId: string, now: number, tz: string, recentSince: number | null = null): unknown[] {
+  return [userId, new Date(now), tz, recentSince == null ? null : new Date(recentSince)];
+}
+
+export function toPolicySnapshot(r: SnapshotRow): PolicySnapshot {
   return {
     planId: r.plan_id,
     periodKind: r.kind,
