@@ -16,6 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, Pool, request } from 'undici';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -93,7 +94,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string): Prom
   const redis = STORE === 'redis' ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 }) : null;
   const rt = await createEngine({ config, db, redis, migrate: false });
   const metrics = createMetrics({ defaultMetrics: false });
-  const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream });
+  const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: process.env.BENCH_TOUCH !== '0' });
   const server = createServer((req, res) => proxy(req, res));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -106,7 +107,23 @@ async function roleProxy(upstream: string, schema: string, prefix: string): Prom
       const count = v.filter((x) => x.metricName?.endsWith('_count')).reduce((a, x) => a + x.value, 0);
       return count ? (sum / count) * 1000 : NaN;
     };
+    /** Upper bound of the histogram bucket holding quantile q (ms). */
+    const q = async (h: typeof metrics.reservationSeconds | typeof metrics.upstreamSeconds, quant: number) => {
+      const byLe = new Map<number, number>();
+      for (const x of (await h.get()).values) {
+        if (!x.metricName?.endsWith('_bucket')) continue;
+        const raw = (x.labels as Record<string, string | number | undefined>).le;
+        const le = raw === '+Inf' ? Infinity : Number(raw);
+        byLe.set(le, (byLe.get(le) ?? 0) + x.value);
+      }
+      const les = [...byLe.keys()].sort((a, b) => a - b);
+      const total = byLe.get(Infinity) ?? 0;
+      const hit = les.find((le) => (byLe.get(le) ?? 0) >= quant * total);
+      return hit === undefined ? NaN : hit * 1000;
+    };
     return {
+      reserveP50: await q(metrics.reservationSeconds, 0.5),
+      upstreamP50: await q(metrics.upstreamSeconds, 0.5),
       ledgerRows: rows[0]!.n,
       settleErrors: (await metrics.settleErrors.get()).values[0]?.value ?? 0,
       reserveAvgMs: await avg(metrics.reservationSeconds),
@@ -118,10 +135,13 @@ async function roleProxy(upstream: string, schema: string, prefix: string): Prom
 /** Child side of the IPC: announce readiness, answer CPU and drain questions. */
 function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>): void {
   process.once('SIGINT', () => process.exit(0)); // a clean exit writes --cpu-prof profiles
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   process.on('message', (m: Msg) => {
     if (m.type === 'cpu') {
       const u = process.cpuUsage();
-      process.send!({ type: 'cpu', ms: (u.user + u.system) / 1000 });
+      process.send!({ type: 'cpu', ms: (u.user + u.system) / 1000, lagP50: lag.percentile(50) / 1e6, lagP99: lag.percentile(99) / 1e6 });
+      lag.reset();
     } else if (m.type === 'drain') {
       void (drain ?? (async () => ({})))().then((r) => process.send!({ type: 'drained', ...r }));
     }
@@ -231,13 +251,14 @@ async function main(): Promise<void> {
     let proxyCompleted = 0;
     const summary: string[] = [];
     for (const c of CONCURRENCY) {
-      const res: Record<string, Result & { cpuMsPerReq: number }> = {};
+      const res: Record<string, Result & { cpuMsPerReq: number; lagP50: number; lagP99: number }> = {};
       for (const t of targets) {
         await load(t.url, c, WARMUP_MS, false);
         const cpu0 = Number((await ask(t.child, 'cpu', 'cpu')).ms);
         const r = await load(t.url, c, SECONDS * 1000, true);
-        const cpu1 = Number((await ask(t.child, 'cpu', 'cpu')).ms);
-        res[t.name] = { ...r, cpuMsPerReq: (cpu1 - cpu0) / Math.max(1, r.completed + r.errors) };
+        const after = await ask(t.child, 'cpu', 'cpu');
+        const cpu1 = Number(after.ms);
+        res[t.name] = { ...r, cpuMsPerReq: (cpu1 - cpu0) / Math.max(1, r.completed + r.errors), lagP50: Number(after.lagP50), lagP99: Number(after.lagP99) };
         if (t.name === 'proxy') proxyCompleted += r.completed;
         await new Promise((r2) => setTimeout(r2, 300));
       }
@@ -245,7 +266,7 @@ async function main(): Promise<void> {
       console.log(`\n== ${c} concurrent streams`);
       console.log(
         `${'path'.padEnd(7)}${pad('req/s', 8)}${pad('errors', 8)}${pad('TTFB p50', 10)}${pad('p99', 8)}${pad('last p50', 10)}${pad('p99', 8)}` +
-          `${pad('+TTFB p50', 11)}${pad('+p99', 8)}${pad('+last p50', 11)}${pad('+p99', 8)}${pad('thr/direct', 12)}${pad('server CPU ms/req', 19)}`,
+          `${pad('+TTFB p50', 11)}${pad('+p99', 8)}${pad('+last p50', 11)}${pad('+p99', 8)}${pad('thr/direct', 12)}${pad('server CPU ms/req', 19)}${pad('loop lag p50/99', 16)}`,
       );
       for (const name of ['direct', 'relay', 'proxy']) {
         const r = res[name]!;
@@ -256,7 +277,7 @@ async function main(): Promise<void> {
             `${pad(f(pct(r.last, 0.5)), 10)}${pad(f(pct(r.last, 0.99)), 8)}` +
             `${pad(isDirect ? '—' : f(add(r.ttfb, d.ttfb, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.ttfb, d.ttfb, 0.99)), 8)}` +
             `${pad(isDirect ? '—' : f(add(r.last, d.last, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.last, d.last, 0.99)), 8)}` +
-            `${pad(f(r.rps / d.rps, 3), 12)}${pad(f(r.cpuMsPerReq, 2), 19)}`,
+            `${pad(f(r.rps / d.rps, 3), 12)}${pad(f(r.cpuMsPerReq, 2), 19)}${pad(`${f(r.lagP50)}/${f(r.lagP99)}`, 16)}`,
         );
       }
       const addedProxy = pct(res.proxy!.ttfb, 0.5) - pct(d.ttfb, 0.5);
@@ -272,7 +293,10 @@ async function main(): Promise<void> {
     }
     const drained = await ask(proxy.child, 'drain', 'drained');
     console.log(`\nledger rows written by the proxy: ${String(drained.ledgerRows)} (≥ ${proxyCompleted} measured streams + warm-ups), settle errors: ${String(drained.settleErrors)}`);
-    console.log(`proxy internals (whole run, mean): reserve ${f(Number(drained.reserveAvgMs), 2)} ms, upstream headers ${f(Number(drained.upstreamHeadersAvgMs), 2)} ms`);
+    console.log(
+      `proxy internals (whole run): reserve mean ${f(Number(drained.reserveAvgMs), 2)} ms, p50 ≤ ${f(Number(drained.reserveP50), 2)} ms; ` +
+        `upstream headers mean ${f(Number(drained.upstreamHeadersAvgMs), 2)} ms, p50 ≤ ${f(Number(drained.upstreamP50), 2)} ms`,
+    );
     console.log('\nsummary');
     for (const l of summary) console.log(`  ${l}`);
   } finally {

@@ -25,6 +25,13 @@ describe('SseMeter', () => {
     expect(m.generatedText()).toBe('Olá, mundo ☀️');
   });
 
+  it('drop mode forwards whole-event chunks as the very same buffer (no copy)', () => {
+    const m = new SseMeter(true);
+    const c = Buffer.from(content('a') + content('b'));
+    expect(m.process(c)).toBe(c);
+    expect(m.process(Buffer.from(usageOnly))).toBeNull();
+  });
+
   it('pass-through mode forwards the very same buffers, CRLF streams included', () => {
     const crlf = Buffer.from(stream.replace(/\n/g, '\r\n'));
     const m = new SseMeter(false);

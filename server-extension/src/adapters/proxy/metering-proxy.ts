@@ -25,6 +25,8 @@ export interface MeteringProxyOptions {
   maxBodyBytes?: number;
   /** How long GET /v1/models answers are reused. Default 30 s. */
   modelsCacheMs?: number;
+  /** Upsert the caller into users_cache (email, last seen) on each request. Default true. */
+  touchUsers?: boolean;
   /** undici dispatcher for upstream calls. Default: an own keep-alive Agent with the configured timeouts. */
   dispatcher?: Dispatcher;
 }
@@ -75,6 +77,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   const apiKey = opts.upstreamApiKey ?? config.LITELLM_API_KEY;
   const maxBody = opts.maxBodyBytes ?? 20 * 1024 * 1024;
   const modelsCacheMs = opts.modelsCacheMs ?? 30_000;
+  const touchUsers = opts.touchUsers ?? true;
   const timeout = config.SOLARIS_UPSTREAM_TIMEOUT_MS;
   const ownAgent = opts.dispatcher
     ? null
@@ -204,7 +207,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     const estimate = engine.estimateWeighted(model, promptEstimate, completionCap);
     // Keeps the admin's user list fresh (email, last seen), blocked users included. Fire-and-forget and
     // deferred until the reservation is on the wire, so its Postgres round trip overlaps the wait.
-    track(
+    if (touchUsers) track(
       new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email }))
         .catch((e: unknown) => {

@@ -37,7 +37,7 @@ export class SseMeter {
   private readonly parser: EventSourceParser;
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
-  private lastWasUsageOnly = false;
+  private usageOnlySeen = 0;
 
   constructor(private readonly dropUsageOnlyChunk: boolean) {
     this.parser = createParser({ onEvent: (e) => this.onData(e.data) });
@@ -50,19 +50,24 @@ export class SseMeter {
       this.parser.feed(text);
       return chunk;
     }
-    this.pending += text;
-    let out = '';
-    let start = 0;
-    BOUNDARY.lastIndex = 0;
-    for (let m = BOUNDARY.exec(this.pending); m; m = BOUNDARY.exec(this.pending)) {
-      const end = m.index + m[0].length;
-      const event = this.pending.slice(start, end);
-      start = end;
-      this.lastWasUsageOnly = false;
-      this.parser.feed(event);
-      if (!this.lastWasUsageOnly) out += event;
+    // Fast path (the usual case: the upstream flushes whole events): parse, and forward the original
+    // buffer unless it held the usage-only event.
+    if (this.pending === '' && endsWithBoundary(text)) {
+      this.usageOnlySeen = 0;
+      this.parser.feed(text);
+      if (this.usageOnlySeen === 0) return chunk;
+      const kept = splitEvents(text).events.filter((e) => !isUsageOnlyEvent(e)).join('');
+      return kept ? Buffer.from(kept, 'utf8') : null;
     }
-    this.pending = this.pending.slice(start);
+    // Slow path: an event is split across chunks; forward whole events only.
+    const { events, rest } = splitEvents(this.pending + text);
+    this.pending = rest;
+    let out = '';
+    for (const event of events) {
+      this.usageOnlySeen = 0;
+      this.parser.feed(event);
+      if (this.usageOnlySeen === 0) out += event;
+    }
     return out ? Buffer.from(out, 'utf8') : null;
   }
 
@@ -70,9 +75,9 @@ export class SseMeter {
   flush(): Buffer | null {
     const rest = this.pending + this.decoder.end();
     this.pending = '';
-    this.lastWasUsageOnly = false;
+    this.usageOnlySeen = 0;
     this.parser.feed(rest + '\n\n');
-    if (!this.dropUsageOnlyChunk || !rest || this.lastWasUsageOnly) return null;
+    if (!this.dropUsageOnlyChunk || !rest || this.usageOnlySeen > 0) return null;
     return Buffer.from(rest, 'utf8');
   }
 
@@ -93,7 +98,7 @@ export class SseMeter {
     if (chunk.error) this.streamError = chunk.error;
     if (chunk.usage && typeof chunk.usage === 'object') {
       this.usage = chunk.usage;
-      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) this.lastWasUsageOnly = true;
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) this.usageOnlySeen++;
     }
     if (!Array.isArray(chunk.choices)) return;
     for (const c of chunk.choices) {
@@ -110,6 +115,39 @@ export class SseMeter {
         }
       }
     }
+  }
+}
+
+function endsWithBoundary(s: string): boolean {
+  return s.endsWith('\n\n') || s.endsWith('\r\r') || s.endsWith('\r\n\r\n');
+}
+
+/** Whole events (each with its terminating blank line) and the unterminated rest. */
+function splitEvents(s: string): { events: string[]; rest: string } {
+  const events: string[] = [];
+  let start = 0;
+  BOUNDARY.lastIndex = 0;
+  for (let m = BOUNDARY.exec(s); m; m = BOUNDARY.exec(s)) {
+    const end = m.index + m[0].length;
+    events.push(s.slice(start, end));
+    start = end;
+  }
+  return { events, rest: s.slice(start) };
+}
+
+/** The usage-only chunk: `data: {"choices":[],"usage":{...}}`. */
+function isUsageOnlyEvent(event: string): boolean {
+  const data = event
+    .split(/\r\n|\n|\r/)
+    .filter((l) => l.startsWith('data:'))
+    .map((l) => l.slice(l[5] === ' ' ? 6 : 5))
+    .join('\n');
+  if (!data.includes('"usage"')) return false;
+  try {
+    const j = JSON.parse(data) as { choices?: unknown; usage?: unknown };
+    return Array.isArray(j.choices) && j.choices.length === 0 && j.usage != null && typeof j.usage === 'object';
+  } catch {
+    return false;
   }
 }
 
