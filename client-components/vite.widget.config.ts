@@ -5,9 +5,13 @@ import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// A build run from a test runner inherits NODE_ENV=test, which makes the JSX transform emit jsxDEV
+// calls that React's production runtime does not have: the widget is always a production build.
+process.env.NODE_ENV = 'production';
 
 export default defineConfig({
   root,
+  mode: 'production',
   publicDir: false,
   plugins: [react()],
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },

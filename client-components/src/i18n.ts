@@ -19,6 +19,7 @@ const ptBR = {
   warningBody: (pct: string, left: string) => `Você já usou ${pct} da sua cota de tokens deste período. Restam ${left} tokens.`,
   blockedTitle: 'Cota de tokens esgotada',
   blockedBody: 'Você usou 100% da sua cota de tokens. Novas mensagens ficam bloqueadas até a renovação.',
+  blockedInsufficient: (left: string) => `Seu saldo restante (${left} tokens) não é suficiente para esta mensagem. Novas mensagens ficam bloqueadas até a renovação.`,
   blockedInflight: 'Há muitas respostas em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.',
   blockedHelp: 'Para continuar antes disso, peça mais tokens ao administrador.',
   blockedContact: 'Pedir mais tokens',
@@ -147,6 +148,7 @@ const en: Messages = {
   warningBody: (pct, left) => `You have used ${pct} of this period's token quota. ${left} tokens left.`,
   blockedTitle: 'Token quota used up',
   blockedBody: 'You have used 100% of your token quota. New messages are blocked until it resets.',
+  blockedInsufficient: (left) => `Your remaining balance (${left} tokens) is not enough for this message. New messages are blocked until it resets.`,
   blockedInflight: 'Too many replies are running at once. Wait for one to finish and try again.',
   blockedHelp: 'To continue before then, ask your administrator for more tokens.',
   blockedContact: 'Request more tokens',
@@ -295,6 +297,8 @@ export function makeFormatters(locale: Locale): Formatters {
   const compact = new Intl.NumberFormat(tag, { notation: 'compact', maximumFractionDigits: 1 });
   const pct = new Intl.NumberFormat(tag, { maximumFractionDigits: 1 });
   const usd = new Intl.NumberFormat(tag, { style: 'currency', currency: 'USD', maximumFractionDigits: 4, minimumFractionDigits: 2 });
+  // A single request often costs fractions of a cent: keep two significant digits instead of "US$ 0,00".
+  const usdSmall = new Intl.NumberFormat(tag, { style: 'currency', currency: 'USD', maximumSignificantDigits: 2 });
   const dt = new Intl.DateTimeFormat(tag, { dateStyle: 'short', timeStyle: 'short' });
   const d = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short' });
   const day = new Intl.DateTimeFormat(tag, { day: '2-digit', month: '2-digit', timeZone: 'UTC' });
@@ -310,7 +314,7 @@ export function makeFormatters(locale: Locale): Formatters {
     number: (n) => num.format(n),
     compact: (n) => compact.format(n),
     percent: (p) => `${pct.format(p)}%`,
-    usd: (n) => usd.format(n),
+    usd: (n) => (n !== 0 && Math.abs(n) < 0.01 ? usdSmall.format(n) : usd.format(n)),
     dateTime: safe((iso) => dt.format(new Date(iso))),
     date: safe((iso) => d.format(new Date(iso))),
     day: safe((ymd) => day.format(new Date(`${ymd}T00:00:00Z`))),

@@ -90,6 +90,7 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-h3{font-size:16px;margin:12px 0 6px;display:flex;gap:8px;align-items:center}
 .sol-feed{list-style:none;padding:0;margin:0}.sol-feed li{padding:6px 0;border-bottom:1px solid var(--sol-border)}
 .sol-root code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
+.sol-detail-bar{max-width:360px}.sol-detail-bar .sol-bar{width:100%;height:8px}
 .sol-dock{display:inline-flex;align-items:center;gap:4px}
 .sol-dock-nav-user{flex-direction:column;gap:2px}
 .sol-dock-nav-user .sol-counter{flex-direction:column;gap:2px;padding:4px 6px;border-radius:10px;font-size:11px}

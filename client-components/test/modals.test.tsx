@@ -121,6 +121,15 @@ describe('QuotaBlockedModal', () => {
     expect(await screen.findByRole('alertdialog')).toHaveAccessibleDescription(/Too many replies are running/);
   });
 
+  it('explains a refusal below 100% (what is left is not enough for this message)', async () => {
+    const { socket } = renderSolaris(app(), { fetch: routes().fetch });
+    await screen.findByTestId('solaris-counter');
+    await socket.emit('blocked', { userId: 'u1', reason: 'quota_exceeded', balance: balance({ used: 9_700 }) });
+    expect(await screen.findByRole('alertdialog')).toHaveAccessibleDescription(
+      'Seu saldo restante (300 tokens) não é suficiente para esta mensagem. Novas mensagens ficam bloqueadas até a renovação.',
+    );
+  });
+
   it('a 100% threshold event replaces a pending warning', async () => {
     const { socket } = renderSolaris(app(), { fetch: routes().fetch });
     await screen.findByTestId('solaris-counter');

@@ -75,7 +75,9 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
           <h3 className="sol-h3">
             {who} <StateBadge state={u.balance.state} />
           </h3>
-          <UsageBar percent={u.balance.percent} state={u.balance.state} label={`${who}: ${fmt.percent(u.balance.percent)}`} />
+          <div className="sol-detail-bar">
+            <UsageBar percent={u.balance.percent} state={u.balance.state} label={`${who}: ${fmt.percent(u.balance.percent)}`} />
+          </div>
           <dl className="sol-totals">
             <div>
               <dt>{t.colPlan}</dt>

@@ -21,11 +21,17 @@ export function QuotaBlockedModal() {
       testId="solaris-blocked-modal"
       title={
         <>
-          <span aria-hidden="true">⛔ </span>
+          <span aria-hidden="true">⊘ </span>
           {t.blockedTitle}
         </>
       }
-      description={blocked?.reason === 'too_many_inflight' ? t.blockedInflight : t.blockedBody}
+      description={
+        blocked?.reason === 'too_many_inflight'
+          ? t.blockedInflight
+          : b && b.percent < 100 // refused because the estimate of this message exceeds what is left
+            ? t.blockedInsufficient(fmt.number(Math.max(0, b.remaining)))
+            : t.blockedBody
+      }
     >
       {b && (
         <>

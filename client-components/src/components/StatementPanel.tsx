@@ -84,7 +84,7 @@ export function StatementPanel({ userId }: { userId?: string }) {
           </button>
           {!userId && (
             <a className="sol-btn" href={csvUrl} download="extrato-solaris.csv" data-testid="solaris-csv">
-              <span aria-hidden="true">⭳ </span>
+              <span aria-hidden="true">↓ </span>
               {t.exportCsv}
             </a>
           )}

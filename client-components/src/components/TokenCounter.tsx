@@ -3,7 +3,7 @@ import { useBalance } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { UsageBar } from './ui';
 
-const ICON = { ok: '●', warning: '▲', blocked: '⛔' } as const;
+const ICON = { ok: '●', warning: '▲', blocked: '⊘' } as const;
 
 /**
  * Compact badge: used / limit, percent, bar, state colour + icon + word; tooltip with the reset date.

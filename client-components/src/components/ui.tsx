@@ -131,7 +131,7 @@ export function SolDialog({ open, onOpenChange, title, description, children, di
 export function StateBadge({ state }: { state: QuotaState }) {
   const { t } = useSolaris();
   const label = state === 'blocked' ? t.stateBlocked : state === 'warning' ? t.stateWarning : t.stateOk;
-  const icon = state === 'blocked' ? '⛔' : state === 'warning' ? '⚠' : '✓';
+  const icon = state === 'blocked' ? '⊘' : state === 'warning' ? '⚠' : '✓';
   return (
     <span className="sol-badge" data-state={state}>
       <span aria-hidden="true">{icon}</span> {label}
@@ -211,11 +211,12 @@ export function BarChart({ data, caption, horizontal = false, format }: { data: 
     );
   } else {
     const h = 120;
-    const w = 420;
-    const gap = 2;
-    const bw = Math.max(2, w / data.length - gap);
+    const gap = 4;
+    // Bars at most 28 units wide: one day of data is a bar, not a wall.
+    const bw = Math.max(3, Math.min(28, 600 / data.length - gap));
+    const w = Math.max(120, data.length * (bw + gap));
     svg = (
-      <svg viewBox={`0 0 ${w} ${h + 16}`} width="100%" height={h + 16} aria-hidden="true" focusable="false" preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${w} ${h + 16}`} width={Math.min(w, 600)} height={h + 16} style={{ maxWidth: '100%' }} aria-hidden="true" focusable="false" preserveAspectRatio="xMinYMid meet">
         <line x1={0} x2={w} y1={h} y2={h} className="sol-chart-axis" />
         {data.map((d, i) => {
           const bh = Math.max(d.value > 0 ? 1 : 0, (h * d.value) / max);

@@ -13,6 +13,7 @@ export function demoPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Solaris Token Control — demo</title>
+<link rel="icon" href="data:,">
 <style>
   :root { color-scheme: light; --bg:#fff; --bg2:#f4f4f5; --fg:#18181b; --muted:#71717a; --border:#e4e4e7; --accent:#10a37f; }
   html.dark { color-scheme: dark; --bg:#212121; --bg2:#171717; --fg:#ececec; --muted:#a1a1aa; --border:#3f3f46; }
@@ -159,7 +160,8 @@ export function demoPage(): string {
     conv.messages.push({ role: 'user', content: text });
     $('demo-input').value = ''; $('demo-send').disabled = true; render();
     try {
-      const history = conv.messages.filter((m) => m.role !== 'error').slice(-4).map((m) => ({ role: m.role, content: m.content }));
+      // The fake model has no memory: only the new message is sent, so each message costs about the same.
+      const history = [{ role: 'user', content: text }];
       const r = await api('/demo/api/chat', { model: $('model').value, conversationId: conv.id, messages: history });
       if (r.status === 200) conv.messages.push({ role: 'assistant', content: r.json.reply, meta: r.json.usage ? (r.json.usage.total_tokens + ' tokens') : '' });
       else if (r.status === 401) return showLogin();

@@ -1,0 +1,268 @@
+// @vitest-environment node
+/**
+ * Real browser, real demo: headless Debian chromium (playwright-core) against `npm run demo`'s server
+ * (built here into test-artifacts/, embedded Postgres, fake upstream). Screenshots go to test-artifacts/.
+ * Without /usr/bin/chromium the test is skipped locally and fails in CI.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Locator, Page } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const BUILD = join(ARTIFACTS, 'e2e-build');
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install the chromium apt package`);
+if (!hasChromium) console.warn(`[e2e] skipped: ${CHROMIUM} not found (apt-get install chromium). In CI this test fails instead.`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Builds the demo server and the widget into test-artifacts/ (own output: never races `npm run build`). */
+async function buildDemo(): Promise<{ server: string; widget: string }> {
+  const { build } = await import('esbuild');
+  const { createRequire } = await import('node:module');
+  const { realpathSync } = await import('node:fs');
+  const req = createRequire(join(ROOT, 'package.json'));
+  await build({
+    entryPoints: { demo: join(ROOT, 'server-extension/src/entry/demo.ts') },
+    outdir: BUILD,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    plugins: [
+      {
+        name: 'bundle-workspaces',
+        setup(b) {
+          b.onResolve({ filter: /^@solaris\// }, (args) => {
+            for (const c of [args.path, `${args.path}.ts`]) {
+              try {
+                return { path: realpathSync(req.resolve(c)) };
+              } catch {
+                /* next */
+              }
+            }
+            return undefined;
+          });
+        },
+      },
+    ],
+    loader: { '.lua': 'text' },
+    logLevel: 'error',
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  const widgetDir = join(BUILD, 'widget');
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', join(ROOT, 'client-components/vite.widget.config.ts'), '--outDir', widgetDir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`widget build failed: ${r.stderr}`);
+  return { server: join(BUILD, 'demo.cjs'), widget: join(widgetDir, 'widget.js') };
+}
+
+async function startDemo(server: string, widget: string, port: number): Promise<ChildProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', SOLARIS_WIDGET_FILE: widget, LOG_LEVEL: 'error' };
+  for (const k of ['DATABASE_URL', 'REDIS_URL', 'LITELLM_URL', 'SOLARIS_DATA_DIR', 'JWT_SECRET', 'JWT_REFRESH_SECRET']) delete env[k];
+  const child = spawn(process.execPath, [server], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${log}`)), 60_000);
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('DEMO_READY')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`demo exited (${code}):\n${log}`)));
+  });
+  return child;
+}
+
+describe.skipIf(!hasChromium)('widget in a real browser against the demo', () => {
+  let demo: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let base = '';
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const built = await buildDemo();
+    const port = await freePort();
+    demo = await startDemo(built.server, built.widget, port);
+    base = `http://127.0.0.1:${port}`;
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (demo && demo.exitCode === null) {
+      const exited = new Promise((r) => demo?.once('exit', r));
+      demo.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (demo.exitCode === null) demo.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  /**
+   * Console errors of a page. Chrome itself logs every non-2xx fetch; the expected ones are left out:
+   * 401 from /solaris/api/me and the demo's session probe while logged out, 402 of a refused chat.
+   */
+  function watchErrors(page: Page): string[] {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const url = m.location().url;
+      const expected =
+        (/status of 401/.test(m.text()) && /\/solaris\/api\/me$|\/demo\/api\/session$/.test(url)) || (/status of 402/.test(m.text()) && url.endsWith('/demo/api/chat'));
+      if (!expected) errors.push(`${m.text()} ${url}`);
+    });
+    return errors;
+  }
+
+  async function login(page: Page, userId: string) {
+    await page.goto(base + '/');
+    await page.locator(`[data-demo-user="${userId}"]`).click();
+    await page.waitForURL(/\/c\//);
+  }
+
+  async function send(page: Page, text: string): Promise<'ok' | 'refused'> {
+    const before = await page.locator('.demo-msg').count();
+    await page.locator('#demo-input').fill(text);
+    await page.locator('#demo-send').click();
+    await page.waitForFunction((n) => document.querySelectorAll('.demo-msg').length >= n + 2, before);
+    return (await page.locator('.demo-msg').last().getAttribute('class'))?.includes('error') ? 'refused' : 'ok';
+  }
+
+  const percentOf = async (counter: Locator) => Number(((await counter.getAttribute('aria-label')) ?? '').match(/([\d.,]+)%/)?.[1]?.replace(',', '.') ?? NaN);
+
+  it('warning at 80%, refusal and block modal at 100%, full statement, admin grant unblocks live', async () => {
+    const ctx = await browser!.newContext({ viewport: { width: 1280, height: 800 }, locale: 'pt-BR' });
+    const page = await ctx.newPage();
+    const errors = watchErrors(page);
+    await login(page, 'demo-ana');
+
+    const counter = page.getByTestId('solaris-counter');
+    await expect.poll(() => counter.getAttribute('data-state'), { timeout: 15_000 }).toBe('ok');
+    // mounted beside LibreChat's account button, not floating over the chat
+    expect(await page.locator('#solaris-dock').getAttribute('data-placement')).toBe('nav-user');
+    await page.screenshot({ path: join(ARTIFACTS, '01-counter.png') });
+
+    const warning = page.getByTestId('solaris-warning-modal');
+    const blocked = page.getByTestId('solaris-blocked-modal');
+    let ok = 0;
+    for (let i = 0; i < 20 && !(await warning.isVisible()); i++) {
+      expect(await send(page, `Mensagem ${i + 1}: me explique cotas de tokens`)).toBe('ok');
+      ok++;
+      await page.waitForTimeout(300); // the threshold event arrives over socket.io
+    }
+    await expect.poll(() => warning.isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await percentOf(counter)).toBeGreaterThanOrEqual(80);
+    expect(await counter.getAttribute('data-state')).toBe('warning');
+    await expect.poll(() => warning.getByText(/Restam [\d.]+ tokens/).isVisible()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, '02-warning-modal.png') });
+    await warning.getByRole('button', { name: 'Entendi' }).click();
+    await expect.poll(() => warning.isVisible()).toBe(false);
+
+    // keep chatting until the quota is used up (the last answer may overshoot 100 %)
+    for (let i = 0; i < 20 && !(await blocked.isVisible()); i++) {
+      const r = await send(page, `Mais uma pergunta ${i + 1}`);
+      if (r === 'ok') ok++;
+      await page.waitForTimeout(300);
+    }
+    await expect.poll(() => blocked.isVisible(), { timeout: 5_000 }).toBe(true);
+    await page.keyboard.press('Escape'); // requires an explicit acknowledgement
+    expect(await blocked.isVisible()).toBe(true);
+    await blocked.getByRole('button', { name: 'Entendi, fechar' }).click();
+    await expect.poll(() => blocked.isVisible()).toBe(false);
+
+    // reaching the limit: the next send is refused and the block modal comes back
+    await expect.poll(async () => (await send(page, 'Isto deve ser recusado')) === 'refused' || (await page.locator('.demo-msg.error').count()) > 0).toBe(true);
+    await expect.poll(() => blocked.isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await page.locator('.demo-msg.error').last().textContent()).toMatch(/cota|quota|limite/i);
+    await page.screenshot({ path: join(ARTIFACTS, '03-blocked-modal.png') });
+
+    // the statement lists every charged request
+    await blocked.getByRole('button', { name: 'Ver extrato' }).click();
+    const statement = page.getByTestId('solaris-statement');
+    await expect.poll(() => statement.getByTestId('solaris-statement-row').count(), { timeout: 10_000 }).toBe(ok);
+    expect(await statement.getByLabel('Totais').textContent()).toContain(`Requisições${ok}`);
+    await page.screenshot({ path: join(ARTIFACTS, '04-statement.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => statement.isVisible()).toBe(false);
+
+    // refused once more, so the block modal is open while the admin acts
+    await send(page, 'Ainda bloqueado?');
+    await expect.poll(() => blocked.isVisible(), { timeout: 5_000 }).toBe(true);
+    const beforeGrant = await percentOf(counter);
+    expect(beforeGrant).toBeGreaterThanOrEqual(95);
+
+    // the admin grants tokens from the admin tab, in another browser session
+    const adminCtx = await browser!.newContext({ viewport: { width: 1280, height: 800 }, locale: 'pt-BR' });
+    const admin = await adminCtx.newPage();
+    const adminErrors = watchErrors(admin);
+    await login(admin, 'demo-admin');
+    await admin.getByTestId('solaris-admin-button').click();
+    const panel = admin.getByTestId('solaris-admin-panel');
+    await panel.getByRole('button', { name: 'Detalhe do usuário: ana@demo.solaris' }).click();
+    const detail = panel.getByTestId('solaris-user-detail');
+    await detail.getByTestId('solaris-grant-tokens').fill('1000');
+    await detail.getByRole('button', { name: 'Conceder' }).click();
+    await admin.getByTestId('solaris-confirm').getByRole('button', { name: 'Confirmar' }).click();
+    await expect.poll(() => detail.getByText('Salvo.').isVisible(), { timeout: 10_000 }).toBe(true);
+    await admin.screenshot({ path: join(ARTIFACTS, '05-admin-tab.png') });
+
+    // Ana's page, never reloaded: the counter drops below 100 % and the block modal closes by itself
+    await expect.poll(() => percentOf(counter), { timeout: 10_000 }).toBeLessThan(100);
+    expect(await counter.getAttribute('data-state')).not.toBe('blocked');
+    await expect.poll(() => blocked.isVisible(), { timeout: 5_000 }).toBe(false);
+    await page.screenshot({ path: join(ARTIFACTS, '06-after-grant.png') });
+    expect(await send(page, 'Voltei!')).toBe('ok');
+
+    // logout without reload hides the widget; another user gets their own counter
+    await page.getByTestId('nav-user').click();
+    await page.locator('#logout').click();
+    await expect.poll(() => page.locator('#solaris-dock').evaluate((el) => getComputedStyle(el).visibility), { timeout: 10_000 }).toBe('hidden');
+    await page.locator('[data-demo-user="demo-bruno"]').click();
+    await expect.poll(async () => ((await counter.getAttribute('aria-label')) ?? '').includes('(0 de 1.200)'), { timeout: 15_000 }).toBe(true);
+
+    // LibreChat switches to dark mode and English: the widget follows without reload
+    await page.getByTestId('nav-user').click();
+    await page.locator('#toggle-theme').click();
+    await page.locator('#toggle-lang').click();
+    await page.getByTestId('nav-user').click(); // closes the account menu
+    await expect.poll(async () => (await counter.getAttribute('aria-label')) ?? '', { timeout: 5_000 }).toMatch(/^Token usage: 0% \(0 of 1,200\)/);
+    await counter.click();
+    const stmtEn = page.getByRole('dialog', { name: 'Token statement' });
+    await expect.poll(() => stmtEn.getByText('No requests match this filter.').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await page.locator('#solaris-layer').evaluate((h) => h.shadowRoot?.querySelector('.sol-overlay')?.getAttribute('data-theme'))).toBe('dark');
+    await page.screenshot({ path: join(ARTIFACTS, '07-dark-english.png') });
+
+    expect(errors).toEqual([]);
+    expect(adminErrors).toEqual([]);
+    await adminCtx.close();
+    await ctx.close();
+  }, 240_000);
+});
