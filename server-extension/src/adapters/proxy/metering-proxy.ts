@@ -60,6 +60,8 @@ interface Metered {
 }
 
 const FORWARDED_RESPONSE_HEADER = /^x-litellm-|^openai-/;
+/** Longest the end of an answer waits for its settlement (see settledOrTimeout). */
+const ACK_WAIT_MS = 3_000;
 
 /**
  * The metering proxy: an OpenAI-compatible gate in front of LiteLLM for `/v1/*`.
@@ -157,9 +159,21 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     }
   }
 
-  function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): void {
-    if (!m.metered) return;
-    track(settleWithRetry(m, usage, outputText, reportedCost));
+  function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): Promise<void> {
+    if (!m.metered) return Promise.resolve();
+    const p = settleWithRetry(m, usage, outputText, reportedCost);
+    track(p);
+    return p;
+  }
+
+  /**
+   * The client's last byte is the acknowledgement: it is sent only once the settlement is durable (ledger,
+   * or the Redis outbox while Postgres is down), so a proxy killed at any moment never loses a request its
+   * client saw complete. Bounded: a store that cannot answer in ACK_WAIT_MS does not hold the answer back
+   * (the settlement keeps retrying in the background). See docs/architecture.md "Reliability guarantees".
+   */
+  function settledOrTimeout(p: Promise<void>): Promise<void> {
+    return Promise.race([p, new Promise<void>((r) => setTimeout(r, ACK_WAIT_MS).unref())]);
   }
 
   function releaseLater(m: Metered): void {
@@ -256,14 +270,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   }
 
   async function handleMetered(req: IncomingMessage, res: ServerResponse, kind: RouteKind, path: string): Promise<void> {
-    const pre = await preflight(req, res, kind);
-    if (!pre) return;
-    const { m, raw, json } = pre;
-    const streaming = kind !== 'embeddings' && json.stream === true;
-    let body: Buffer = raw;
-    let clientAskedUsage = false;
-    if (streaming) ({ body, clientAskedUsage } = withStreamUsage(raw, json));
-
+    // Watch for the client leaving from the start: a hang-up during the pre-flight must not start a call.
     const ac = new AbortController();
     let clientGone = false;
     res.once('close', () => {
@@ -272,6 +279,17 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
         ac.abort();
       }
     });
+    const pre = await preflight(req, res, kind);
+    if (!pre) return;
+    const { m, raw, json } = pre;
+    if (clientGone) {
+      releaseLater(m);
+      return;
+    }
+    const streaming = kind !== 'embeddings' && json.stream === true;
+    let body: Buffer = raw;
+    let clientAskedUsage = false;
+    if (streaming) ({ body, clientAskedUsage } = withStreamUsage(raw, json));
 
     let up: Dispatcher.ResponseData;
     const t0 = performance.now();
@@ -313,10 +331,11 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
         return;
       }
       const parsed = tryJson(buf);
+      const usage = (parsed as { usage?: UpstreamUsage } | null)?.usage ?? null;
+      await settledOrTimeout(settleLater(m, usage, usage ? '' : answerText(parsed), headerCost(up.headers)));
+      if (res.destroyed) return;
       res.writeHead(up.statusCode, { ...headers, 'content-length': String(buf.length) });
       res.end(buf);
-      const usage = (parsed as { usage?: UpstreamUsage } | null)?.usage ?? null;
-      settleLater(m, usage, usage ? '' : answerText(parsed), headerCost(up.headers));
       return;
     }
 
@@ -333,32 +352,42 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       waitingDrain = false;
       body.resume();
     };
-    const finish = (how: 'complete' | 'client_abort' | 'upstream_error') => {
-      if (done) return;
+    // `data: [DONE]` (the last event) is held back until the settlement is durable: see settledOrTimeout.
+    let held: Buffer | null = null;
+    const finish = (how: 'complete' | 'client_abort' | 'upstream_error'): Promise<void> => {
+      if (done) return Promise.resolve();
       done = true;
       const text = meter.generatedText();
       if (how === 'upstream_error' && !meter.usage && text === '') {
         releaseLater(m); // failed before producing anything: charge nothing
-        return;
+        return Promise.resolve();
       }
       // Usage, when it arrived, is final; otherwise the text produced so far is counted (estimated).
-      settleLater(m, meter.usage, text, null);
+      return settleLater(m, meter.usage, text, null);
     };
     body.on('data', (chunk: Buffer) => {
-      const out = meter.process(chunk);
+      let out = meter.process(chunk);
+      const doneAt = out ? out.indexOf('data: [DONE]') : -1;
+      if (out && doneAt !== -1) {
+        held = held ? Buffer.concat([held, out.subarray(doneAt)]) : out.subarray(doneAt);
+        out = doneAt > 0 ? out.subarray(0, doneAt) : null;
+      }
       if (out && !res.write(out) && !waitingDrain) {
         waitingDrain = true;
         body.pause();
         res.once('drain', resume);
       }
     });
-    body.once('end', () => {
+    body.on('end', () => {
       const rest = meter.flush();
-      if (rest) res.write(rest);
-      res.end();
-      finish('complete');
+      const tail = held && rest ? Buffer.concat([held, rest]) : (held ?? rest);
+      void settledOrTimeout(finish('complete')).then(() => {
+        if (res.destroyed) return;
+        if (tail) res.write(tail);
+        res.end();
+      });
     });
-    body.once('error', (e: unknown) => {
+    body.on('error', (e: unknown) => {
       meter.flush();
       if (clientGone()) {
         finish('client_abort');
