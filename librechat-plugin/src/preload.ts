@@ -142,7 +142,7 @@ export function install(opts: InstallOptions = {}): Installed {
     gate,
     solaris(req: IncomingMessage, res: ServerResponse) {
       runtime().then(
-        (rt) => rt.server.handle(req, res),
+        (rt) => rt.handle(req, res),
         () => sendUnavailable(res, 'Solaris token control is not running (see the LibreChat log).'),
       );
     },

@@ -5,6 +5,10 @@ import { createEngine, type EngineRuntime } from '../../../server-extension/src/
 import { createLogger } from '../../../server-extension/src/core/logger';
 import { createLibreChatAuthenticator } from '../../../server-extension/src/adapters/auth/librechat-auth';
 import { createSolarisServer, type SolarisServer } from '../../../server-extension/src/app';
+import { createExtras } from '../../../server-extension/src/core/extras';
+import { createLiteLLMWebhookRouter } from '../../../server-extension/src/adapters/litellm-webhook';
+import { createMeteringProxy, createMetrics, type MeteringProxy } from '../../../server-extension/src/adapters/proxy';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mongoSessionChecker, mongoUserDirectory } from './mongo-directory';
 import { errorMessage, log } from './log';
 
@@ -12,8 +16,13 @@ export interface PluginRuntime {
   config: SolarisConfig;
   engine: EngineRuntime['engine'];
   server: SolarisServer;
+  /** Everything under /solaris: the metering proxy at /solaris/v1/*, the rest to `server`. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
   close(): Promise<void>;
 }
+
+/** LibreChat reaches the metering proxy in its own process at /solaris/v1 (librechat.yaml `baseURL`). */
+const PROXY_PREFIX = '/solaris/v1/';
 
 /**
  * Builds our side inside LibreChat's process: config (read now, after LibreChat's dotenv ran), engine
@@ -45,13 +54,39 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
     userDirectory: mongoUserDirectory(mongoose),
     logger,
   });
-  const server = createSolarisServer({ engine: rt.engine, config, authenticator, redis, logger });
+  // Caps, quota requests, role plans and webhooks (their API routes, listeners and dispatcher).
+  const extras = createExtras(rt.engine, { logger });
+  extras.start();
+  const server = createSolarisServer({
+    engine: rt.engine,
+    config,
+    authenticator,
+    redis,
+    logger,
+    extras,
+    extraRoutes: [createLiteLLMWebhookRouter({ engine: rt.engine, config, logger })],
+  });
+  // The metering proxy needs its service key and LiteLLM; without them /solaris/v1 answers our 404.
+  let proxy: MeteringProxy | null = null;
+  if (config.SOLARIS_PROXY_KEY && config.LITELLM_URL) {
+    proxy = createMeteringProxy({ engine: rt.engine, config, logger, metrics: createMetrics() });
+  }
   return {
     config,
     engine: rt.engine,
     server,
+    handle(req, res) {
+      const url = req.url ?? '/';
+      if (proxy && url.toLowerCase().startsWith(PROXY_PREFIX)) {
+        req.url = url.slice('/solaris'.length);
+        proxy(req, res);
+        return;
+      }
+      server.handle(req, res);
+    },
     async close() {
       await server.close().catch((e: unknown) => log.warn('Solaris: closing socket.io failed', { error: errorMessage(e) }));
+      await extras.close().catch(() => undefined);
       await rt.close().catch(() => undefined);
       redis?.disconnect();
     },
