@@ -9,6 +9,7 @@ import type { QuotaStore } from './quota-store';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import { migrate } from './migrate';
+import { LedgerOutbox } from './ledger-outbox';
 
 export interface EngineRuntime {
   engine: QuotaEngine;
@@ -28,11 +29,16 @@ export interface CreateEngineOptions {
   logger?: Logger;
   /** Apply pending migrations first (default: only for the embedded database). */
   migrate?: boolean;
+  /**
+   * Redis store only: buffer settlements in the Redis ledger outbox while Postgres is down and run its
+   * drainer (core/ledger-outbox.ts). Default true; `{ intervalMs, claimIdleMs }` tune the drainer.
+   */
+  outbox?: boolean | { intervalMs?: number; claimIdleMs?: number };
 }
 
-export function createStore(config: SolarisConfig, db: Database, redis: Redis | null): QuotaStore {
+export function createStore(config: SolarisConfig, db: Database, redis: Redis | null, outbox: LedgerOutbox | null = null): QuotaStore {
   const common = { timezone: config.SOLARIS_TIMEZONE, reservationTtlMs: config.SOLARIS_RESERVATION_TTL_MS, maxInflight: config.SOLARIS_MAX_INFLIGHT };
-  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool });
+  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox });
   return new PostgresQuotaStore({ ...common, pool: db.pool });
 }
 
@@ -52,7 +58,14 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
   }
   const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
   const redis = opts.redis === undefined ? (config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null) : opts.redis;
-  const store = createStore(config, db, redis);
+  // Every replica drains the outbox (consumer group); the store stops the drainer when it closes.
+  const outboxOpts = opts.outbox ?? true;
+  const outbox =
+    redis && outboxOpts !== false
+      ? new LedgerOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger, ...(typeof outboxOpts === 'object' ? outboxOpts : {}) })
+      : null;
+  const store = createStore(config, db, redis, outbox);
+  outbox?.start();
   const engine = new QuotaEngine({ config, db, store, clock: opts.clock, logger: opts.logger });
   return {
     engine,

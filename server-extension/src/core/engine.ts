@@ -179,7 +179,8 @@ export class QuotaEngine {
       const entry = { ...r.entry, balanceAfter: balance.remaining + balance.reserved };
       this.events.emit('ledger', { userId: req.userId, entry });
       this.events.emit('balance', balance);
-      await this.fireThresholds(r.state, balance);
+      // Buffered (Postgres down): threshold_notifications cannot be written now; the next settlement fires them.
+      if (!r.buffered) await this.fireThresholds(r.state, balance);
       return { duplicate: false, entry, balance };
     }
     return { duplicate: true, entry: r.entry, balance };

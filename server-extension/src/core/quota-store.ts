@@ -58,6 +58,8 @@ export interface SettleResult {
   duplicate: boolean;
   entry: LedgerEntryDTO;
   state: CounterState;
+  /** true when Postgres was down and the row waits in the ledger outbox (written later; `entry.id` is ''). */
+  buffered?: boolean;
 }
 
 /**

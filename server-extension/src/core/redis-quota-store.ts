@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import type { PeriodKind } from '@solaris/wire';
+import type { LedgerEntryDTO, PeriodKind } from '@solaris/wire';
 import type { CounterState, QuotaStore, ReserveInput, ReserveOutcome, ReserveResult, Settlement, SettleResult } from './quota-store';
 import { loadPolicySnapshot } from './policy';
 import { LedgerWriter, toEntry } from './ledger';
 import { SolarisError } from './errors';
+import { isPostgresUnavailable, type LedgerOutbox } from './ledger-outbox';
 import reserveLua from './lua/reserve.lua';
 import settleLua from './lua/settle.lua';
 import stateLua from './lua/state.lua';
@@ -20,6 +21,11 @@ export interface RedisQuotaStoreOptions {
   timezone: string;
   reservationTtlMs: number;
   maxInflight: number;
+  /**
+   * Where settlements go while Postgres is unreachable (core/ledger-outbox.ts). Without it, settle fails
+   * with store_unavailable during a Postgres outage, like the Postgres store.
+   */
+  outbox?: LedgerOutbox | null;
 }
 
 /** A settled marker lives this long; a replay older than REPLAY_WINDOW_MS never touches the counter. */
@@ -93,7 +99,14 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {
-    const { inserted, row } = await this.ledger.write(s);
+    let written: Awaited<ReturnType<LedgerWriter['write']>>;
+    try {
+      written = await this.ledger.write(s);
+    } catch (e) {
+      if (!this.opts.outbox || !isPostgresUnavailable(e)) throw e;
+      return this.settleBuffered(s, now, this.opts.outbox);
+    }
+    const { inserted, row } = written;
     const entry = toEntry(row);
     const k = userKeys(s.userId);
     // Replays of old requests, or of an id that belongs to someone else, never touch the counter.
@@ -105,6 +118,47 @@ export class RedisQuotaStore implements QuotaStore {
       this.redis.solarisSettle(k.counter, k.reservations, k.marker(s.requestId), s.requestId, Number(row.weighted_tokens), row.period_key, now, MARKER_TTL_MS),
     );
     return { duplicate: !inserted, entry, state: parseState(s.userId, reply) };
+  }
+
+  /**
+   * Postgres is down: the row goes to the Redis outbox (durable once XADD answers), then the counter moves
+   * exactly as it would have (same Lua step and settled marker; the period is decided from the settlement
+   * time, as the ledger will). The drainer writes the row later; a rebuild writes the user's buffered rows
+   * first, so it never sums a ledger that misses one (docs/architecture.md, "Ledger outbox").
+   */
+  private async settleBuffered(s: Settlement, now: number, outbox: LedgerOutbox): Promise<SettleResult> {
+    await outbox.append(s);
+    const k = userKeys(s.userId);
+    let reply: LuaReply;
+    try {
+      reply = await this.withCounter(s.userId, now, () =>
+        this.redis.solarisSettle(k.counter, k.reservations, k.marker(s.requestId), s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt)),
+      );
+    } catch (e) {
+      // The row is safe in the outbox; only the counter could not be rebuilt (it needs Postgres). It will be
+      // rebuilt from the ledger, row included, at the next call after Postgres is back.
+      void e;
+      throw new SolarisError('store_unavailable', 'settlement buffered; the quota counter is unavailable until Postgres is back');
+    }
+    const state = parseState(s.userId, reply);
+    const entry: LedgerEntryDTO = {
+      id: '',
+      requestId: s.requestId,
+      createdAt: new Date(s.occurredAt).toISOString(),
+      model: s.model,
+      promptTokens: s.promptTokens,
+      completionTokens: s.completionTokens,
+      totalTokens: s.promptTokens + s.completionTokens,
+      weightedTokens: s.weightedTokens,
+      cost: s.cost,
+      source: s.source,
+      estimated: s.estimated,
+      conversationId: s.conversationId ?? null,
+      messageId: s.messageId ?? null,
+      periodKey: state.periodKey,
+      balanceAfter: null,
+    };
+    return { duplicate: reply[0] === 'already', buffered: true, entry, state };
   }
 
   async release(requestId: string, userId: string): Promise<boolean> {
@@ -126,7 +180,13 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   async close(): Promise<void> {
+    await this.opts.outbox?.stop(); // entries left stay in Redis for the other replicas / the next start
     await this.ledger.drain();
+  }
+
+  /** Rows waiting in the outbox (0 without one). */
+  async outboxBacklog(): Promise<number> {
+    return this.opts.outbox ? this.opts.outbox.backlog() : 0;
   }
 
   /** Runs a script; on MISSING rebuilds the counter from Postgres (once, under the user's lock) and retries. */
@@ -151,6 +211,8 @@ export class RedisQuotaStore implements QuotaStore {
       return;
     }
     try {
+      // Rows counted while Postgres was down may still wait in the outbox: write them first, or the sum misses them.
+      await this.opts.outbox?.flushUser(userId);
       // The snapshot is read after taking the lock: every settlement whose Lua step ran before it is in
       // the sum and marked; every later one finds the new counter and applies itself once.
       // One statement, one snapshot: `used` and the marked ids must agree (see loadPolicySnapshot).

@@ -1,6 +1,8 @@
 -- Apply one settled (already durable in the ledger) request to the counter, exactly once.
 -- KEYS[1] counter hash   KEYS[2] reservations hash   KEYS[3] settled marker sq:{u}:s:<requestId>
--- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs
+-- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs[, occurredAtMs]
+-- periodKey '' = not known (the row waits in the ledger outbox while Postgres is down): the row belongs to
+-- this counter's period when occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
 local c = redis.call('HGETALL', KEYS[1])
 if #c == 0 then return {'MISSING'} end
 local h = {}
@@ -15,7 +17,12 @@ local status = 'already'
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
   status = 'settled'
   -- A row of another period (settled late, after the counter rolled over) does not touch this one.
-  if ARGV[3] == h.pk then
+  local same = ARGV[3] == h.pk
+  if ARGV[3] == '' then
+    local occ = tonumber(ARGV[6] or '')
+    same = occ ~= nil and occ >= tonumber(h.ps) and occ < tonumber(h.pe)
+  end
+  if same then
     h.used = tostring(redis.call('HINCRBY', KEYS[1], 'used', ARGV[2]))
   end
 end
