@@ -230,8 +230,10 @@ export class QuotaRequests {
   }
 
   /**
-   * The request row stays locked while the grant is written (AdminService.grant: its own transaction with
-   * its own audit row), so two admins approving at once grant once: the second finds it decided (409).
+   * Claims the request (row lock, status check, decision + audit row committed together), then writes the
+   * grant through AdminService.grant (its own transaction and audit row). Claim first: two admins approving
+   * at once grant once — the second finds it decided (409). The grant runs after the claim's commit, never
+   * nested inside it (the embedded database has one connection); if it fails, the claim is undone.
    */
   private async decide(
     id: string,
@@ -242,8 +244,7 @@ export class QuotaRequests {
   ): Promise<QuotaRequestDTO> {
     const now = this.engine.clock();
     if (d.expiresAt && Date.parse(d.expiresAt) <= now) throw invalid('expiresAt must be in the future', { field: 'expiresAt' });
-    let balance: BalanceDTO | null = null;
-    const dto = await withTransaction(this.pool, async (c) => {
+    const claimed = await withTransaction(this.pool, async (c) => {
       const r = await this.byId(c, id, true);
       if (r.status !== 'pending') throw new SolarisError('conflict', `quota request ${id} is already ${r.status}`);
       const granted = status === 'approved' ? (d.tokens ?? Number(r.tokens)) : null;
@@ -259,14 +260,27 @@ export class QuotaRequests {
         r.user_id,
         JSON.stringify({ requestId: id, asked: Number(r.tokens), granted, expiresAt: d.expiresAt ?? null, message: d.message ?? null }),
       ]);
-      if (granted !== null) {
+      return { userId: r.user_id, granted };
+    });
+    let balance: BalanceDTO | null = null;
+    if (claimed.granted !== null) {
+      try {
         balance = await this.engine.admin.grant(
-          { userId: r.user_id, tokens: granted, reason: `Pedido #${id}${auto ? ' (aprovação automática)' : ''}`, expiresAt: d.expiresAt ?? null },
+          { userId: claimed.userId, tokens: claimed.granted, reason: `Pedido #${id}${auto ? ' (aprovação automática)' : ''}`, expiresAt: d.expiresAt ?? null },
           actor,
         );
+      } catch (e) {
+        await this.pool
+          .query(
+            `UPDATE quota_requests SET status = 'pending', granted_tokens = NULL, grant_expires_at = NULL, decision_message = NULL,
+               decided_by = NULL, decided_at = NULL, auto_approved = false WHERE id = $1 AND status = 'approved'`,
+            [id],
+          )
+          .catch((undo: unknown) => this.logger?.error('quota request: undoing a failed approval failed', { requestId: id, error: undo }));
+        throw e;
       }
-      return toDTO(await this.byId(c, id));
-    });
+    }
+    const dto = toDTO(await this.byId(this.pool, id));
     balance ??= await this.engine.balance(dto.userId);
     this.logger?.info('quota request decided', { requestId: id, status, auto, actorId: actor.id });
     this.engine.events.emit('request_decided', { request: dto, balance, message: decisionMessage(dto) });

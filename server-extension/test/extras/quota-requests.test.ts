@@ -3,7 +3,9 @@
  * deny, one open request per user, auto-approval limits, suggestion.
  */
 import type { QuotaRequestDecidedEventDTO, QuotaRequestEventDTO } from '@solaris/wire';
-import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { createTestEngine, testClock, type TestEngine } from '../helpers/engine';
+import { createTestDb } from '../helpers/infra';
+import { createEngine } from '../../src/core/create-engine';
 import { createExtras, type SolarisExtras } from '../../src/core/extras';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
@@ -139,5 +141,24 @@ describe('quota requests', () => {
     expect(s).toMatchObject({ avgDailyUse: 700, daysLeft: 16, minimum: 1_000, tokens: 7_000, autoApproveTokens: null });
     // A user without use gets the floor.
     expect((await x.requests.suggestion('nobody')).tokens).toBe(1_000);
+  });
+
+  it('works on a one-connection database (the embedded default): approving never waits on itself', async () => {
+    const db = await createTestDb({ max: 1 });
+    const rt = await createEngine({ config: te.config, db, redis: null, clock: testClock(), migrate: false });
+    try {
+      const ex = createExtras(rt.engine);
+      const req = await ex.requests.open('solo', { tokens: 1_234 });
+      const approved = await Promise.race([
+        ex.requests.approve(req.id, {}, ADMIN),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('approve hung')), 5_000)),
+      ]);
+      expect(approved.status).toBe('approved');
+      expect((await rt.engine.balance('solo')).granted).toBe(1_234);
+      await ex.close();
+    } finally {
+      await rt.close();
+      await db.drop();
+    }
   });
 });
