@@ -30,38 +30,10 @@ export interface PolicySnapshot {
   warnPercent: number | null;
 }
 
-// $1 user, $2 now, $3 tz, $4 recentSince (nullable). The CTE `p` always yields one row (LEFT JOINs from the user id).
-export const SNAPSHOT_SQL = `
-WITH p AS (
-  SELECT pl.id AS plan_id,
-         COALESCE(pl.period, 'month') AS kind,
-         COALESCE(uq.limit_override, pl.token_limit, 0) AS base_lim,
-         -- A personal cap (set by the user) lowers the effective limit; LEAST ignores a NULL cap.
-         LEAST(COALESCE(uq.limit_override, pl.token_limit, 0), uq.personal_cap) AS lim,
-         uq.personal_cap, uq.warn_percent
-  FROM (SELECT $1::text AS uid) x
-  LEFT JOIN user_quotas uq ON uq.user_id = x.uid
-  LEFT JOIN plans pl ON pl.id = solaris_effective_plan(x.uid)
-), b AS (
-  SELECT p.*, solaris_period_key(kind, $2, $3) AS pk,
-         solaris_period_start(kind, $2, $3) AS ps, solaris_period_end(kind, $2, $3) AS pe
-  FROM p
-), r AS (
-  SELECT max(a.created_at) AS last_reset FROM adjustments a, b
-  WHERE a.user_id = $1 AND a.kind = 'reset' AND a.period_key = b.pk
-)
-SELECT b.plan_id, b.kind, b.lim, b.base_lim, b.personal_cap, b.warn_percent, b.pk, b.ps, b.pe, r.last_reset,
-  (SELECT COALESCE(sum(a.tokens), 0) FROM adjustments a
-    WHERE a.user_id = $1 AND a.kind = 'grant' AND a.period_key = b.pk AND (a.expires_at IS NULL OR a.expires_at > $2)) AS granted,
-  (SELECT min(a.expires_at) FROM adjustments a
-    WHERE a.user_id = $1 AND a.kind = 'grant' AND a.period_key = b.pk AND a.expires_at > $2) AS next_expiry,
-  (SELECT COALESCE(sum(l.weighted_tokens), 0) FROM ledger l
-    WHERE l.user_id = $1 AND l.period_key = b.pk AND (r.last_reset IS NULL OR l.created_at > r.last_reset)) AS used,
-  (SELECT COALESCE(array_agg(t.threshold ORDER BY t.threshold), '{}') FROM threshold_notifications t
-    WHERE t.user_id = $1 AND t.period_key = b.pk) AS fired,
-  CASE WHEN $4::timestamptz IS NULL THEN '{}'::text[] ELSE
-    (SELECT COALESCE(array_agg(l.request_id), '{}') FROM ledger l WHERE l.user_id = $1 AND l.created_at > $4::timestamptz) END AS recent
-FROM b, r`;
+// $1 user, $2 now, $3 tz, $4 recentSince (nullable). Always one row (LEFT JOINs from the user id).
+// The snapshot is the SQL function solaris_policy_snapshot (migrations/1764400000000_quota-functions.sql):
+// one definition shared by this module, the Postgres store's PL/pgSQL steps and the Redis rebuild.
+export const SNAPSHOT_SQL = `SELECT * FROM solaris_policy_snapshot($1::text, $2::timestamptz, $3::text, $4::timestamptz)`;
 
 export interface SnapshotRow {
   plan_id: string | null;

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import type { CounterState, QuotaStore, ReserveInput, ReserveResult, Settlement, SettleResult } from './quota-store';
 import { SNAPSHOT_SQL, snapshotParams, toPolicySnapshot, type SnapshotRow } from './policy';
-import { collectLedgerResults, ledgerInsertQuery, toEntry, type LedgerRow } from './ledger';
-import { USER_LOCK_SQL, inlineParams } from './sql';
+import { collectLedgerResults, toEntry, type LedgerRow } from './ledger';
 
 export interface PostgresQuotaStoreOptions {
   pool: pg.Pool;
@@ -19,11 +18,11 @@ export interface PostgresQuotaStoreOptions {
  * request id inserts nothing and moves nothing. Cost grows with a user's requests per period; installs
  * with heavy users should run Redis.
  *
- * Speed: each step is ONE round trip — the whole transaction (BEGIN; lock; statements; COMMIT) travels as
- * one simple-protocol query with its values inlined as escaped literals (sql.ts inlineParams); separate
- * statements are needed because each must see what the previous one committed under the lock (READ
- * COMMITTED takes a snapshot per statement). Reservations commit with synchronous_commit off: they are
- * not the record — one lost in a crash is a reservation that expired. Settlements commit durably.
+ * Speed: each step is ONE round trip to a PL/pgSQL function (solaris_quota_reserve / solaris_quota_settle,
+ * migrations/1764400000000_quota-functions.sql): the lock, the statements that must see each other under it
+ * (READ COMMITTED snapshots per statement) and the commit happen server-side, and PL/pgSQL caches the plans
+ * (planning the snapshot costs more than running it). Reservations commit with synchronous_commit off:
+ * they are not the record — one lost in a crash is a reservation that expired. Settlements commit durably.
  */
 export class PostgresQuotaStore implements QuotaStore {
   readonly kind = 'postgres' as const;
@@ -33,20 +32,6 @@ export class PostgresQuotaStore implements QuotaStore {
   private static readonly COUNTER_SQL = `SELECT s.*,
       (SELECT COALESCE(sum(amount), 0) FROM quota_reservations WHERE user_id = $1::text AND expires_at > $2::timestamptz) AS reserved
     FROM (${SNAPSHOT_SQL}) s`;
-
-  /**
-   * Reserve in one statement (after the lock): read the counter and the user's open reservations, insert
-   * the reservation only when it fits, and say why not otherwise. $5 requestId, $6 estimate, $7 expiry, $8 max in flight.
-   */
-  private static readonly RESERVE_SQL = `WITH s AS (${SNAPSHOT_SQL}),
-    r AS (SELECT COALESCE(sum(amount), 0) AS reserved, count(*)::int AS open, COALESCE(bool_or(request_id = $5::text), false) AS mine
-          FROM quota_reservations WHERE user_id = $1::text AND expires_at > $2::timestamptz),
-    ins AS (INSERT INTO quota_reservations (request_id, user_id, amount, expires_at)
-            SELECT $5::text, $1::text, $6::bigint, $7::timestamptz FROM s, r
-            WHERE NOT r.mine AND r.open < $8::int AND s.lim + s.granted - s.used - r.reserved > 0
-              AND $6::bigint <= s.lim + s.granted - s.used - r.reserved
-            ON CONFLICT (request_id) DO NOTHING RETURNING 1)
-    SELECT s.*, r.reserved, r.open, r.mine, (SELECT count(*)::int FROM ins) AS inserted FROM s, r`;
 
   private toState(userId: string, row: SnapshotRow & { reserved: number }): CounterState {
     const snap = toPolicySnapshot(row);
@@ -67,59 +52,53 @@ export class PostgresQuotaStore implements QuotaStore {
     };
   }
 
-  /** Runs a multi-statement transaction text in one round trip; returns each statement's rows. */
-  private async transaction(text: string): Promise<unknown[][]> {
-    const client = await this.opts.pool.connect();
-    try {
-      const results = (await client.query(text)) as unknown as pg.QueryResult[];
-      return results.map((r) => r.rows);
-    } catch (e) {
-      // A failed statement leaves the explicit transaction aborted: end it before the client is reused.
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
-  }
-
   async reserve(input: ReserveInput, now: number): Promise<ReserveResult> {
     const { userId, requestId, estimate } = input;
-    const p = [...snapshotParams(userId, now, this.opts.timezone), requestId, estimate, new Date(now + this.opts.reservationTtlMs), this.opts.maxInflight];
-    const results = await this.transaction(
-      [
-        'BEGIN',
-        'SET LOCAL synchronous_commit TO off',
-        inlineParams(USER_LOCK_SQL, [userId]),
-        inlineParams(`DELETE FROM quota_reservations WHERE user_id = $1::text AND expires_at <= $2::timestamptz`, p),
-        inlineParams(PostgresQuotaStore.RESERVE_SQL, p),
-        'COMMIT',
-      ].join(';\n'),
+    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; open_count: number; mine: boolean; inserted: boolean }>(
+      `SELECT * FROM solaris_quota_reserve($1, $2, $3, $4, $5, $6, $7)`,
+      [userId, requestId, estimate, new Date(now), this.opts.timezone, new Date(now + this.opts.reservationTtlMs), this.opts.maxInflight],
     );
-    const row = results[4]![0] as SnapshotRow & { reserved: number; open: number; mine: boolean; inserted: number };
+    const row = rows[0]!;
     const state = this.toState(userId, row);
-    if (row.inserted === 1) return { ok: true, outcome: 'reserved', state: { ...state, reserved: state.reserved + estimate } };
+    if (row.inserted) return { ok: true, outcome: 'reserved', state: { ...state, reserved: state.reserved + estimate } };
     if (row.mine) return { ok: true, outcome: 'already_reserved', state };
-    if (row.open >= this.opts.maxInflight) return { ok: false, outcome: 'too_many_inflight', state };
+    if (row.open_count >= this.opts.maxInflight) return { ok: false, outcome: 'too_many_inflight', state };
     return { ok: false, outcome: 'quota_exceeded', state };
   }
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {
-    const q = ledgerInsertQuery([s], this.opts.timezone);
-    const results = await this.transaction(
+    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; l_seq: number | null; l_period_key: string | null; l_cost: number | null }>(
+      `SELECT * FROM solaris_quota_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
-        'BEGIN',
-        inlineParams(USER_LOCK_SQL, [s.userId]),
-        inlineParams(q.text, q.values),
-        inlineParams(`DELETE FROM quota_reservations WHERE request_id = $1::text AND user_id = $2::text`, [s.requestId, s.userId]),
-        inlineParams(PostgresQuotaStore.COUNTER_SQL, snapshotParams(s.userId, now, this.opts.timezone)),
-        'COMMIT',
-      ].join(';\n'),
+        s.userId, s.requestId, s.model, s.promptTokens, s.completionTokens, s.weightedTokens, s.cost, s.source, s.estimated,
+        s.conversationId ?? null, s.messageId ?? null, new Date(s.occurredAt), new Date(now), this.opts.timezone,
+      ],
     );
-    const inserted = results[2] as Array<LedgerRow & { user_id: string }>;
-    // Not inserted: a replay; the row as first written is read after the commit.
-    const { row } = (await collectLedgerResults(this.opts.pool, inserted, q.sorted)).get(s.requestId)!;
-    const state = this.toState(s.userId, results[4]![0] as SnapshotRow & { reserved: number });
-    return { duplicate: inserted.length === 0, entry: toEntry(row), state };
+    const r = rows[0]!;
+    const state = this.toState(s.userId, r);
+    if (r.l_seq == null) {
+      // A replay: the row as first written.
+      const { row } = (await collectLedgerResults(this.opts.pool, [], [s])).get(s.requestId)!;
+      return { duplicate: true, entry: toEntry(row), state };
+    }
+    const row: LedgerRow = {
+      seq: Number(r.l_seq),
+      request_id: s.requestId,
+      user_id: s.userId,
+      created_at: new Date(s.occurredAt),
+      model: s.model,
+      prompt_tokens: s.promptTokens,
+      completion_tokens: s.completionTokens,
+      total_tokens: s.promptTokens + s.completionTokens,
+      weighted_tokens: s.weightedTokens,
+      cost: Number(r.l_cost),
+      source: s.source,
+      estimated: s.estimated,
+      conversation_id: s.conversationId ?? null,
+      message_id: s.messageId ?? null,
+      period_key: r.l_period_key!,
+    };
+    return { duplicate: false, entry: toEntry(row), state };
   }
 
   async release(requestId: string, userId: string, _now: number): Promise<boolean> {
