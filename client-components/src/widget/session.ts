@@ -5,6 +5,8 @@ import { ApiError, type ApiClient } from '../api/client';
 export type Session = { state: 'loading' } | { state: 'anon' } | { state: 'user'; me: MeDTO };
 
 const POLL_MS = 60_000;
+/** LibreChat's signed-out pages: nobody is logged in there, so we don't even ask (no 401 in the console). */
+const SIGNED_OUT_PATHS = /^\/(login|register|forgot-password|reset-password|verify)(\/|$)/;
 
 /**
  * Who is logged in, without LibreChat's help: its page never reloads on login/logout, so we ask
@@ -19,6 +21,10 @@ export function useSession(api: ApiClient): Session {
     let lastUrl = location.href;
     const check = async () => {
       if (inflight || stopped) return;
+      if (SIGNED_OUT_PATHS.test(location.pathname)) {
+        setSession((prev) => (prev.state === 'anon' ? prev : { state: 'anon' }));
+        return;
+      }
       inflight = true;
       try {
         const me = await api.get<MeDTO>(ApiRoutes.me);
