@@ -184,7 +184,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
     socket.on('usage', onUsage);
     socket.on('request_decided', onDecided);
     window.addEventListener('storage', onStorage);
-    s().setConnected(socket.connected);
+    s().setConnected(socket.connected ? true : null);
     return () => {
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);

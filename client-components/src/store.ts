@@ -8,7 +8,8 @@ export interface BlockedNotice {
 
 /** Live, socket-fed state (balance itself lives in the query cache so REST and socket share it). */
 export interface SolarisState {
-  connected: boolean;
+  /** null while the first connection is still being made (not "stale" yet). */
+  connected: boolean | null;
   /** Pending 80%-style warning from the server's `threshold` event. */
   warning: ThresholdEventDTO | null;
   /** Set by a refusal or by reaching 100 %; cleared by acknowledgement or by an unblock. */
@@ -17,7 +18,7 @@ export interface SolarisState {
   feed: UsageEventDTO[];
   statementOpen: boolean;
   adminOpen: boolean;
-  setConnected(v: boolean): void;
+  setConnected(v: boolean | null): void;
   showWarning(e: ThresholdEventDTO): void;
   dismissWarning(): void;
   showBlocked(n: BlockedNotice): void;
@@ -31,7 +32,7 @@ export const FEED_SIZE = 50;
 
 export function createSolarisStore() {
   return createStore<SolarisState>()((set) => ({
-    connected: false,
+    connected: null,
     warning: null,
     blocked: null,
     feed: [],

@@ -1,7 +1,7 @@
 import { screen, waitFor } from '@testing-library/react';
 import { ApiRoutes } from '@solaris/wire';
 import { TokenCounter } from '../src/components/TokenCounter';
-import { balance, fakeApi, renderSolaris } from './helpers';
+import { FakeSocket, balance, fakeApi, renderSolaris } from './helpers';
 
 describe('TokenCounter', () => {
   it('shows usage from REST in pt-BR, then follows socket balance events without polling', async () => {
@@ -39,6 +39,18 @@ describe('TokenCounter', () => {
     await socket.restore();
     await waitFor(() => expect(btn).toHaveAccessibleName(/50%/));
     expect(btn).not.toHaveAttribute('data-stale');
+  });
+
+  it('is not "offline" while the first connection is still being made', async () => {
+    const api = fakeApi({ [`GET ${ApiRoutes.balance}`]: () => balance() });
+    const socket = new FakeSocket();
+    socket.connected = false;
+    renderSolaris(<TokenCounter />, { fetch: api.fetch, socket });
+    const btn = await screen.findByTestId('solaris-counter');
+    expect(btn).not.toHaveAttribute('data-stale');
+    await socket.restore();
+    await socket.drop();
+    expect(btn).toHaveAttribute('data-stale', 'true');
   });
 
   it('speaks English when LibreChat is in English and ignores other users’ balances', async () => {

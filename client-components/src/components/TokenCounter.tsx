@@ -12,7 +12,7 @@ const ICON = { ok: '●', warning: '▲', blocked: '⊘' } as const;
 export function TokenCounter({ onOpen, compact = false }: { onOpen?: () => void; compact?: boolean }) {
   const { t, fmt } = useSolaris();
   const { data: b, isLoading } = useBalance();
-  const connected = useSolarisStore((s) => s.connected);
+  const connected = useSolarisStore((s) => s.connected) !== false;
   const openStatement = useSolarisStore((s) => s.setStatementOpen);
   const tipId = useId();
 
