@@ -1,0 +1,101 @@
+/**
+ * No overspend: 200 concurrent streaming requests by one user at 95 % of quota, through the metering proxy of
+ * two standalone server processes sharing one Redis (private redis-server) and one Postgres schema.
+ * The overshoot stays within the documented bound (docs/architecture.md "Reliability guarantees"):
+ *   used − capacity ≤ Σ over admitted requests of max(0, actual − estimate)
+ * and the ledger equals what the fake upstream reported, request by request.
+ */
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/core/config';
+import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
+import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
+import { createTestDb, type TestDb } from '../helpers/infra';
+import { startPrivateRedis, type PrivateRedis } from './faults';
+import { buildStandalone, count, ledgerRows, openReservations, runLoad, startReplica, upstreamUsage, type Replica, type ChatSpec } from './cluster';
+
+let db: TestDb;
+let redis: PrivateRedis;
+let fake: FakeUpstream;
+let bundle: { file: string; remove(): void };
+let replicas: Replica[] = [];
+let admin: EngineRuntime;
+
+beforeAll(async () => {
+  [db, redis, fake, bundle] = await Promise.all([createTestDb(), startPrivateRedis(), startFakeUpstream({ chunks: 20, chunkDelayMs: 5 }), buildStandalone('overspend')]);
+  const env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url };
+  replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
+  admin = await createEngine({ config: loadConfig({ DATABASE_URL: db.childEnvUrl }), db, redis: new Redis(redis.url, { maxRetriesPerRequest: 2 }), outbox: false });
+});
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => r.kill()));
+  await admin?.engine.close();
+  admin?.redis?.disconnect();
+  await fake?.close();
+  await redis?.stop();
+  bundle?.remove();
+  await db?.drop();
+});
+
+async function scenario(userId: string, spec: ChatSpec) {
+  const limit = 40_000;
+  await admin.engine.admin.setLimitOverride({ userId, limit }, { id: 'reliability' });
+  // 95 % of the quota already spent.
+  await admin.engine.settle({ requestId: `${userId}-past`, userId, model: 'fake-model', promptTokens: 38_000, completionTokens: 0, source: 'proxy' });
+  const t0 = Date.now();
+  const results = await runLoad({
+    total: 200,
+    concurrency: 200,
+    userId,
+    prefix: userId,
+    spec,
+    replicaUrl: (i) => ({ url: replicas[i % 2]!.url, index: i % 2 }),
+  });
+  const elapsed = Date.now() - t0;
+  const rows = await ledgerRows(db.pool, userId);
+  const byId = new Map(rows.map((r) => [r.request_id, r]));
+  const upstream = upstreamUsage(fake);
+  const admitted = results.filter((r) => r.outcome === 'completed');
+  let bound = 0;
+  for (const r of admitted) {
+    const u = upstream.get(r.requestId)!;
+    const row = byId.get(r.requestId);
+    // Each acknowledged request: one ledger row with exactly what the upstream reported.
+    expect(row, r.key).toMatchObject({ prompt_tokens: u.prompt, completion_tokens: u.completion, estimated: false });
+    bound += Math.max(0, u.prompt + u.completion - r.estimate);
+  }
+  // Refused requests never reached the upstream and left no row.
+  for (const r of results.filter((x) => x.outcome === 'refused')) {
+    expect(upstream.has(r.requestId)).toBe(false);
+    expect(byId.has(r.requestId)).toBe(false);
+  }
+  expect(rows).toHaveLength(admitted.length + 1);
+  const balance = await admin.engine.balance(userId);
+  const ledgerSum = rows.reduce((a, r) => a + Number(r.weighted_tokens), 0);
+  expect(balance.used).toBe(ledgerSum); // counter = ledger (no double count across the two processes)
+  expect(balance.reserved).toBe(0);
+  expect(await openReservations(admin.redis!, userId)).toBe(0);
+  const overshoot = balance.used - limit;
+  expect(overshoot).toBeLessThanOrEqual(bound);
+  const c = count(results);
+  expect(c.failed + c.unavailable).toBe(0);
+  expect(c.refused).toBeGreaterThan(0);
+  expect(c.completed).toBeGreaterThan(0);
+  console.info(
+    `[reliability] no-overspend ${userId}: 200 streams over 2 processes in ${elapsed} ms → ${c.completed} served, ${c.refused} refused (402); ` +
+      `used ${balance.used}/${limit}, overshoot ${overshoot} ≤ bound ${bound}; per-request estimate ${admitted[0]?.estimate}, actual ${admitted[0] ? upstream.get(admitted[0].requestId)!.prompt + 20 : '-'}`,
+  );
+  return { overshoot, bound, served: c.completed };
+}
+
+describe('no overspend: 200 concurrent streams at 95 % of quota over two server processes', () => {
+  it('upstream honours max_tokens: no overshoot at all (bound 0)', async () => {
+    const r = await scenario('ovs-honest', { content: 'Resuma a ata da reunião de ontem.', maxTokens: 20 });
+    expect(r.bound).toBe(0);
+    expect(r.overshoot).toBeLessThanOrEqual(0);
+  }, 60_000);
+
+  it('streams overrun their estimate (upstream ignores max_tokens): overshoot within Σ(actual − estimate) of admitted requests', async () => {
+    const r = await scenario('ovs-overrun', { content: 'Resuma a ata da reunião de ontem.', maxTokens: 10 });
+    expect(r.bound).toBeGreaterThan(0);
+  }, 60_000);
+});
