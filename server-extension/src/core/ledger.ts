@@ -252,10 +252,13 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2}|Z)?$/;
+
 export function decodeCursor(raw: string): Cursor {
   try {
     const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof v.t === 'string' && v.t.length < 64 && Number.isSafeInteger(v.s) && !Number.isNaN(Date.parse(v.t))) return v as Cursor;
+    // Strict timestamptz text (what `created_at::text` gives): Date.parse alone accepts junk like "' OR 1=1".
+    if (typeof v.t === 'string' && v.t.length < 64 && CURSOR_TIME.test(v.t) && Number.isSafeInteger(v.s) && !Number.isNaN(Date.parse(v.t))) return v as Cursor;
   } catch {
     /* fall through */
   }
@@ -314,11 +317,19 @@ export async function readStatement(db: Queryable, userId: string, query: Statem
     keyset = ` AND (created_at, seq) < ($${params.length - 1}::timestamptz, $${params.length})`;
   }
   params.push(limit + 1);
-  const page = await db.query<LedgerRow & { created_text: string }>(
-    `SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
+  const page = await db
+    .query<LedgerRow & { created_text: string }>(
+      `SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
      WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`,
-    params,
-  );
+      params,
+    )
+    .catch((e: unknown) => {
+      // SQLSTATE class 22 (data exception, e.g. 2026-02-30 in a cursor or a date): the caller's value, not our bug.
+      if (typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('22')) {
+        throw invalid(q.cursor ? 'cursor is not valid; use the nextCursor value of the previous page' : 'a date filter is not a valid date');
+      }
+      throw e;
+    });
   const rows = page.rows.slice(0, limit);
   const last = rows[rows.length - 1];
   const nextCursor = page.rows.length > limit && last ? encodeCursor({ t: last.created_text, s: Number(last.seq) }) : null;

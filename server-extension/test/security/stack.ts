@@ -133,7 +133,7 @@ export async function call(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<{ status: number; headers: Headers; text: string; json: () => unknown }> {
-  const r = await fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, redirect: 'manual' });
+  const r = await fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: typeof init.body === 'string' || init.body === undefined ? init.body : new Uint8Array(init.body), redirect: 'manual' });
   const text = await r.text();
   return {
     status: r.status,

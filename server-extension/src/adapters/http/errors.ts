@@ -17,7 +17,14 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorDTO } 
     if (e.type === 'entity.parse.failed') return simple(400, 'invalid_input', 'Request body is not valid JSON');
     if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return simple(400, 'invalid_input', 'Unsupported body encoding');
     if (e.type === 'request.aborted') return simple(400, 'invalid_input', 'Request aborted');
+    // Other client errors raised by express itself (e.g. a path parameter with broken %-encoding: URIError,
+    // status 400) are the caller's fault, not ours: a 4xx, never a 500.
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return simple(400, 'invalid_input', 'Malformed request');
   }
+  // Postgres data exceptions (SQLSTATE class 22: NUL byte, impossible date, out-of-range number) come from a value
+  // the caller sent that slipped past validation: a 400, and the SQL text stays in our logs.
+  const sqlState = (err as { code?: unknown } | null)?.code;
+  if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) return simple(400, 'invalid_input', 'A value in the request is not valid');
   if (isOutage(err)) return simple(503, 'store_unavailable', 'Serviço temporariamente indisponível / storage unavailable, try again');
   return simple(500, 'internal_error', 'Internal error');
 }

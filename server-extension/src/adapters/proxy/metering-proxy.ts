@@ -202,7 +202,8 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       return null;
     }
     const model = json.model;
-    if (typeof model !== 'string' || model.trim() === '' || model.length > 200) {
+    // NUL cannot be stored in the ledger: refused before serving, or the answer would go out uncharged.
+    if (typeof model !== 'string' || model.trim() === '' || model.length > 200 || model.includes('\u0000')) {
       sendError(res, 400, 'invalid_input', 'Informe o campo "model" (texto de até 200 caracteres).');
       return null;
     }
