@@ -65,7 +65,7 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
     replicas[0] = await startReplica(bundle.file, env, replicas[0]!.port);
     const restartMs = Date.now() - restartT0;
     // Its reservations expire by themselves (TTL), nothing else frees them.
-    let expiredAfter = 0;
+    let expiredAfter: number;
     for (;;) {
       if ((await admin.engine.balance(userId)).reserved === 0) {
         expiredAfter = Date.now() - killedAt;

@@ -97,7 +97,7 @@ describe(`Postgres outage (${OUTAGE_MS / 1000} s) under load over two server pro
     const during = await outage!;
     // Drained: the outbox empties and the ledger holds every acknowledged request.
     const completed = results.filter((r) => r.outcome === 'completed');
-    let drainedMs = 0;
+    let drainedMs: number;
     for (;;) {
       const [len, rows] = await Promise.all([admin.redis!.xlen(OUTBOX_STREAM), ledgerRows(db.pool, userId)]);
       if (len === 0 && rows.length >= completed.length) {

@@ -173,7 +173,12 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
    * (the settlement keeps retrying in the background). See docs/architecture.md "Reliability guarantees".
    */
   function settledOrTimeout(p: Promise<void>): Promise<void> {
-    return Promise.race([p, new Promise<void>((r) => setTimeout(r, ACK_WAIT_MS).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, ACK_WAIT_MS);
+      timer.unref();
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
   function releaseLater(m: Metered): void {
