@@ -93,8 +93,13 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await solaris.close(); // websockets would keep server.close() waiting forever
         server.closeIdleConnections();
+        // A keep-alive connection whose last stream just ended is idle now: close it at once instead of
+        // waiting for the client (or keepAliveTimeout) — otherwise exit lags the last answer by seconds.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), opts.drainTimeoutMs ?? 10_000).unref());
-        if ((await Promise.race([closed, timeout])) === 'timeout') {
+        const how = await Promise.race([closed, timeout]);
+        clearInterval(sweep);
+        if (how === 'timeout') {
           logger.warn('shutdown: closing connections still open after the drain timeout');
           server.closeAllConnections();
         }
