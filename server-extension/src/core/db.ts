@@ -21,6 +21,8 @@ export interface DatabaseOptions {
   /** Schema to put first on search_path (tests isolate themselves this way). */
   schema?: string;
   max?: number;
+  /** Give up connecting after this long (real Postgres). Default 5 s. */
+  connectTimeoutMs?: number;
 }
 
 function withSearchPath(url: string, schema?: string): pg.PoolConfig {
@@ -33,7 +35,15 @@ function withSearchPath(url: string, schema?: string): pg.PoolConfig {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ ...withSearchPath(opts.databaseUrl, opts.schema), max: opts.max ?? 10 });
+    // A Postgres that stops answering (host down, network partition: no RST) must fail a connect in bounded
+    // time — the Redis store then buffers settlements in the outbox and readiness reports it — instead of
+    // hanging every caller. TCP keepalive notices dead established connections.
+    const pool = new pg.Pool({
+      ...withSearchPath(opts.databaseUrl, opts.schema),
+      max: opts.max ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+      keepAlive: true,
+    });
     pool.on('error', () => undefined); // idle-client errors surface on the next query instead of crashing
     return { pool, embedded: false, url: opts.databaseUrl, close: () => pool.end() };
   }

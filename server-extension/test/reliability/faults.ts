@@ -10,8 +10,11 @@ import { Redis } from 'ioredis';
 
 export interface FaultProxy {
   port: number;
-  /** Cuts every open connection and refuses new ones until restore(). */
-  cut(): void;
+  /**
+   * Cuts every open connection; new ones are refused (closed at once) or, with 'blackhole', accepted and
+   * never answered (a host that vanished without a reset) — until restore().
+   */
+  cut(mode?: 'refuse' | 'blackhole'): void;
   restore(): void;
   readonly isCut: boolean;
   close(): Promise<void>;
@@ -20,7 +23,15 @@ export interface FaultProxy {
 export async function startFaultProxy(target: { host?: string; port: number }): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   let cut = false;
+  let blackhole = false;
+  const held = new Set<Socket>();
   const server: Server = createServer((client) => {
+    if (cut && blackhole) {
+      held.add(client); // swallow: never forward, never close
+      client.on('error', () => undefined);
+      client.resume();
+      return;
+    }
     if (cut) {
       client.destroy();
       return;
@@ -42,13 +53,17 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,
-    cut() {
+    cut(mode = 'refuse') {
       cut = true;
+      blackhole = mode === 'blackhole';
       for (const s of sockets) s.destroy();
       sockets.clear();
     },
     restore() {
       cut = false;
+      blackhole = false;
+      for (const s of held) s.destroy();
+      held.clear();
     },
     get isCut() {
       return cut;
@@ -56,6 +71,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     close() {
       cut = true;
       for (const s of sockets) s.destroy();
+      for (const s of held) s.destroy();
       return new Promise<void>((r) => server.close(() => r()));
     },
   };

@@ -19,9 +19,13 @@ beforeAll(async () => {
   testDb = await createTestDb();
   const pgUrl = new URL(TEST_DATABASE_URL);
   fault = await startFaultProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
-  pgUrl.port = String(fault.port);
-  viaProxy = await openDatabase({ databaseUrl: pgUrl.toString(), schema: testDb.schema, max: 4 });
+  viaProxy = await openDatabase({ databaseUrl: viaProxyUrl(), schema: testDb.schema, max: 4 });
 });
+function viaProxyUrl(): string {
+  const u = new URL(TEST_DATABASE_URL);
+  u.port = String(fault.port);
+  return u.toString();
+}
 afterAll(async () => {
   await viaProxy?.close();
   await fault?.close();
@@ -173,6 +177,25 @@ describe('RedisQuotaStore.settle while Postgres is down', () => {
     await ob.drainOnce();
     expect(await ledgerOf('u-cold')).toHaveLength(1);
     await store.close();
+  });
+
+  it('Postgres vanished without a reset (connects hang): the connect timeout hands the settlement to the outbox', async () => {
+    const slowDb = await openDatabase({ databaseUrl: viaProxyUrl(), schema: testDb.schema, max: 2, connectTimeoutMs: 300 });
+    const ob = new LedgerOutbox({ redis, pool: slowDb.pool, timezone: TZ, consumer: 'blackhole' });
+    const store = new RedisQuotaStore({ redis, pool: slowDb.pool, timezone: TZ, reservationTtlMs: 60_000, maxInflight: 10, outbox: ob });
+    const user = 'u-blackhole';
+    await store.reserve({ userId: user, requestId: 'warm', estimate: 1 }, Date.now());
+    await store.release('warm', user);
+    fault.cut('blackhole');
+    const t0 = Date.now();
+    const r = await store.settle(settlement(user, { weightedTokens: 9 }), Date.now());
+    expect(r).toMatchObject({ buffered: true, state: { used: 9 } });
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    fault.restore();
+    await ob.drainOnce();
+    expect(await ledgerOf(user)).toHaveLength(1);
+    await store.close();
+    await slowDb.close();
   });
 
   it('without an outbox the Redis store fails the settlement like before', async () => {
