@@ -19,6 +19,7 @@ import { createStore } from '../server-extension/src/core/create-engine';
 import { QuotaEngine } from '../server-extension/src/core/engine';
 import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/ledger';
 import type { Settlement } from '../server-extension/src/core/quota-store';
+import { userKeys } from '../server-extension/src/core/redis-quota-store';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -120,6 +121,27 @@ async function ledgerWriterBench(db: Database, tz: string): Promise<number> {
   return rate * 16;
 }
 
+/**
+ * Diagnostic: the store's two Lua steps alone (no ledger write, no engine), on the counters the Redis phase
+ * built — the part of a decision Redis and ioredis pay; the rest of the Redis store's time is the durable
+ * ledger commit each settle waits for.
+ */
+async function luaPairBench(redis: Redis): Promise<number> {
+  type Scripts = {
+    solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<string[]>;
+    solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<string[]>;
+  };
+  const lua = redis as unknown as Scripts;
+  return measure(Math.max(2, SECONDS / 2), async (caller, i) => {
+    const k = userKeys(userOf(caller, i));
+    const id = `lua-${run}-${caller}-${i}`;
+    const now = Date.now();
+    const reply = await lua.solarisReserve(k.counter, k.reservations, id, 200, now, 600_000, 1000);
+    const pk = reply[reply.indexOf('pk') + 1] ?? '';
+    await lua.solarisSettle(k.counter, k.reservations, k.marker(id), id, 200, pk, now, 3_600_000);
+  });
+}
+
 async function main() {
   const schema = `bench_${run}`;
   const admin = new pg.Client({ connectionString: DATABASE_URL });
@@ -151,12 +173,14 @@ async function main() {
     let counted = 0;
     for (let u = 0; u < USERS; u++) counted += Number(await redis.hget(`sq:{bench-user-${u}}:c`, 'used'));
     const consistent = counted === Number(rows[0]!.s);
+    const luaPairs = await luaPairBench(redis); // after the check: it moves the counters without ledger rows
 
     const f = (n: number) => Math.round(n).toLocaleString('en-US');
     const table = [
       ['measure', 'per second', 'ratio', 'target', 'ok'],
       ['bare Redis INCRBY (ceiling)', f(bareIncr), '1.00', '—', ''],
       ['Redis store reserve+settle', f(redisRate), (redisRate / bareIncr).toFixed(2), '≥ 0.33 × INCRBY', redisRate >= 0.33 * bareIncr ? 'yes' : 'NO'],
+      ['  of which Lua pair alone (diagnostic)', f(luaPairs), (luaPairs / bareIncr).toFixed(2), '—', ''],
       ['Postgres store reserve+settle', f(pgRate), (pgRate / bareIncr).toFixed(2), '≥ 2,000', pgRate >= 2000 ? 'yes' : 'NO'],
       ['ledger ingest, 500-row batches ×1', f(ingest1), '', '≥ 30,000 rows', ingest1 >= 30000 ? 'yes' : 'NO'],
       ['ledger ingest, 500-row batches ×2', f(ingest2), '', '≥ 30,000 rows', ingest2 >= 30000 ? 'yes' : 'NO'],

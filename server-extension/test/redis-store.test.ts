@@ -154,6 +154,25 @@ describe('RedisQuotaStore: Redis-specific guarantees', () => {
     expect((await ledgerSum(u)).s).toBe(165);
   });
 
+  it('a late row (old occurredAt) whose Lua step races a rebuild is counted once', async () => {
+    const u = uid();
+    await settle(u, 'late-0', 10);
+    // Delivered now, but it happened 40 minutes ago (e.g. a retried callback): the ledger commit is done...
+    const late: Settlement = {
+      requestId: 'late-1', userId: u, model: 'm', promptTokens: 70, completionTokens: 0, weightedTokens: 70, cost: 0,
+      source: 'librechat', estimated: false, occurredAt: t.clock() - 40 * 60_000,
+    };
+    const row = (await insertLedgerRows(t.db.pool, [late], t.config.SOLARIS_TIMEZONE)).get('late-1')!.row;
+    // ...then the counter is lost and rebuilt (it counts the row) before the settle's own Lua step runs.
+    await flushPrefix(t.testRedis!);
+    expect((await t.engine.balance(u)).used).toBe(80);
+    const k = userKeys(u);
+    const lua = t.testRedis as unknown as { solarisSettle(...a: (string | number)[]): Promise<string[]> };
+    const reply = await lua.solarisSettle(k.counter, k.reservations, k.marker('late-1'), 'late-1', 70, row.period_key, t.clock(), 3_600_000);
+    expect(reply[0]).toBe('already');
+    expect((await t.engine.balance(u)).used).toBe(80);
+  });
+
   it('a replay older than the replay window never touches the counter', async () => {
     const u = uid();
     await settle(u, 'old-0', 10);
