@@ -2,6 +2,7 @@ export { SolarisProvider, useSolaris, useSolarisStore, ensureStyles, type Solari
 export { createApiClient, ApiError, type ApiClient, type FetchLike } from './api/client';
 export { createSolarisSocket, type SolarisSocket } from './socket';
 export * from './hooks';
+export * from './hooks-extras';
 export { MESSAGES, detectLocale, makeFormatters, type Locale, type Messages } from './i18n';
 export { detectTheme, type Theme } from './theme';
 export { SOLARIS_CSS } from './styles';
@@ -12,3 +13,9 @@ export { StatementPanel, StatementDialog } from './components/StatementPanel';
 export { SolarisOverlay } from './components/SolarisOverlay';
 export { AdminTab, AdminPanelDialog, AdminButton } from './admin/AdminTab';
 export { SolDialog, BarChart } from './components/ui';
+export { QuotaRequestSection } from './components/QuotaRequestSection';
+export { PersonalLimit } from './components/PersonalLimit';
+export { DecisionNotice } from './components/DecisionNotice';
+export { QuotaRequestsAdmin } from './admin/QuotaRequestsAdmin';
+export { RolePlansEditor, AutoApproveEditor } from './admin/RolePlansEditor';
+export { WebhooksAdmin } from './admin/WebhooksAdmin';

@@ -15,4 +15,15 @@ export const keys = {
   adminAudit: ['solaris', 'admin', 'audit'] as const,
   adminUsageDaily: (from: string, to: string) => ['solaris', 'admin', 'usageDaily', from, to] as const,
   adminUsageModels: (from: string, to: string) => ['solaris', 'admin', 'usageModels', from, to] as const,
+  // personal caps, quota requests, role plans, webhooks
+  mySettings: ['solaris', 'mySettings'] as const,
+  myRequestsRoot: ['solaris', 'myRequests'] as const,
+  myRequests: ['solaris', 'myRequests', 'list'] as const,
+  requestSuggestion: ['solaris', 'myRequests', 'suggestion'] as const,
+  adminRequestsRoot: ['solaris', 'admin', 'requests'] as const,
+  adminRequests: (status: string) => ['solaris', 'admin', 'requests', status] as const,
+  adminRolePlans: ['solaris', 'admin', 'rolePlans'] as const,
+  adminWebhooks: ['solaris', 'admin', 'webhooks'] as const,
+  adminWebhookDeliveries: (endpointId: string) => ['solaris', 'admin', 'webhookDeliveries', endpointId] as const,
+  adminWebhookDeliveriesRoot: ['solaris', 'admin', 'webhookDeliveries'] as const,
 };

@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { useStore } from 'zustand';
-import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, QuotaRequestDecidedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, QuotaRequestDecidedEventDTO, QuotaRequestEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
 import { ApiError, createApiClient, type ApiClient, type FetchLike } from './api/client';
 import { createSolarisSocket, type SolarisSocket } from './socket';
 import { createSolarisStore, type SolarisState, type SolarisStore } from './store';
@@ -17,6 +17,11 @@ export interface SolarisOptions {
   blockedHelpText?: string;
   /** Optional link shown in the block modal ("request more tokens"). */
   contactUrl?: string;
+  /**
+   * Personal limit and "request more tokens" (ExtrasRoutes) in the block modal and the statement;
+   * default true. Turn off for a server mounted without extras.
+   */
+  quotaRequests?: boolean;
 }
 
 export interface SolarisContextValue {
@@ -164,7 +169,18 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       s().showBlocked({ reason: e.reason, balance: e.balance });
     };
     const onLedger = (_e: LedgerEntryDTO) => refreshStatement();
-    const onDecided = (e: QuotaRequestDecidedEventDTO) => applyBalance(e.balance);
+    const onDecided = (e: QuotaRequestDecidedEventDTO) => {
+      applyBalance(e.balance); // an approval that lifts the block closes the block modal here
+      if (e.request.status === 'approved' && e.balance.state !== 'blocked') s().clearBlocked();
+      s().showDecision(e);
+      void qc.invalidateQueries({ queryKey: keys.myRequestsRoot });
+      void qc.invalidateQueries({ queryKey: keys.mySettings });
+    };
+    const onRequest = (e: QuotaRequestEventDTO) => {
+      s().setPendingRequests(e.pendingCount);
+      void qc.invalidateQueries({ queryKey: keys.adminRequestsRoot });
+      if (e.request.status !== 'pending') void qc.invalidateQueries({ queryKey: keys.adminAudit });
+    };
     const onUsage = (e: UsageEventDTO) => {
       s().pushUsage(e);
       refreshAdmin();
@@ -183,6 +199,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
     socket.on('ledger', onLedger);
     socket.on('usage', onUsage);
     socket.on('request_decided', onDecided);
+    socket.on('request', onRequest);
     window.addEventListener('storage', onStorage);
     s().setConnected(socket.connected ? true : null);
     return () => {
@@ -195,6 +212,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       socket.off('ledger', onLedger as never);
       socket.off('usage', onUsage as never);
       socket.off('request_decided', onDecided as never);
+      socket.off('request', onRequest as never);
       window.removeEventListener('storage', onStorage);
       refreshStatement.cancel();
       refreshAdmin.cancel();
@@ -205,7 +223,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
 
 /** QueryClient + socket + i18n + theme for every Solaris component. */
 export function SolarisProvider(props: SolarisProviderProps) {
-  const { children, apiBase, fetch, queryClient, portalContainer, styleTarget, warnAt, blockedHelpText, contactUrl } = props;
+  const { children, apiBase, fetch, queryClient, portalContainer, styleTarget, warnAt, blockedHelpText, contactUrl, quotaRequests = true } = props;
   const qcRef = useRef<QueryClient | null>(null);
   if (!queryClient && !qcRef.current) {
     qcRef.current = defaultQueryClient();
@@ -243,10 +261,10 @@ export function SolarisProvider(props: SolarisProviderProps) {
       locale,
       theme,
       portalContainer,
-      options: { warnAt, blockedHelpText, contactUrl },
+      options: { warnAt, blockedHelpText, contactUrl, quotaRequests },
       socket,
     }),
-    [api, store, locale, theme, portalContainer, warnAt, blockedHelpText, contactUrl, socket],
+    [api, store, locale, theme, portalContainer, warnAt, blockedHelpText, contactUrl, quotaRequests, socket],
   );
   return (
     <QueryClientProvider client={qc}>

@@ -1,5 +1,5 @@
 import { createStore } from 'zustand/vanilla';
-import type { BalanceDTO, BlockedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+import type { BalanceDTO, BlockedEventDTO, QuotaRequestDecidedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
 
 export interface BlockedNotice {
   reason: BlockedEventDTO['reason'];
@@ -18,6 +18,10 @@ export interface SolarisState {
   feed: UsageEventDTO[];
   statementOpen: boolean;
   adminOpen: boolean;
+  /** Admins: pending quota requests (socket `request` events and the last list fetch); null = not known yet. */
+  pendingRequests: number | null;
+  /** The user's last quota-request decision (socket `request_decided`), shown as a notice until dismissed. */
+  decision: QuotaRequestDecidedEventDTO | null;
   setConnected(v: boolean | null): void;
   showWarning(e: ThresholdEventDTO): void;
   dismissWarning(): void;
@@ -26,6 +30,9 @@ export interface SolarisState {
   pushUsage(e: UsageEventDTO): void;
   setStatementOpen(v: boolean): void;
   setAdminOpen(v: boolean): void;
+  setPendingRequests(n: number): void;
+  showDecision(e: QuotaRequestDecidedEventDTO): void;
+  dismissDecision(): void;
 }
 
 export const FEED_SIZE = 50;
@@ -38,6 +45,8 @@ export function createSolarisStore() {
     feed: [],
     statementOpen: false,
     adminOpen: false,
+    pendingRequests: null,
+    decision: null,
     setConnected: (connected) => set({ connected }),
     // A block outranks a warning: never stack both.
     showWarning: (warning) => set((s) => (s.blocked ? s : { warning })),
@@ -47,6 +56,9 @@ export function createSolarisStore() {
     pushUsage: (e) => set((s) => ({ feed: [e, ...s.feed].slice(0, FEED_SIZE) })),
     setStatementOpen: (statementOpen) => set({ statementOpen }),
     setAdminOpen: (adminOpen) => set({ adminOpen }),
+    setPendingRequests: (pendingRequests) => set({ pendingRequests }),
+    showDecision: (decision) => set({ decision }),
+    dismissDecision: () => set({ decision: null }),
   }));
 }
 export type SolarisStore = ReturnType<typeof createSolarisStore>;

@@ -23,6 +23,7 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-counter[data-state="blocked"] .sol-counter-icon{color:var(--sol-block)}
 .sol-counter-pct{font-weight:600;font-variant-numeric:tabular-nums}
 .sol-counter-text{font-variant-numeric:tabular-nums}
+.sol-counter-cap{font-size:11px;color:var(--sol-muted)}
 .sol-counter .sol-bar{width:44px}
 .sol-counter-stale{font-size:10px;text-transform:uppercase;color:var(--sol-muted);border:1px solid var(--sol-border);border-radius:4px;padding:0 3px}
 .sol-tooltip{position:absolute;top:calc(100% + 6px);left:0;z-index:10;background:var(--sol-fg);color:var(--sol-bg);padding:6px 8px;border-radius:6px;font-size:12px;white-space:nowrap;visibility:hidden;opacity:0;transition:opacity .12s;pointer-events:none}
@@ -97,5 +98,28 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-dock-nav-user .sol-counter .sol-bar{width:32px;min-width:32px}
 .sol-dock-nav-user .sol-tooltip{left:100%;top:auto;bottom:0;margin-left:8px}
 .sol-dock-floating .sol-counter{box-shadow:0 2px 8px rgba(0,0,0,.15)}
+.sol-root textarea{font:inherit;font-size:14px;color:var(--sol-fg);background:var(--sol-bg);border:1px solid var(--sol-border);border-radius:8px;padding:5px 8px;resize:vertical;min-height:52px}
+.sol-count{display:inline-flex;align-items:center;justify-content:center;min-width:18px;height:18px;padding:0 5px;margin-left:6px;border-radius:999px;background:var(--sol-block);color:#fff;font-size:11px;font-weight:700;font-variant-numeric:tabular-nums}
+.sol-admin-btn{position:relative}.sol-admin-btn .sol-count{position:absolute;top:-6px;right:-8px;margin:0}
+.sol-toasts{position:fixed;top:12px;right:12px;z-index:2147483001;display:flex;flex-direction:column;gap:8px;max-width:min(420px,calc(100vw - 24px))}
+.sol-toast{display:flex;gap:10px;align-items:flex-start;padding:12px 14px;border-radius:12px;border:1px solid var(--sol-ok);border-left-width:5px;background:var(--sol-bg);color:var(--sol-fg);box-shadow:var(--sol-shadow)}
+.sol-toast[data-kind="denied"]{border-color:var(--sol-block)}
+.sol-toast-icon{font-size:16px;line-height:1.3;color:var(--sol-ok)}.sol-toast[data-kind="denied"] .sol-toast-icon{color:var(--sol-block)}
+.sol-toast-body{flex:1}.sol-toast-body p{margin:2px 0 0}
+.sol-card{display:flex;flex-direction:column;gap:8px;padding:12px;border:1px solid var(--sol-border);border-radius:10px;margin:10px 0}
+.sol-card h3,.sol-card h4{margin:0;font-size:15px}
+.sol-card label{display:flex;flex-direction:column;gap:2px;font-size:12px;color:var(--sol-muted)}
+.sol-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:0 12px}
+.sol-row{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end}
+.sol-field{display:flex;flex-direction:column;gap:2px;min-width:120px}
+.sol-warn-note{padding:8px 12px;border-radius:8px;border:1px solid var(--sol-warn);background:var(--sol-warn-bg)}
+.sol-status{display:inline-block;font-size:12px;padding:0 6px;border-radius:4px;border:1px solid var(--sol-border)}
+.sol-status[data-status="approved"]{border-color:var(--sol-ok);background:var(--sol-ok-bg)}
+.sol-status[data-status="denied"]{border-color:var(--sol-block);background:var(--sol-block-bg)}
+.sol-status[data-status="pending"]{border-color:var(--sol-warn);background:var(--sol-warn-bg)}
+.sol-secret{display:flex;gap:8px;align-items:center;flex-wrap:wrap;padding:10px 12px;border:1px dashed var(--sol-warn);border-radius:8px;background:var(--sol-warn-bg)}
+.sol-secret code{font-size:13px;word-break:break-all;user-select:all}
+.sol-events{display:flex;flex-wrap:wrap;gap:4px 12px;border:0;padding:0;margin:0}
+.sol-events legend{font-size:12px;color:var(--sol-muted);padding:0;margin-bottom:2px}
 @media (prefers-reduced-motion:reduce){.sol-tooltip{transition:none}}
 `;

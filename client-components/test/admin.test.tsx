@@ -149,6 +149,8 @@ describe('AdminTab', () => {
     expect(usersTab).toHaveAttribute('aria-selected', 'true');
     usersTab.focus();
     await userEvent.keyboard('{ArrowRight}');
+    expect(screen.getByRole('tab', { name: 'Requests' })).toHaveFocus();
+    await userEvent.keyboard('{ArrowRight}');
     const plansTab = screen.getByRole('tab', { name: 'Plans' });
     expect(plansTab).toHaveFocus();
     expect(plansTab).toHaveAttribute('aria-selected', 'true');

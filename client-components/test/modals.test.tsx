@@ -1,6 +1,6 @@
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { ApiRoutes } from '@solaris/wire';
+import { ApiRoutes, ExtrasRoutes } from '@solaris/wire';
 import { SolarisOverlay } from '../src/components/SolarisOverlay';
 import { TokenCounter } from '../src/components/TokenCounter';
 import { balance, fakeApi, renderSolaris } from './helpers';
@@ -10,6 +10,8 @@ const routes = () =>
     [`GET ${ApiRoutes.balance}`]: () => balance({ used: 7_000 }),
     [`GET ${ApiRoutes.statement}`]: () => ({ items: [], nextCursor: null, totals: { requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 } }),
     [`GET ${ApiRoutes.usageDaily}`]: () => [],
+    [`GET ${ExtrasRoutes.myRequestSuggestion}`]: () => ({ tokens: 3000, avgDailyUse: 100, daysLeft: 10, minimum: 1000, autoApproveTokens: null, autoApproveAvailable: false, open: null }),
+    [`GET ${ExtrasRoutes.mySettings}`]: () => ({ personalCap: null, warnPercent: null, maxPersonalCap: 10_000, defaultThresholds: [80, 100], balance: balance({ used: 7_000 }) }),
   });
 
 function app() {
@@ -90,14 +92,17 @@ describe('QuotaBlockedModal', () => {
     fireEvent.mouseDown(dialog.parentElement as HTMLElement);
     expect(screen.getByRole('alertdialog')).toBeInTheDocument();
 
-    // focus stays inside: Tab from the last button wraps to the first
+    // focus stays inside: Tab from the last button wraps to the first ("request more tokens")
     const ack = screen.getByRole('button', { name: 'Entendi, fechar' });
-    const stmt = screen.getByRole('button', { name: 'Ver extrato' });
+    const ask = await screen.findByRole('button', { name: 'Pedir mais tokens' });
+    await waitFor(() => expect(ask).toBeEnabled());
     expect(ack).toHaveFocus();
     await userEvent.tab();
-    expect(stmt).toHaveFocus();
+    expect(ask).toHaveFocus();
     await userEvent.tab({ shift: true });
     expect(ack).toHaveFocus();
+    await userEvent.tab({ shift: true });
+    expect(screen.getByRole('button', { name: 'Ver extrato' })).toHaveFocus();
 
     // an admin grant arrives live: the modal goes away by itself and the counter drops below 100%
     await socket.emit('balance', balance({ used: 10_050, granted: 5_000 }));

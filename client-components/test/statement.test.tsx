@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { ApiRoutes, type StatementPageDTO } from '@solaris/wire';
+import { ApiRoutes, ExtrasRoutes, type StatementPageDTO } from '@solaris/wire';
 import { StatementPanel } from '../src/components/StatementPanel';
 import { balance, entry, fakeApi, renderSolaris, type Call } from './helpers';
 
@@ -9,6 +9,8 @@ const totals = { requests: 3, promptTokens: 303, completionTokens: 150, weighted
 function statementApi(opts: { failFirst?: boolean } = {}) {
   let failures = opts.failFirst ? 1 : 0;
   return fakeApi({
+    [`GET ${ExtrasRoutes.myRequestSuggestion}`]: () => ({ tokens: 3000, avgDailyUse: 100, daysLeft: 10, minimum: 1000, autoApproveTokens: null, autoApproveAvailable: false, open: null }),
+    [`GET ${ExtrasRoutes.mySettings}`]: () => ({ personalCap: null, warnPercent: null, maxPersonalCap: 10_000, defaultThresholds: [80, 100], balance: balance() }),
     [`GET ${ApiRoutes.balance}`]: () => balance(),
     [`GET ${ApiRoutes.usageDaily}`]: () => [
       { day: '2026-11-19', weightedTokens: 300, promptTokens: 200, completionTokens: 100, cost: 0.002, requests: 2 },

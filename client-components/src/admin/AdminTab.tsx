@@ -6,9 +6,12 @@ import { UserDetail } from './UserDetail';
 import { PlansEditor } from './PlansEditor';
 import { AuditLog } from './AuditLog';
 import { LiveFeed, UsageCharts } from './UsageCharts';
+import { PendingBadge, QuotaRequestsAdmin, usePendingRequests } from './QuotaRequestsAdmin';
+import { AutoApproveEditor, RolePlansEditor } from './RolePlansEditor';
+import { WebhooksAdmin } from './WebhooksAdmin';
 
-type Tab = 'users' | 'plans' | 'audit' | 'usage' | 'live';
-const TABS: Tab[] = ['users', 'plans', 'audit', 'usage', 'live'];
+type Tab = 'users' | 'requests' | 'plans' | 'webhooks' | 'audit' | 'usage' | 'live';
+const TABS: Tab[] = ['users', 'requests', 'plans', 'webhooks', 'audit', 'usage', 'live'];
 
 /** Admin area: tabs with roving focus (arrow keys, Home/End), users → detail, plans, audit, charts, live feed. */
 export function AdminTab() {
@@ -16,7 +19,16 @@ export function AdminTab() {
   const [tab, setTab] = useState<Tab>('users');
   const [selected, setSelected] = useState<string | null>(null);
   const refs = useRef<Record<string, HTMLButtonElement | null>>({});
-  const label: Record<Tab, string> = { users: t.tabUsers, plans: t.tabPlans, audit: t.tabAudit, usage: t.tabUsage, live: t.tabLive };
+  const pendingRequests = usePendingRequests();
+  const label: Record<Tab, string> = {
+    users: t.tabUsers,
+    requests: t.tabRequests,
+    plans: t.tabPlans,
+    webhooks: t.tabWebhooks,
+    audit: t.tabAudit,
+    usage: t.tabUsage,
+    live: t.tabLive,
+  };
   const onKey = (e: KeyboardEvent) => {
     const i = TABS.indexOf(tab);
     const next = e.key === 'ArrowRight' ? TABS[(i + 1) % TABS.length] : e.key === 'ArrowLeft' ? TABS[(i + TABS.length - 1) % TABS.length] : e.key === 'Home' ? TABS[0] : e.key === 'End' ? TABS[TABS.length - 1] : undefined;
@@ -44,12 +56,23 @@ export function AdminTab() {
             onClick={() => setTab(k)}
           >
             {label[k]}
+            {k === 'requests' && <PendingBadge count={pendingRequests} />}
           </button>
         ))}
       </div>
       <div role="tabpanel" id={`sol-panel-${tab}`} aria-labelledby={`sol-tab-${tab}`} className="sol-tabpanel">
         {tab === 'users' && (selected ? <UserDetail userId={selected} onBack={() => setSelected(null)} /> : <UsersTable onSelect={setSelected} />)}
-        {tab === 'plans' && <PlansEditor />}
+        {tab === 'requests' && <QuotaRequestsAdmin />}
+        {tab === 'plans' && (
+          <>
+            <PlansEditor />
+            <div className="sol-cards">
+              <RolePlansEditor />
+              <AutoApproveEditor />
+            </div>
+          </>
+        )}
+        {tab === 'webhooks' && <WebhooksAdmin />}
         {tab === 'audit' && <AuditLog />}
         {tab === 'usage' && <UsageCharts />}
         {tab === 'live' && <LiveFeed />}
@@ -70,12 +93,20 @@ export function AdminPanelDialog() {
   );
 }
 
+/** The admin entry beside the counter; a live badge counts pending quota requests. */
 export function AdminButton() {
   const { t } = useSolaris();
   const setOpen = useSolarisStore((s) => s.setAdminOpen);
+  const pending = usePendingRequests();
+  const label = pending ? `${t.adminOpen} — ${t.pendingCount(pending)}` : t.adminOpen;
   return (
-    <button type="button" className="sol-icon-btn sol-admin-btn" aria-label={t.adminOpen} title={t.adminOpen} onClick={() => setOpen(true)} data-testid="solaris-admin-button">
+    <button type="button" className="sol-icon-btn sol-admin-btn" aria-label={label} title={label} onClick={() => setOpen(true)} data-testid="solaris-admin-button">
       <span aria-hidden="true">⚙</span>
+      {pending ? (
+        <span className="sol-count" aria-hidden="true" data-testid="solaris-admin-badge">
+          {pending}
+        </span>
+      ) : null}
     </button>
   );
 }

@@ -1,9 +1,11 @@
 import { useSolaris, useSolarisStore } from '../provider';
 import { SolDialog } from './ui';
+import { QuotaRequestSection } from './QuotaRequestSection';
 
 /**
  * Opens when a send is refused (`blocked`) or the balance reaches 100 %. Esc and outside clicks do
- * not close it: the user acknowledges explicitly. Closes by itself when a grant lifts the block.
+ * not close it: the user acknowledges explicitly. Closes by itself when a grant lifts the block (an
+ * admin grant or an approved quota request, which can be asked for right here).
  */
 export function QuotaBlockedModal() {
   const { t, fmt, options } = useSolaris();
@@ -37,6 +39,7 @@ export function QuotaBlockedModal() {
         <>
           <p className="sol-strong">{t.resetsAt(fmt.date(b.periodEnd))}</p>
           <p>{options.blockedHelpText ?? t.blockedHelp}</p>
+          {options.quotaRequests !== false && <QuotaRequestSection />}
           {options.contactUrl && (
             <p>
               <a className="sol-link" href={options.contactUrl} target="_blank" rel="noreferrer">

@@ -2,6 +2,8 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useBalance, useDailyUsage, useStatement, useStatementCsvUrl, type StatementFilters } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { BarChart, ErrorNote, SolDialog } from './ui';
+import { PersonalLimit } from './PersonalLimit';
+import { QuotaRequestSection } from './QuotaRequestSection';
 
 interface Draft {
   period: 'current' | 'all';
@@ -15,7 +17,7 @@ interface Draft {
  * With `userId` (admin view) it reads that user's statement.
  */
 export function StatementPanel({ userId }: { userId?: string }) {
-  const { t, fmt } = useSolaris();
+  const { t, fmt, options } = useSolaris();
   const { data: balance } = useBalance();
   const [draft, setDraft] = useState<Draft>({ period: 'current', model: '', conversationId: '' });
   const [applied, setApplied] = useState<Draft>(draft);
@@ -52,6 +54,12 @@ export function StatementPanel({ userId }: { userId?: string }) {
 
   return (
     <section className="sol-statement" aria-label={t.statementTitle}>
+      {!userId && options.quotaRequests !== false && (
+        <div className="sol-cards">
+          <PersonalLimit />
+          <QuotaRequestSection />
+        </div>
+      )}
       <form className="sol-filters" onSubmit={submit} role="search">
         {!userId && (
           <label>

@@ -26,7 +26,9 @@ export function TokenCounter({ onOpen, compact = false }: { onOpen?: () => void;
   const total = b.limit + b.granted;
   const pct = fmt.percent(b.percent);
   const stateWord = b.state === 'blocked' ? t.stateBlocked : b.state === 'warning' ? t.stateWarning : t.stateOk;
-  const label = `${t.counterLabel(pct, fmt.number(b.used + b.reserved), fmt.number(total))} — ${stateWord}. ${t.counterOpen}`;
+  // With a personal cap, `limit` is already min(quota, cap): the numbers show the cap; say so in words too.
+  const capNote = b.personalCap != null ? ` ${t.personalCap(fmt.number(b.personalCap))}.` : '';
+  const label = `${t.counterLabel(pct, fmt.number(b.used + b.reserved), fmt.number(total))} — ${stateWord}.${capNote} ${t.counterOpen}`;
   return (
     <span className="sol-counter-wrap">
       <button
@@ -47,6 +49,11 @@ export function TokenCounter({ onOpen, compact = false }: { onOpen?: () => void;
             {fmt.compact(b.used + b.reserved)} / {fmt.compact(total)}
           </span>
         )}
+        {b.personalCap != null && (
+          <span className="sol-counter-cap" aria-hidden="true" title={t.personalCap(fmt.number(b.personalCap))}>
+            ≤
+          </span>
+        )}
         <span className="sol-counter-pct" aria-hidden="true">
           {pct}
         </span>
@@ -58,7 +65,8 @@ export function TokenCounter({ onOpen, compact = false }: { onOpen?: () => void;
         )}
       </button>
       <span role="tooltip" id={tipId} className="sol-tooltip">
-        {stateWord} · {t.resetsAt(fmt.date(b.periodEnd))} · {connected ? t.counterLive : t.counterStale}
+        {stateWord} · {b.personalCap != null && `${t.personalCap(fmt.number(b.personalCap))} · `}
+        {t.resetsAt(fmt.date(b.periodEnd))} · {connected ? t.counterLive : t.counterStale}
       </span>
     </span>
   );

@@ -254,3 +254,16 @@ export function BarChart({ data, caption, horizontal = false, format }: { data: 
     </figure>
   );
 }
+
+/** A success line (icon + words: colour is not the only signal). */
+export function Notice({ children, testId }: { children: ReactNode; testId?: string }) {
+  return (
+    <p className="sol-notice" role="status" data-testid={testId}>
+      <span aria-hidden="true">✓ </span>
+      {children}
+    </p>
+  );
+}
+
+/** Whole positive number from a text field, or null. */
+export const positiveInt = (s: string): number | null => (/^\d+$/.test(s.trim()) && Number(s) > 0 ? Number(s) : null);
