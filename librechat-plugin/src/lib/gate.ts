@@ -4,7 +4,7 @@ import jwt from 'jsonwebtoken';
 import type { BalanceDTO, QuotaExceededBody } from '@solaris/wire';
 import type { QuotaEngine } from '../../../server-extension/src/core/engine';
 import type { SolarisConfig } from '../../../server-extension/src/core/config';
-import { readJwtSecrets, type JwtSecrets } from '../../../server-extension/src/adapters/auth/secrets';
+import { hmacKey, readJwtSecrets, type JwtSecrets } from '../../../server-extension/src/adapters/auth/secrets';
 import { countTextTokens, maxTokensOf, modelOf, promptTextOf } from './estimate';
 import type { InflightRegistry } from './inflight';
 import { errorMessage, log } from './log';
@@ -41,7 +41,7 @@ export function accessTokenUser(authorization: string | undefined, secret: strin
   const m = /^bearer\s+(\S+)\s*$/i.exec(authorization);
   if (!m || m[1]!.length > 8192) return null;
   try {
-    const p = jwt.verify(m[1]!, secret, { algorithms: ['HS256'] });
+    const p = jwt.verify(m[1]!, hmacKey(secret), { algorithms: ['HS256'] }); // KeyObject: no PEM parse attempt per call
     if (!p || typeof p !== 'object') return null;
     const id = (p as Record<string, unknown>).id;
     if ((p as Record<string, unknown>).sessionId !== undefined) return null; // a refresh token is not an access token

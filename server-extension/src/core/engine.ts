@@ -205,8 +205,8 @@ export class QuotaEngine {
 
   async statement(userId: string, query: StatementQuery): Promise<StatementPageDTO> {
     validateUserId(userId);
-    const state = await this.store.state(userId, this.clock());
-    return readStatement(this.db.pool, userId, query, state.limit);
+    // The counter read runs alongside the page and totals queries (readStatement awaits it last).
+    return readStatement(this.db.pool, userId, query, this.store.state(userId, this.clock()).then((s) => s.limit));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
 export type { Authenticator, Principal, SessionChecker, UserDirectory, UserProfile } from './types';
 export { createLibreChatAuthenticator, usersCacheDirectory, type LibreChatAuthOptions } from './librechat-auth';
-export { readJwtSecrets, parseEnvFile, type JwtSecrets } from './secrets';
+export { readJwtSecrets, parseEnvFile, hmacKey, type JwtSecrets } from './secrets';
 export { TtlCache } from './ttl-cache';

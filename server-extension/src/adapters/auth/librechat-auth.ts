@@ -5,7 +5,7 @@ import type { QuotaEngine } from '../../core/engine';
 import type { SolarisConfig } from '../../core/config';
 import type { Logger } from '../../core/logger';
 import type { Authenticator, Principal, SessionChecker, UserDirectory, UserProfile } from './types';
-import { readJwtSecrets, type JwtSecrets } from './secrets';
+import { hmacKey, readJwtSecrets, type JwtSecrets } from './secrets';
 import { TtlCache } from './ttl-cache';
 
 // LibreChat's tokens (checked against LibreChat's source):
@@ -48,7 +48,7 @@ type Verified = { id: string; sessionId?: string; email?: string; username?: str
 function verify(token: string, secret: string | undefined): Verified | null {
   if (!secret || token.length > MAX_TOKEN_LENGTH) return null;
   try {
-    const payload = jwt.verify(token, secret, { algorithms: ALGORITHMS });
+    const payload = jwt.verify(token, hmacKey(secret), { algorithms: ALGORITHMS });
     if (typeof payload !== 'object' || payload === null) return null;
     const p = payload as Record<string, unknown>;
     if (typeof p.id !== 'string' || !OBJECT_ID_OR_UUID.test(p.id)) return null;

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 
 export interface JwtSecrets {
@@ -48,4 +49,20 @@ export function readJwtSecrets(env: NodeJS.ProcessEnv = process.env): JwtSecrets
     refresh ??= file.JWT_REFRESH_SECRET || undefined;
   }
   return { access, refresh };
+}
+
+const keyCache = new Map<string, KeyObject>();
+/**
+ * The HMAC key of a JWT secret as a KeyObject, cached. Handing jsonwebtoken a string makes every verify() first
+ * try `createPublicKey(secret)` (a PEM parse that throws) before falling back to a secret key: ~0.8 ms of CPU
+ * per request, measured by bench:statement. Same bytes as jsonwebtoken's own fallback (UTF-8).
+ */
+export function hmacKey(secret: string): KeyObject {
+  let key = keyCache.get(secret);
+  if (!key) {
+    if (keyCache.size > 8) keyCache.clear(); // secrets rotate rarely; never grow without bound
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keyCache.set(secret, key);
+  }
+  return key;
 }

@@ -1,0 +1,209 @@
+/**
+ * npm run bench:statement — the statement ("extrato") at scale, in one run:
+ *   1. bulk-loads a ledger of ROWS rows across USERS users (server-side INSERT … SELECT generate_series, in
+ *      parallel chunks; the table keeps all its indexes and triggers, as in production);
+ *   2. bare SQL: the keyset page query readStatement runs, straight through a pg pool (the floor);
+ *   3. engine.statement(): page + totals + balance-after + the counter read (no HTTP);
+ *   4. GET /solaris/api/statement through the real HTTP API (auth, rate limit in Redis, validation, JSON);
+ *   5. ledger ingest through LedgerWriter (group commit), many concurrent settlements.
+ * Sequential requests for latency (p50/p99 over BENCH_SAMPLES), targets: HTTP p99 ≤ 5 ms, ingest ≥ 30,000 rows/s.
+ * Env: DATABASE_URL, REDIS_URL, BENCH_ROWS (1000000), BENCH_USERS (10000), BENCH_SAMPLES (2000),
+ * BENCH_INGEST_ROWS (200000). A throwaway schema and Redis key prefix are created and removed.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { Agent, request } from 'undici';
+import { API_PREFIX, ApiRoutes, type StatementPageDTO } from '@solaris/wire';
+import { loadConfig } from '../server-extension/src/core/config';
+import { openDatabase } from '../server-extension/src/core/db';
+import { migrate } from '../server-extension/src/core/migrate';
+import { createEngine } from '../server-extension/src/core/create-engine';
+import { LEDGER_COLUMNS, LedgerWriter } from '../server-extension/src/core/ledger';
+import type { Settlement } from '../server-extension/src/core/quota-store';
+import { createSolarisServer } from '../server-extension/src/app';
+import { createLibreChatAuthenticator } from '../server-extension/src/adapters/auth';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const arg = (name: string, env: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[env] ?? def);
+const ROWS = arg('rows', 'BENCH_ROWS', 1_000_000);
+const USERS = arg('users', 'BENCH_USERS', 10_000);
+const SAMPLES = arg('samples', 'BENCH_SAMPLES', 2_000);
+const INGEST_ROWS = arg('ingest', 'BENCH_INGEST_ROWS', 200_000);
+const TZ = 'America/Sao_Paulo';
+const SECRET = 'bench-statement-secret';
+
+const pct = (a: number[], q: number) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))] ?? NaN;
+};
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+
+async function timeIt(n: number, op: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < Math.min(200, n / 5); i++) await op(); // warm-up (JIT, plans, caches)
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await op();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const run = randomBytes(3).toString('hex');
+  const schema = `bench_stmt_${run}`;
+  const prefix = `bench:stmt:${run}:`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await migrate({ client: admin, schema });
+  const raw = new Redis(REDIS_URL);
+  let server: Server | null = null;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  console.log(`bench:statement — ${ROWS.toLocaleString('en-US')} ledger rows, ${USERS.toLocaleString('en-US')} users, ${SAMPLES} sequential samples per path, Node ${process.version}, schema ${schema}`);
+  try {
+    // ---------- 1. bulk load ----------
+    const t0 = performance.now();
+    const chunks = 4;
+    const per = Math.ceil(ROWS / chunks);
+    await Promise.all(
+      Array.from({ length: chunks }, async (_, c) => {
+        const client = new pg.Client({ connectionString: DATABASE_URL });
+        await client.connect();
+        await client.query(`SET search_path = ${schema}; SET synchronous_commit = off`);
+        // Rows spread over the last 90 days; user i has rows i, i + USERS, … (ROWS / USERS each).
+        await client.query(
+          `INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost, source,
+                               estimated, conversation_id, message_id, period_key, created_at)
+           SELECT 'bulk-' || g, 'bu' || (g % $3), CASE WHEN g % 3 = 0 THEN 'gpt-4o' ELSE 'gpt-4o-mini' END, 400 + g % 300, 150 + g % 200,
+                  550 + g % 300 + g % 200, 550 + g % 300 + g % 200, 0.0004, 'proxy', false, 'conv-' || (g % 997), NULL,
+                  solaris_period_key('month', ts, $4), ts
+           FROM generate_series($1::bigint, $2::bigint) g, LATERAL (SELECT now() - (g::float8 / $5) * interval '90 days' AS ts) t`,
+          [c * per + 1, Math.min(ROWS, (c + 1) * per), USERS, TZ, ROWS],
+        );
+        await client.end();
+      }),
+    );
+    await admin.query(`ANALYZE ${schema}.ledger`);
+    const loadS = (performance.now() - t0) / 1000;
+    console.log(`bulk load: ${ROWS.toLocaleString('en-US')} rows in ${f(loadS, 1)} s (${Math.round(ROWS / loadS).toLocaleString('en-US')} rows/s, 4 parallel INSERT … SELECT)`);
+
+    // ---------- the stack: engine on Redis + Postgres, HTTP API ----------
+    const config = loadConfig({ DATABASE_URL, REDIS_URL, SOLARIS_TIMEZONE: TZ, LOG_LEVEL: 'error' });
+    const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
+    const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+    const rt = await createEngine({ config, db, redis, migrate: false });
+    cleanups.push(() => rt.close());
+    const authenticator = createLibreChatAuthenticator({
+      engine: rt.engine,
+      config,
+      secrets: () => ({ access: SECRET, refresh: SECRET + '-r' }),
+      userDirectory: async () => ({ email: 'bench@example.com', name: 'Bench', role: 'USER' }),
+    });
+    const solaris = createSolarisServer({ engine: rt.engine, config, authenticator, redis, rateLimits: { api: { points: 1_000_000, duration: 60 } } });
+    server = createServer((req, res) => solaris.handle(req, res));
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = new Agent({ keepAliveTimeout: 60_000, connections: 1 });
+    cleanups.push(() => agent.close());
+
+    const userId = `bu${Math.floor(USERS / 2)}`;
+    const token = jwt.sign({ id: userId, username: 'bench', provider: 'local', email: 'bench@example.com' }, SECRET, { algorithm: 'HS256', expiresIn: 3600 });
+    const probe = (await (await request(`${url}${API_PREFIX}${ApiRoutes.statement}`, { headers: { authorization: `Bearer ${token}` }, dispatcher: agent })).body.json()) as StatementPageDTO;
+    if (probe.items.length !== 50 || probe.totals.requests !== Math.floor(ROWS / USERS)) throw new Error(`unexpected statement: ${probe.items.length} items, ${probe.totals.requests} total`);
+
+    // ---------- 2. bare SQL keyset page (the same text readStatement sends) ----------
+    const pageSql = `SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2`;
+    const bare = await timeIt(SAMPLES, async () => {
+      await db.pool.query(pageSql, [userId, 51]);
+    });
+    const { rows: plan } = await db.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${pageSql.replace('$1', `'${userId}'`).replace('$2', '51')}`);
+    const exec = plan.map((r) => r['QUERY PLAN']).find((l) => l.startsWith('Execution Time')) ?? '';
+
+    // ---------- 3. engine.statement (page + totals + balance after + counter) ----------
+    const engineT = await timeIt(SAMPLES, async () => {
+      await rt.engine.statement(userId, {});
+    });
+
+    // ---------- 4. HTTP API ----------
+    const headers = { authorization: `Bearer ${token}` };
+    const http = await timeIt(SAMPLES, async () => {
+      const r = await request(`${url}${API_PREFIX}${ApiRoutes.statement}`, { headers, dispatcher: agent });
+      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`);
+      await r.body.arrayBuffer();
+    });
+    const page2 = await timeIt(Math.min(SAMPLES, 500), async () => {
+      const r = await request(`${url}${API_PREFIX}${ApiRoutes.statement}?cursor=${probe.nextCursor}`, { headers, dispatcher: agent });
+      await r.body.arrayBuffer();
+    });
+
+    // ---------- 5. ingest through LedgerWriter ----------
+    const writer = new LedgerWriter(db.pool, TZ);
+    const settlement = (i: number): Settlement => ({
+      requestId: i < 0 ? `warm-${run}${i}` : `ing-${run}-${i}`,
+      userId: `bu${i % USERS}`,
+      model: 'gpt-4o-mini',
+      promptTokens: 60,
+      completionTokens: 40,
+      weightedTokens: 100,
+      cost: 0.0001,
+      source: 'proxy',
+      estimated: false,
+      occurredAt: Date.now(),
+    });
+    // Warm-up, then INGEST_ROWS settlements with up to 4,000 in flight (many requests settling at once).
+    await Promise.all(Array.from({ length: 2_000 }, (_, i) => writer.write(settlement(-1 - i))));
+    const ti = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4_000 }, async () => {
+        while (next < INGEST_ROWS) await writer.write(settlement(next++));
+      }),
+    );
+    await writer.drain();
+    const ingest = INGEST_ROWS / ((performance.now() - ti) / 1000);
+    const { rows: cnt } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger WHERE request_id LIKE $1`, [`ing-${run}-%`]);
+    if (cnt[0]!.n !== INGEST_ROWS) throw new Error(`ingest wrote ${cnt[0]!.n} rows, expected ${INGEST_ROWS}`);
+
+    // ---------- report ----------
+    const b50 = pct(bare, 0.5);
+    const row = (name: string, a: number[], target: string, ok: string) =>
+      `${name.padEnd(44)}${f(pct(a, 0.5)).padStart(8)}${f(pct(a, 0.99)).padStart(8)}${f(pct(a, 0.5) / b50).padStart(10)}  ${target.padEnd(12)}${ok}`;
+    console.log(`\n${'statement page (50 rows of ' + (ROWS / USERS) + ', one user)'.padEnd(44)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'×bare p50'.padStart(10)}  target`);
+    console.log(row('bare SQL keyset query (pg pool)', bare, '~1.5 ms p99', ''));
+    console.log(row('engine.statement (page+totals+balance)', engineT, '', ''));
+    console.log(row('GET /solaris/api/statement (HTTP)', http, 'p99 ≤ 5 ms', pct(http, 0.99) <= 5 ? 'ok' : 'MISSED'));
+    console.log(row('GET …/statement?cursor= (page 2, HTTP)', page2, 'p99 ≤ 5 ms', pct(page2, 0.99) <= 5 ? 'ok' : 'MISSED'));
+    console.log(`Postgres execution time of the page query: ${exec.replace('Execution Time: ', '')}`);
+    console.log(`\nledger ingest through LedgerWriter: ${Math.round(ingest).toLocaleString('en-US')} rows/s (${INGEST_ROWS.toLocaleString('en-US')} rows, 4,000 concurrent writers) — target ≥ 30,000: ${ingest >= 30_000 ? 'ok' : 'MISSED'}`);
+  } finally {
+    if (server) {
+      server.closeAllConnections();
+      await new Promise((r) => server!.close(r));
+    }
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    if (process.argv.includes('--keep')) console.log(`kept schema ${schema} (--keep)`);
+    else await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    let cursor = '0';
+    do {
+      const [n, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = n;
+      if (keys.length) await raw.del(...keys);
+    } while (cursor !== '0');
+    raw.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
