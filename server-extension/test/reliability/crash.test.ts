@@ -42,6 +42,7 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
     await admin.engine.admin.setLimitOverride({ userId, limit: 10_000_000 }, { id: 'reliability' });
     let killedAt = 0;
     let aDead = false;
+    let atKill: Record<string, string> = {};
     const spec = { content: 'Explique o relatório trimestral em três frases.', maxTokens: 64 };
     const results = await runLoad({
       total: 240,
@@ -56,10 +57,13 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
         killedAt = Date.now();
         await replicas[0]!.kill('SIGKILL');
         aDead = true;
+        atKill = await admin.redis!.hgetall(`sq:{${userId}}:r`); // open reservations at the moment of the kill
       },
     });
     expect(replicas[0]!.child.signalCode).toBe('SIGKILL');
-    const orphansAfterLoad = await openReservations(admin.redis!, userId);
+    // Reservations of requests the dead process was serving: nobody settles or releases them.
+    const orphans = results.filter((r) => r.replica === 0 && r.outcome === 'failed' && r.requestId in atKill).map((r) => r.requestId);
+    const orphansAfterLoad = orphans.length;
     // Restart the dead replica on its port.
     const restartT0 = Date.now();
     replicas[0] = await startReplica(bundle.file, env, replicas[0]!.port);
@@ -93,6 +97,9 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
     expect(c.completed).toBeGreaterThan(150);
     expect(failed.length).toBeGreaterThan(0); // the kill really hit requests in flight
     expect(orphansAfterLoad).toBeGreaterThan(0); // ... and left their reservations behind
+    const left = await admin.redis!.hmget(`sq:{${userId}}:r`, ...orphans);
+    expect(left.every((v) => v === null)).toBe(true); // purged once expired
+    expect(await openReservations(admin.redis!, userId)).toBe(0);
     expect(expiredAfter).toBeGreaterThanOrEqual(TTL_MS - 1_000);
 
     // The restarted replica serves and meters again.

@@ -99,7 +99,7 @@ describe('no overspend through the LibreChat gate, two host processes', () => {
       ),
     );
     const actual = actualPrompt + actualCompletion;
-    let rows: Array<{ w: number }> = [];
+    let rows: Array<{ w: number }>;
     for (const deadline = Date.now() + 20_000; ; ) {
       ({ rows } = await db.pool.query<{ w: number }>(`SELECT weighted_tokens AS w FROM ledger WHERE user_id = $1 AND source = 'librechat' AND request_id <> 'gate-past'`, [user.id]));
       if (rows.length === admitted.length && (await admin.engine.balance(user.id)).reserved === 0) break;

@@ -62,6 +62,8 @@ interface Metered {
 const FORWARDED_RESPONSE_HEADER = /^x-litellm-|^openai-/;
 /** Longest the end of an answer waits for its settlement (see settledOrTimeout). */
 const ACK_WAIT_MS = 3_000;
+/** Longest close() waits for requests still being answered before it drains the settlements. */
+const CLOSE_WAIT_MS = 2_000;
 
 /**
  * The metering proxy: an OpenAI-compatible gate in front of LiteLLM for `/v1/*`.
@@ -87,6 +89,14 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   const dispatcher: Dispatcher = opts.dispatcher ?? ownAgent!;
   const pending = new Set<Promise<void>>();
   const debug = logger?.isDebugEnabled() ? logger : undefined;
+
+  // Requests still being answered (handler running, or a stream being relayed): close() lets them end first,
+  // so a stream cut by a shutdown is settled (as estimated) before the engine closes.
+  const active = new Set<Promise<void>>();
+  const trackActive = (p: Promise<void>) => {
+    active.add(p);
+    void p.finally(() => active.delete(p));
+  };
 
   const track = (p: Promise<void>) => {
     pending.add(p);
@@ -360,9 +370,12 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     };
     // `data: [DONE]` (the last event) is held back until the settlement is durable: see settledOrTimeout.
     let held: Buffer | null = null;
+    let relayEnded!: () => void;
+    trackActive(new Promise<void>((r) => (relayEnded = r)));
     const finish = (how: 'complete' | 'client_abort' | 'upstream_error'): Promise<void> => {
       if (done) return Promise.resolve();
       done = true;
+      relayEnded(); // resolves after this tick: the release / settlement below is in `pending` by then
       const text = meter.generatedText();
       if (how === 'upstream_error' && !meter.usage && text === '') {
         releaseLater(m); // failed before producing anything: charge nothing
@@ -472,6 +485,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       return;
     }
     const work = route.kind === 'models' ? handleModels(res) : handleMetered(req, res, route.kind, path);
+    trackActive(work.then(() => undefined, () => undefined));
     work.catch((e: unknown) => {
       logger?.error('proxy request failed', { path, err: e });
       sendError(res, 500, 'internal_error', 'Erro interno do proxy.');
@@ -482,6 +496,10 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     while (pending.size) await Promise.allSettled([...pending]);
   };
   handler.close = async () => {
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while (active.size && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...active]), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref())]);
+    }
     await handler.drain();
     await ownAgent?.close();
   };
