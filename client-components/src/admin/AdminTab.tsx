@@ -52,6 +52,7 @@ export function AdminTab() {
             aria-selected={tab === k}
             aria-controls={`sol-panel-${k}`}
             tabIndex={tab === k ? 0 : -1}
+            aria-label={k === 'requests' && pendingRequests ? `${label[k]} (${t.pendingCount(pendingRequests)})` : undefined}
             className="sol-tab"
             onClick={() => setTab(k)}
           >

@@ -28,13 +28,12 @@ export function usePendingRequests(): number | null {
   return n;
 }
 
+/** The number only; whoever shows it puts the words into its own accessible name. */
 export function PendingBadge({ count }: { count: number | null }) {
-  const { t } = useSolaris();
   if (!count) return null;
   return (
-    <span className="sol-count" data-testid="solaris-pending-badge">
-      <span aria-hidden="true">{count}</span>
-      <span className="sol-sr-only">{t.pendingCount(count)}</span>
+    <span className="sol-count" aria-hidden="true" data-testid="solaris-pending-badge">
+      {count}
     </span>
   );
 }

@@ -19,6 +19,7 @@ import { loadConfig } from '../core/config';
 import { createEngine } from '../core/create-engine';
 import { createLogger } from '../core/logger';
 import { createSolarisServer } from '../app';
+import { createExtras } from '../core/extras';
 import { createLibreChatAuthenticator } from '../adapters/auth';
 import { createMeteringProxy } from '../adapters/proxy';
 import { startFakeUpstream, type FakeUpstream } from '../dev/fake-upstream';
@@ -85,7 +86,10 @@ async function main() {
     sessionChecker: async (userId, sessionId) => sessions.has(`${userId}:${sessionId}`),
     cacheTtlMs: 0,
   });
-  const solaris = createSolarisServer({ engine, config, authenticator, redis: runtime.redis, logger });
+  // Personal caps, quota requests, role plans and webhooks, as in the standalone server.
+  const extras = createExtras(engine, { logger });
+  extras.start();
+  const solaris = createSolarisServer({ engine, config, authenticator, redis: runtime.redis, logger, extras });
   const proxy = createMeteringProxy({ engine, config, logger, upstreamUrl: upstream?.url ?? config.LITELLM_URL });
 
   const app = express();
@@ -169,6 +173,7 @@ async function main() {
     server.closeAllConnections?.();
     await proxy.close();
     await upstream?.close();
+    await extras.close();
     await runtime.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     process.exit(0);
