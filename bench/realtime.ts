@@ -1,0 +1,247 @@
+/**
+ * npm run bench:realtime — settlement → the user's `balance` event on socket.io, in one run:
+ *   CLIENTS socket.io clients (websocket, each its own user, authenticated like the widget) in a child process;
+ *   one server process, then two server processes sharing Redis (@socket.io/redis-adapter, half the clients on
+ *   each, settlements made in the first, so half the events cross Redis pub/sub).
+ *   For each setup: SAMPLES engine.settle() calls GAP_MS apart (each for a different user) and, as the
+ *   baseline, SAMPLES bare `io.to(room).emit('balance', …)` of the same payload size.
+ * Times are absolute high-resolution clocks (performance.timeOrigin + now()), comparable across processes.
+ * Target: settle → balance p99 ≤ 10 ms. Flags/env: --clients/BENCH_CLIENTS (2000), --samples/BENCH_SAMPLES
+ * (1000), --gap/BENCH_GAP_MS (2). Throwaway Postgres schema and Redis key prefix, removed at the end.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const arg = (name: string, env: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[env] ?? def);
+const CLIENTS = arg('clients', 'BENCH_CLIENTS', 2000);
+const SAMPLES = arg('samples', 'BENCH_SAMPLES', 1000);
+const GAP_MS = arg('gap', 'BENCH_GAP_MS', 2);
+const SECRET = 'bench-realtime-secret';
+const now = () => performance.timeOrigin + performance.now();
+const userOf = (i: number) => `rt-user-${i}`;
+
+type Msg = { type: string; [k: string]: unknown };
+
+// ---------------------------------------------------------------- server role
+
+async function roleServer(schema: string, prefix: string): Promise<void> {
+  const { loadConfig } = await import('../server-extension/src/core/config');
+  const { openDatabase } = await import('../server-extension/src/core/db');
+  const { createEngine } = await import('../server-extension/src/core/create-engine');
+  const { createSolarisServer } = await import('../server-extension/src/app');
+  const { createLibreChatAuthenticator } = await import('../server-extension/src/adapters/auth');
+  const config = loadConfig({ DATABASE_URL, REDIS_URL, LOG_LEVEL: 'error' });
+  const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
+  const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+  const rt = await createEngine({ config, db, redis, migrate: false });
+  const authenticator = createLibreChatAuthenticator({
+    engine: rt.engine,
+    config,
+    secrets: () => ({ access: SECRET, refresh: SECRET + '-r' }),
+    userDirectory: async () => ({ email: null, name: null, role: 'USER' }),
+    touchIntervalMs: 3_600_000,
+  });
+  const solaris = createSolarisServer({ engine: rt.engine, config, authenticator, redis, realtime: { channelPrefix: `${prefix}io`, lookupEmail: async () => null } });
+  const http = createServer((req, res) => solaris.handle(req, res));
+  const realtime = solaris.attach(http);
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  let seq = 0;
+  process.on('message', (m: Msg) => {
+    if (m.type !== 'run') return;
+    const users = m.users as number[];
+    const sent: Record<string, number> = {};
+    const doneAt: Record<string, number> = {};
+    let pending = users.length;
+    void (async () => {
+      const sample = await rt.engine.balance(userOf(0)); // a real BalanceDTO: same payload size as the settle's event
+      let i = 0;
+      const tick = () => {
+        if (i >= users.length) return;
+        const u = userOf(users[i++]!);
+        if (m.kind === 'bare') {
+          sent[u] = now();
+          realtime.io.to(`user:${u}`).emit('balance', { ...sample, userId: u });
+          doneAt[u] = now();
+          pending--;
+        } else {
+          sent[u] = now();
+          seq += 1;
+          rt.engine
+            .settle({ requestId: `rt-${process.pid}-${seq}`, userId: u, model: 'gpt-4o-mini', promptTokens: 300, completionTokens: 200, source: 'proxy' })
+            .then(
+              () => (doneAt[u] = now()),
+              (e: unknown) => console.error('settle failed', e),
+            )
+            .finally(() => pending--);
+        }
+        setTimeout(tick, Number(m.gapMs));
+      };
+      tick();
+      while (pending > 0) await new Promise((r) => setTimeout(r, 20));
+      process.send!({ type: 'ran', sent, doneAt });
+    })();
+  });
+  process.once('SIGINT', () => process.exit(0));
+  process.send!({ type: 'ready', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` });
+}
+
+// ---------------------------------------------------------------- clients role
+
+async function roleClients(urls: string[], count: number): Promise<void> {
+  const { io } = await import('socket.io-client');
+  const got: Record<string, number> = {};
+  let recording = false;
+  const sockets = [];
+  const t0 = Date.now();
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, count - i) }, (_, k) => {
+        const n = i + k;
+        const token = jwt.sign({ id: userOf(n), username: 'u', provider: 'local' }, SECRET, { algorithm: 'HS256', expiresIn: 3600 });
+        const s = io(urls[n % urls.length]!, { path: '/solaris/socket.io', transports: ['websocket'], extraHeaders: { authorization: `Bearer ${token}` }, reconnection: false, forceNew: true });
+        s.on('balance', (b: { userId: string }) => {
+          if (recording && got[b.userId] === undefined) got[b.userId] = now();
+        });
+        sockets.push(s);
+        return new Promise<void>((resolve, reject) => {
+          s.once('connect', () => resolve());
+          s.once('connect_error', reject);
+        });
+      }),
+    );
+  }
+  const connectMs = Date.now() - t0;
+  process.on('message', (m: Msg) => {
+    if (m.type === 'record') {
+      for (const k of Object.keys(got)) delete got[k];
+      recording = true;
+      process.send!({ type: 'recording' });
+    } else if (m.type === 'collect') {
+      recording = false;
+      process.send!({ type: 'collected', got: { ...got } });
+    }
+  });
+  process.once('SIGINT', () => process.exit(0));
+  process.send!({ type: 'ready', connectMs, rssMb: Math.round(process.memoryUsage().rss / 1e6) });
+}
+
+// ---------------------------------------------------------------- parent
+
+function spawn(args: string[]): Promise<{ child: ChildProcess; hello: Msg }> {
+  const child = fork(process.argv[1]!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: Msg) => (m.type === 'ready' ? resolve({ child, hello: m }) : reject(new Error('bad hello'))));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+  });
+}
+function ask(child: ChildProcess, msg: Msg, reply: string): Promise<Msg> {
+  return new Promise((resolve) => {
+    const on = (m: Msg) => {
+      if (m.type === reply) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    child.send(msg);
+  });
+}
+const pct = (a: number[], q: number) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))] ?? NaN;
+};
+const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
+
+async function measure(server: ChildProcess, clients: ChildProcess, kind: 'settle' | 'bare', users: number[]) {
+  await ask(clients, { type: 'record' }, 'recording');
+  const ran = await ask(server, { type: 'run', kind, users, gapMs: GAP_MS }, 'ran');
+  await new Promise((r) => setTimeout(r, 500));
+  const got = (await ask(clients, { type: 'collect' }, 'collected')).got as Record<string, number>;
+  const sent = ran.sent as Record<string, number>;
+  const doneAt = ran.doneAt as Record<string, number>;
+  const fromCall: number[] = [];
+  const fromEmit: number[] = [];
+  let missing = 0;
+  for (const u of Object.keys(sent)) {
+    if (got[u] === undefined) {
+      missing++;
+      continue;
+    }
+    fromCall.push(got[u]! - sent[u]!);
+    if (doneAt[u] !== undefined) fromEmit.push(Math.max(0, got[u]! - doneAt[u]!));
+  }
+  return { fromCall, fromEmit, missing };
+}
+
+async function main(): Promise<void> {
+  const run = randomBytes(3).toString('hex');
+  const schema = `bench_rt_${run}`;
+  const prefix = `bench:rt:${run}:`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  const { migrate } = await import('../server-extension/src/core/migrate');
+  await migrate({ client: admin, schema });
+  await admin.query(`UPDATE ${schema}.plans SET token_limit = 1000000000000 WHERE is_default`);
+  const children: ChildProcess[] = [];
+  console.log(`bench:realtime — ${CLIENTS} socket.io clients (websocket, child process), ${SAMPLES} events per measurement, ${GAP_MS} ms apart, Node ${process.version}`);
+  const lines: string[] = [];
+  try {
+    for (const servers of [1, 2]) {
+      const procs = [];
+      for (let i = 0; i < servers; i++) procs.push(await spawn(['--role=server', schema, prefix]));
+      children.push(...procs.map((p) => p.child));
+      const urls = procs.map((p) => String(p.hello.url));
+      const clients = await spawn(['--role=clients', String(CLIENTS), ...urls]);
+      children.push(clients.child);
+      if (servers === 1) console.log(`connected ${CLIENTS} clients in ${String(clients.hello.connectMs)} ms (client process ${String(clients.hello.rssMb)} MB)`);
+      // Users on each server: clients were spread n % servers; samples alternate so half land on the other process.
+      const users = Array.from({ length: Math.min(SAMPLES, CLIENTS) }, (_, i) => i);
+      await measure(procs[0]!.child, clients.child, 'bare', users.slice(0, 100)); // warm-up
+      await measure(procs[0]!.child, clients.child, 'settle', users.slice(100, 200));
+      const bare = await measure(procs[0]!.child, clients.child, 'bare', users);
+      const settle = await measure(procs[0]!.child, clients.child, 'settle', users);
+      const label = servers === 1 ? '1 server process' : '2 server processes (Redis adapter)';
+      lines.push(
+        `${label.padEnd(36)}${'bare room emit → client'.padEnd(36)}${f(pct(bare.fromCall, 0.5)).padStart(8)}${f(pct(bare.fromCall, 0.99)).padStart(8)}${String(bare.missing).padStart(9)}`,
+        `${''.padEnd(36)}${'engine.settle() call → balance'.padEnd(36)}${f(pct(settle.fromCall, 0.5)).padStart(8)}${f(pct(settle.fromCall, 0.99)).padStart(8)}${String(settle.missing).padStart(9)}   target p99 ≤ 10 ms: ${pct(settle.fromCall, 0.99) <= 10 ? 'ok' : 'MISSED'}`,
+        `${''.padEnd(36)}${'settle resolved → balance'.padEnd(36)}${f(pct(settle.fromEmit, 0.5)).padStart(8)}${f(pct(settle.fromEmit, 0.99)).padStart(8)}${''.padStart(9)}   ratio p99 to bare: ${f(pct(settle.fromCall, 0.99) / pct(bare.fromCall, 0.99))}`,
+      );
+      for (const c of [clients.child, ...procs.map((p) => p.child)]) c.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(`\n${'setup'.padEnd(36)}${'path'.padEnd(36)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'missing'.padStart(9)}`);
+    for (const l of lines) console.log(l);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    const r = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [n, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = n;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+    r.disconnect();
+  }
+}
+
+const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7);
+const rest = process.argv.slice(process.argv.findIndex((a) => a.startsWith('--role=')) + 1);
+const job = role === 'server' ? roleServer(rest[0]!, rest[1]!) : role === 'clients' ? roleClients(rest.slice(1), Number(rest[0])) : main();
+job.then(
+  () => {
+    if (!role) process.exit(0);
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
