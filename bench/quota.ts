@@ -10,6 +10,7 @@
  * BENCH_SECONDS (per phase, default 8). Uses a fresh schema and a unique key prefix, removed at the end.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../server-extension/src/core/config';
@@ -49,6 +50,15 @@ async function measure(seconds: number, op: (caller: number, i: number) => Promi
   stop = true;
   await Promise.all(loops);
   return done / elapsed;
+}
+
+/** Linux PSI: share of the last 10 s some task waited for a CPU (other load on a shared box skews every figure). */
+function cpuPressure(): string {
+  try {
+    return `${/avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? '?'}%`;
+  } catch {
+    return 'n/a';
+  }
 }
 
 const userOf = (caller: number, i: number) => `bench-user-${(caller * 7919 + i * 31) % USERS}`;
@@ -153,6 +163,7 @@ async function main() {
   const raw = new Redis(REDIS_URL);
   const tz = 'America/Sao_Paulo';
   try {
+    const pressureBefore = cpuPressure();
     // Everyone on a plan big enough that nobody runs out during the bench.
     const setup = new QuotaEngine({ config: loadConfig({ DATABASE_URL }), db, store: createStore(loadConfig({ DATABASE_URL }), db, null) });
     await setup.admin.upsertPlan({ id: 'bench', name: 'Bench', tokenLimit: 1_000_000_000_000, period: 'month', isDefault: true }, ADMIN);
@@ -190,6 +201,7 @@ async function main() {
     console.log(`\nquota bench — ${USERS} users, ${CALLERS} concurrent callers, ${SECONDS} s per phase, Node ${process.version}`);
     for (const r of table) console.log(r.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  '));
     console.log(`Redis counters == ledger sum: ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s})`}`);
+    console.log(`CPU pressure (PSI some avg10) before / after: ${pressureBefore} / ${cpuPressure()} — above ~20 % the box is shared and figures drop`);
     if (!consistent) process.exitCode = 1;
   } finally {
     await db.close();
