@@ -3,6 +3,8 @@
  *   direct  : client → fake upstream
  *   relay   : client → bare node:http + undici relay (no metering) → fake upstream   (the floor)
  *   proxy   : client → metering proxy (reserve / SSE meter / settle on real Postgres + Redis) → fake upstream
+ *   no-meter: the same proxy with its quota store unreachable and SOLARIS_FAIL_MODE=open (handler cost
+ *             without the Redis/Postgres round trips; diagnostic row)
  * at 50 and 200 concurrent streaming clients. The fake upstream streams 20 chunks 5 ms apart (+ usage
  * chunk when asked), like the reference measurements in shared/reference/performance-ceilings.md.
  *
@@ -79,7 +81,12 @@ async function roleRelay(upstream: string): Promise<void> {
   serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 }
 
-async function roleProxy(upstream: string, schema: string, prefix: string): Promise<void> {
+/**
+ * `handlerOnly`: the same proxy whose quota store is unreachable (Redis with no offline queue on a closed
+ * port) and SOLARIS_FAIL_MODE=open, so every request runs the whole handler (auth, body, tokenizer, SSE
+ * meter) but no metering round trip: it separates the handler's cost from Redis/Postgres hops.
+ */
+async function roleProxy(upstream: string, schema: string, prefix: string, handlerOnly = false): Promise<void> {
   const { loadConfig } = await import('../server-extension/src/core/config');
   const { openDatabase } = await import('../server-extension/src/core/db');
   const { createEngine } = await import('../server-extension/src/core/create-engine');
@@ -89,13 +96,18 @@ async function roleProxy(upstream: string, schema: string, prefix: string): Prom
     REDIS_URL: STORE === 'redis' ? REDIS_URL : '',
     SOLARIS_PROXY_KEY: KEY,
     SOLARIS_MAX_INFLIGHT: '1000',
+    SOLARIS_FAIL_MODE: handlerOnly ? 'open' : 'closed',
     LOG_LEVEL: 'warn',
   });
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
-  const redis = STORE === 'redis' ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 }) : null;
+  const redis = handlerOnly
+    ? new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    : STORE === 'redis'
+      ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 })
+      : null;
   const rt = await createEngine({ config, db, redis, migrate: false });
   const metrics = createMetrics({ defaultMetrics: false });
-  const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: process.env.BENCH_TOUCH !== '0' });
+  const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: !handlerOnly && process.env.BENCH_TOUCH !== '0' });
   const server = createServer((req, res) => proxy(req, res));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -243,10 +255,13 @@ async function main(): Promise<void> {
     children.push(relay.child);
     const proxy = await spawn('proxy', [upstream.url, runId, prefix]);
     children.push(proxy.child);
+    const handler = await spawn('handler', [upstream.url, runId, prefix]);
+    children.push(handler.child);
     const targets = [
       { name: 'direct', url: upstream.url, child: upstream.child },
       { name: 'relay', url: relay.url, child: relay.child },
       { name: 'proxy', url: proxy.url, child: proxy.child },
+      { name: 'no-meter', url: handler.url, child: handler.child },
     ];
 
     let proxyCompleted = 0;
@@ -282,15 +297,15 @@ async function main(): Promise<void> {
       const d = res.direct!;
       console.log(`\n== ${c} concurrent streams`);
       console.log(
-        `${'path'.padEnd(7)}${pad('req/s', 8)}${pad('errors', 8)}${pad('TTFB p50', 10)}${pad('p99', 8)}${pad('last p50', 10)}${pad('p99', 8)}` +
+        `${'path'.padEnd(9)}${pad('req/s', 8)}${pad('errors', 8)}${pad('TTFB p50', 10)}${pad('p99', 8)}${pad('last p50', 10)}${pad('p99', 8)}` +
           `${pad('+TTFB p50', 11)}${pad('+p99', 8)}${pad('+last p50', 11)}${pad('+p99', 8)}${pad('thr/direct', 12)}${pad('server CPU ms/req', 19)}${pad('loop lag p50/99', 16)}`,
       );
-      for (const name of ['direct', 'relay', 'proxy']) {
+      for (const name of ['direct', 'relay', 'proxy', 'no-meter']) {
         const r = res[name]!;
         const add = (a: number[], b: number[], q: number) => pct(a, q) - pct(b, q);
         const isDirect = name === 'direct';
         console.log(
-          `${name.padEnd(7)}${pad(f(r.rps, 0), 8)}${pad(String(r.errors), 8)}${pad(f(pct(r.ttfb, 0.5)), 10)}${pad(f(pct(r.ttfb, 0.99)), 8)}` +
+          `${name.padEnd(9)}${pad(f(r.rps, 0), 8)}${pad(String(r.errors), 8)}${pad(f(pct(r.ttfb, 0.5)), 10)}${pad(f(pct(r.ttfb, 0.99)), 8)}` +
             `${pad(f(pct(r.last, 0.5)), 10)}${pad(f(pct(r.last, 0.99)), 8)}` +
             `${pad(isDirect ? '—' : f(add(r.ttfb, d.ttfb, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.ttfb, d.ttfb, 0.99)), 8)}` +
             `${pad(isDirect ? '—' : f(add(r.last, d.last, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.last, d.last, 0.99)), 8)}` +
@@ -304,6 +319,11 @@ async function main(): Promise<void> {
       const line =
         `${c} streams: proxy added TTFB p50 ${f(addedProxy, 2)} ms vs relay ${f(addedRelay, 2)} ms (× ${f(ratio, 2)}), ` +
         `throughput ${f(thr, 3)} × direct`;
+      const addedHandler = pct(res['no-meter']!.ttfb, 0.5) - pct(d.ttfb, 0.5);
+      summary.push(
+        `${c} streams: of the proxy's added TTFB p50, the handler without metering adds ${f(addedHandler, 2)} ms; ` +
+          `the quota round trips (reserve on ${STORE}) the remaining ${f(addedProxy - addedHandler, 2)} ms`,
+      );
       summary.push(
         c === 50 ? `${line} — target ×≤1.3 and ≥0.95: ${ratio <= 1.3 || addedProxy <= addedRelay + 0.3 ? 'TTFB ok' : 'TTFB MISSED'}, ${thr >= 0.95 ? 'throughput ok' : 'throughput MISSED'}` : line,
       );
@@ -335,7 +355,7 @@ async function main(): Promise<void> {
 
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7);
 const rest = process.argv.slice(process.argv.findIndex((a) => a.startsWith('--role=')) + 1);
-const run = role === 'upstream' ? roleUpstream() : role === 'relay' ? roleRelay(rest[0]!) : role === 'proxy' ? roleProxy(rest[0]!, rest[1]!, rest[2]!) : main();
+const run = role === 'upstream' ? roleUpstream() : role === 'relay' ? roleRelay(rest[0]!) : role === 'proxy' ? roleProxy(rest[0]!, rest[1]!, rest[2]!) : role === 'handler' ? roleProxy(rest[0]!, rest[1]!, rest[2]!, true) : main();
 run.then(
   () => {
     if (!role) process.exit(0); // children are killed; do not wait for idle sockets
