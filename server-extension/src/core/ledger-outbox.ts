@@ -34,6 +34,8 @@ export interface LedgerOutboxOptions {
   claimIdleMs?: number;
   /** Consumer name; default host:pid:random. */
   consumer?: string;
+  /** Consumers (of past processes) idle this long with nothing pending are removed from the group. Default 1 h. */
+  pruneIdleMs?: number;
 }
 
 /** Postgres could not be reached (vs. a bad row or a bug): connection refused / reset / timed out, shutting down, no slots. */
@@ -167,11 +169,27 @@ export class LedgerOutbox {
       if (String((e as Error).message).includes('NOGROUP')) this.groupReady = false;
       throw e;
     }
+    if (this.ticks % 60 === 1) await this.pruneConsumers();
     const live = entries.filter((e) => e[1] != null);
     if (live.length === 0) return 0;
     const uniq = new Map<string, StreamEntry>();
     for (const e of live) uniq.set(e[0], e);
     return this.write([...uniq.values()]);
+  }
+
+  /** Every restart adds a consumer name: forget those of gone processes (nothing pending, long idle). */
+  async pruneConsumers(): Promise<number> {
+    const rows = (await this.opts.redis.xinfo('CONSUMERS', OUTBOX_STREAM, GROUP)) as Array<Array<string | number>>;
+    let removed = 0;
+    for (const row of rows) {
+      const f: Record<string, string | number> = {};
+      for (let i = 0; i + 1 < row.length; i += 2) f[String(row[i])] = row[i + 1]!;
+      if (f.name !== this.consumer && Number(f.pending) === 0 && Number(f.idle) >= (this.opts.pruneIdleMs ?? 3_600_000)) {
+        await this.opts.redis.xgroup('DELCONSUMER', OUTBOX_STREAM, GROUP, String(f.name));
+        removed++;
+      }
+    }
+    return removed;
   }
 
   private async readGroup(from: '0' | '>'): Promise<StreamEntry[]> {

@@ -126,6 +126,17 @@ describe('LedgerOutbox', () => {
     expect(await ob.backlog()).toBe(0);
   });
 
+  it('consumers of gone processes (nothing pending, idle) are pruned from the group', async () => {
+    const gone = outbox('gone-process');
+    await gone.append(settlement('u-prune'));
+    expect(await gone.drainOnce()).toBe(1); // registers the consumer, leaves nothing pending
+    await new Promise((r) => setTimeout(r, 60));
+    const alive = outbox('alive-pruner', { pruneIdleMs: 50 });
+    expect(await alive.pruneConsumers()).toBeGreaterThanOrEqual(1);
+    const names = ((await redis.xinfo('CONSUMERS', OUTBOX_STREAM, 'ledger')) as Array<Array<string | number>>).map((r) => r[1]);
+    expect(names).not.toContain('gone-process');
+  });
+
   it('start() drains by itself; stop() ends the polling', async () => {
     const ob = outbox('c4', { intervalMs: 30 });
     ob.start();
