@@ -105,6 +105,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
     : STORE === 'redis'
       ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 })
       : null;
+  if (handlerOnly) redis?.on('error', () => undefined); // refused on purpose
   const rt = await createEngine({ config, db, redis, migrate: false });
   const metrics = createMetrics({ defaultMetrics: false });
   const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: !handlerOnly && process.env.BENCH_TOUCH !== '0' });
