@@ -173,7 +173,14 @@ export function useWebhookDeliveries(endpointId: string) {
 /** The creation answer carries the signing secret: the caller shows it once and never stores it. */
 export function useCreateWebhook() {
   const { api } = useSolaris();
-  return useAdminChange((v: WebhookEndpointInput) => api.send<WebhookEndpointCreatedDTO>('POST', ExtrasRoutes.adminWebhooks, {}, v), [keys.adminWebhooks]);
+  const qc = useQueryClient();
+  return useAdminChange(async (v: WebhookEndpointInput) => {
+    const created = await api.send<WebhookEndpointCreatedDTO>('POST', ExtrasRoutes.adminWebhooks, {}, v);
+    // listed at once (the refetch confirms it); the secret never goes into the cache
+    const { secret: _secret, ...endpoint } = created;
+    qc.setQueryData<WebhookEndpointDTO[]>(keys.adminWebhooks, (list) => (list ? [...list, endpoint] : list));
+    return created;
+  }, [keys.adminWebhooks]);
 }
 
 export function useUpdateWebhook() {

@@ -6,7 +6,7 @@ import { ErrorNote, Notice, positiveInt } from '../components/ui';
 import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
 import type { Messages } from '../i18n';
 
-const STATUS_ICON: Record<QuotaRequestStatus, string> = { pending: '⏳', approved: '✓', denied: '✕', cancelled: '–' };
+const STATUS_ICON: Record<QuotaRequestStatus, string> = { pending: '…', approved: '✓', denied: '✕', cancelled: '–' };
 const statusWord = (t: Messages, s: QuotaRequestStatus) =>
   s === 'pending' ? t.statusPending : s === 'approved' ? t.statusApproved : s === 'denied' ? t.statusDenied : t.statusCancelled;
 

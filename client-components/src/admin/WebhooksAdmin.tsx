@@ -75,7 +75,7 @@ function SecretOnce({ created, onClose }: { created: WebhookEndpointCreatedDTO; 
   return (
     <div className="sol-secret" role="status" data-testid="solaris-webhook-secret">
       <strong>
-        <span aria-hidden="true">⚿ </span>
+        <span aria-hidden="true">⚠ </span>
         {t.whSecretTitle} ({created.name || created.url}):
       </strong>
       <code>{created.secret}</code>

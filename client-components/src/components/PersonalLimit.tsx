@@ -57,28 +57,32 @@ export function PersonalLimit() {
       {settings.isError && <ErrorNote error={settings.error} onRetry={() => void settings.refetch()} />}
       {error !== null && <ErrorNote error={error} />}
       {saved && <Notice>{t.saved}</Notice>}
-      <form onSubmit={(e) => void submit(e)} aria-label={t.myLimitTitle} className="sol-row">
-        <div className="sol-field sol-grow">
-          <label>
-            {t.myCap}
-            <input inputMode="numeric" value={cap} onChange={(e) => setCap(e.target.value)} placeholder={t.none} aria-describedby={`${id}-cap`} data-testid="solaris-my-cap" />
-          </label>
-          <span id={`${id}-cap`} className="sol-muted sol-small">
-            {t.myCapHint(d ? fmt.number(d.maxPersonalCap) : '…')}
-          </span>
+      <form onSubmit={(e) => void submit(e)} aria-label={t.myLimitTitle} className="sol-stack">
+        <div className="sol-row sol-row-top">
+          <div className="sol-field sol-grow">
+            <label>
+              {t.myCap}
+              <input inputMode="numeric" value={cap} onChange={(e) => setCap(e.target.value)} placeholder={t.none} aria-describedby={`${id}-cap`} data-testid="solaris-my-cap" />
+            </label>
+            <span id={`${id}-cap`} className="sol-muted sol-small">
+              {t.myCapHint(d ? fmt.number(d.maxPersonalCap) : '…')}
+            </span>
+          </div>
+          <div className="sol-field sol-field-narrow">
+            <label>
+              {t.myWarn}
+              <input inputMode="numeric" value={warn} onChange={(e) => setWarn(e.target.value)} placeholder={String(defaultWarn)} aria-describedby={`${id}-warn`} size={4} data-testid="solaris-my-warn" />
+            </label>
+            <span id={`${id}-warn`} className="sol-muted sol-small">
+              {t.myWarnHint(String(defaultWarn))}
+            </span>
+          </div>
         </div>
-        <div className="sol-field">
-          <label>
-            {t.myWarn}
-            <input inputMode="numeric" value={warn} onChange={(e) => setWarn(e.target.value)} placeholder={String(defaultWarn)} aria-describedby={`${id}-warn`} size={4} data-testid="solaris-my-warn" />
-          </label>
-          <span id={`${id}-warn`} className="sol-muted sol-small">
-            {t.myWarnHint(String(defaultWarn))}
-          </span>
+        <div className="sol-row">
+          <button type="submit" className="sol-btn" disabled={!d || save.isPending}>
+            {t.myLimitSave}
+          </button>
         </div>
-        <button type="submit" className="sol-btn" disabled={!d || save.isPending}>
-          {t.myLimitSave}
-        </button>
       </form>
     </section>
   );

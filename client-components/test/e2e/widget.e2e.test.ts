@@ -4,98 +4,13 @@
  * (built here into test-artifacts/, embedded Postgres, fake upstream). Screenshots go to test-artifacts/.
  * Without /usr/bin/chromium the test is skipped locally and fails in CI.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { ChildProcess } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, buildDemo, freePort, hasChromium, launchChromium, login as loginAt, percentOf, requireChromiumInCi, send, startDemo, stopDemo, watchErrors } from './harness';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-const BUILD = join(ARTIFACTS, 'e2e-build');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install the chromium apt package`);
-if (!hasChromium) console.warn(`[e2e] skipped: ${CHROMIUM} not found (apt-get install chromium). In CI this test fails instead.`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Builds the demo server and the widget into test-artifacts/ (own output: never races `npm run build`). */
-async function buildDemo(): Promise<{ server: string; widget: string }> {
-  const { build } = await import('esbuild');
-  const { createRequire } = await import('node:module');
-  const { realpathSync } = await import('node:fs');
-  const req = createRequire(join(ROOT, 'package.json'));
-  await build({
-    entryPoints: { demo: join(ROOT, 'server-extension/src/entry/demo.ts') },
-    outdir: BUILD,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    plugins: [
-      {
-        name: 'bundle-workspaces',
-        setup(b) {
-          b.onResolve({ filter: /^@solaris\// }, (args) => {
-            for (const c of [args.path, `${args.path}.ts`]) {
-              try {
-                return { path: realpathSync(req.resolve(c)) };
-              } catch {
-                /* next */
-              }
-            }
-            return undefined;
-          });
-        },
-      },
-    ],
-    loader: { '.lua': 'text' },
-    logLevel: 'error',
-    define: { 'import.meta.url': 'importMetaUrl' },
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  });
-  const widgetDir = join(BUILD, 'widget');
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', join(ROOT, 'client-components/vite.widget.config.ts'), '--outDir', widgetDir], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`widget build failed: ${r.stderr}`);
-  return { server: join(BUILD, 'demo.cjs'), widget: join(widgetDir, 'widget.js') };
-}
-
-async function startDemo(server: string, widget: string, port: number): Promise<ChildProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', SOLARIS_WIDGET_FILE: widget, LOG_LEVEL: 'error' };
-  for (const k of ['DATABASE_URL', 'REDIS_URL', 'LITELLM_URL', 'SOLARIS_DATA_DIR', 'JWT_SECRET', 'JWT_REFRESH_SECRET']) delete env[k];
-  const child = spawn(process.execPath, [server], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${log}`)), 60_000);
-    const onData = (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('DEMO_READY')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`demo exited (${code}):\n${log}`)));
-  });
-  return child;
-}
+requireChromiumInCi();
 
 describe.skipIf(!hasChromium)('widget in a real browser against the demo', () => {
   let demo: ChildProcess | undefined;
@@ -104,59 +19,19 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const built = await buildDemo();
+    const built = await buildDemo('e2e-build');
     const port = await freePort();
     demo = await startDemo(built.server, built.widget, port);
     base = `http://127.0.0.1:${port}`;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (demo && demo.exitCode === null) {
-      const exited = new Promise((r) => demo?.once('exit', r));
-      demo.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      if (demo.exitCode === null) demo.kill('SIGKILL');
-    }
+    await stopDemo(demo);
   }, 30_000);
 
-  /**
-   * Console errors of a page. Chrome itself logs every non-2xx fetch; the expected ones are left out:
-   * 401 from /solaris/api/me and the demo's session probe while logged out, 402 of a refused chat.
-   */
-  function watchErrors(page: Page): string[] {
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() !== 'error') return;
-      const url = m.location().url;
-      const expected =
-        (/status of 401/.test(m.text()) && /\/solaris\/api\/me$|\/demo\/api\/session$/.test(url)) || (/status of 402/.test(m.text()) && url.endsWith('/demo/api/chat'));
-      if (!expected) errors.push(`${m.text()} ${url}`);
-    });
-    return errors;
-  }
-
-  async function login(page: Page, userId: string) {
-    await page.goto(base + '/');
-    await page.locator(`[data-demo-user="${userId}"]`).click();
-    await page.waitForURL(/\/c\//);
-  }
-
-  async function send(page: Page, text: string): Promise<'ok' | 'refused'> {
-    const before = await page.locator('.demo-msg').count();
-    await page.locator('#demo-input').fill(text);
-    await page.locator('#demo-send').click();
-    await page.waitForFunction((n) => document.querySelectorAll('.demo-msg').length >= n + 2, before);
-    return (await page.locator('.demo-msg').last().getAttribute('class'))?.includes('error') ? 'refused' : 'ok';
-  }
-
-  const percentOf = async (counter: Locator) => Number(((await counter.getAttribute('aria-label')) ?? '').match(/([\d.,]+)%/)?.[1]?.replace(',', '.') ?? NaN);
+  const login = (page: Page, userId: string) => loginAt(page, base, userId);
 
   it('warning at 80%, refusal and block modal at 100%, full statement, admin grant unblocks live', async () => {
     const ctx = await browser!.newContext({ viewport: { width: 1280, height: 800 }, locale: 'pt-BR' });
