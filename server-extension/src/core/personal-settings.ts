@@ -15,7 +15,7 @@ const settingsSchema = z
 
 /**
  * A user's own limits (LibreChat issue #15029): a cap below their quota and their warning percentage.
- * The cap lives in user_quotas and is applied in the policy snapshot (effective limit = min(quota, cap)),
+ * The cap lives in user_quotas and is applied in the policy snapshot (capacity = min(quota + grants, cap)),
  * so both stores — and therefore the gate and the proxy, through reserve — enforce it.
  */
 export class PersonalSettings {

@@ -94,6 +94,18 @@ describe.each(['postgres', 'redis'] as const)('role plans and personal caps (%s 
     expect((await te.engine.reserve({ userId: u, requestId: rid(), estimate: 2_500 })).ok).toBe(true);
   });
 
+  it('a personal cap bounds the whole capacity, grants included', async () => {
+    const u = 'u-cap-grants';
+    await te.engine.admin.touchUser({ userId: u, role: 'USER' });
+    await te.engine.admin.grant({ userId: u, tokens: 50_000, reason: 'extra' }, { id: 'admin' });
+    // Quota 100,000 + grants 50,000: a cap of 120,000 (between the two) must bind.
+    const s = await x.settings.set(u, { personalCap: 120_000, warnPercent: null }, { id: u });
+    expect(s.balance.limit + s.balance.granted).toBe(120_000);
+    expect(s.balance.remaining).toBe(120_000);
+    expect((await te.engine.reserve({ userId: u, requestId: rid(), estimate: 120_001 })).outcome).toBe('quota_exceeded');
+    expect((await te.engine.reserve({ userId: u, requestId: rid(), estimate: 120_000 })).ok).toBe(true);
+  });
+
   it("the user's own warning percentage fires the threshold event", async () => {
     const u = 'u-warn';
     await x.settings.set(u, { personalCap: null, warnPercent: 30 }, { id: u });
