@@ -33,7 +33,8 @@ const PROXY_PREFIX = '/solaris/v1/';
 export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.ProcessEnv = process.env): Promise<PluginRuntime> {
   // PORT and HOST are LibreChat's own (it even allows PORT=0); ours only matter for the standalone server.
   const { PORT: _port, HOST: _host, ...ours } = env;
-  const config = loadConfig(ours);
+  // Inside LibreChat the Transaction hook meters every provider by default (the standalone default is proxy).
+  const config = loadConfig({ ...ours, SOLARIS_METERING_SOURCE: ours.SOLARIS_METERING_SOURCE || 'librechat' });
   if (!config.DATABASE_URL) {
     throw new Error('DATABASE_URL is not set (Solaris needs PostgreSQL for its ledger inside LibreChat)');
   }

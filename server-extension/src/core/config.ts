@@ -141,11 +141,12 @@ export const configSchema = z.object({
   SOLARIS_LITELLM_WEBHOOK_SECRET: optionalSecret.describe('Shared secret of the LiteLLM generic_api callback (POST /solaris/litellm/usage).'),
   SOLARIS_METERING_SOURCE: z
     .enum(['librechat', 'proxy', 'litellm'])
-    .default('librechat')
+    .default('proxy')
     .describe(
       'Which source writes the ledger, exactly one, so nothing is counted twice: librechat = the Transaction hook inside LibreChat ' +
         '(the metering proxy then only gates: reserve + release); proxy = the metering proxy settles, the hook is off; ' +
-        'litellm = the LiteLLM generic_api webhook settles, hook off, proxy gates only. Same value in every process.',
+        'litellm = the LiteLLM generic_api webhook settles, hook off, proxy gates only. Set the same value in every process. ' +
+        'Default: proxy in the standalone server, librechat inside LibreChat (the plugin sets it when unset).',
     ),
   PORT: intFromEnv(3001, 1, 65535).describe('Port of the standalone server (proxy + API).'),
   HOST: z.string().default('0.0.0.0').describe('Listen address of the standalone server.'),

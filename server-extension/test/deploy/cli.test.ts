@@ -166,7 +166,8 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
   });
 
   describe('doctor', () => {
-    const good = () => ({ LITELLM_URL: litellmUrl, JWT_SECRET: 'j1', JWT_REFRESH_SECRET: 'j2' });
+    // The LibreChat deployment's setting (.env.example): the Transaction hook meters, so no proxy key is needed.
+    const good = () => ({ LITELLM_URL: litellmUrl, JWT_SECRET: 'j1', JWT_REFRESH_SECRET: 'j2', SOLARIS_METERING_SOURCE: 'librechat' });
 
     it('all dependencies fine → every line ✔, exit 0', async () => {
       const r = await run(['doctor'], good());

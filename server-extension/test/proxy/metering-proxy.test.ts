@@ -349,3 +349,27 @@ describe('metering proxy: identity, input, health, metrics', () => {
     srv.close();
   });
 });
+
+describe('metering proxy as a gate only (SOLARIS_METERING_SOURCE=librechat)', () => {
+  let s: ProxyStack;
+  beforeAll(async () => {
+    s = await startProxyStack({ store: 'redis', env: { SOLARIS_METERING_SOURCE: 'librechat' } });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('writes no ledger row (the other source does), frees its hold, and still refuses a user out of quota', async () => {
+    const chat = await s.client('gate-u1').chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá' }] });
+    expect(chat.usage?.total_tokens).toBeGreaterThan(0);
+    expect(await s.ledgerCount('gate-u1')).toBe(0);
+    expect(await s.te.engine.balance('gate-u1')).toMatchObject({ used: 0, reserved: 0 });
+
+    await s.te.engine.admin.setLimitOverride({ userId: 'gate-u2', limit: 10 }, actor);
+    const err = (await s
+      .client('gate-u2')
+      .chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá' }], max_tokens: 100 })
+      .catch((e: unknown) => e)) as APIError;
+    expect(err.status).toBe(402);
+  });
+});

@@ -23,6 +23,8 @@ export interface MeteringProxyOptions {
   upstreamApiKey?: string;
   /** Largest accepted request body (images travel as base64). Default 20 MiB. */
   maxBodyBytes?: number;
+  /** Settle into the ledger (true) or only gate: reserve, then release (false). Default: SOLARIS_METERING_SOURCE === 'proxy'. */
+  writesLedger?: boolean;
   /** How long GET /v1/models answers are reused. Default 30 s. */
   modelsCacheMs?: number;
   /** Upsert the caller into users_cache (email, last seen) on each request. Default true. */
@@ -78,6 +80,8 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   if (!upstreamBase) throw new Error('metering proxy: no upstream (set LITELLM_URL or pass upstreamUrl)');
   if (!config.SOLARIS_PROXY_KEY) throw new Error('metering proxy: SOLARIS_PROXY_KEY is required');
   const checkKey = createServiceKeyCheck(config.SOLARIS_PROXY_KEY);
+  // Exactly one source writes the ledger (SOLARIS_METERING_SOURCE): elsewhere the proxy gates only.
+  const writesLedger = opts.writesLedger ?? config.SOLARIS_METERING_SOURCE === 'proxy';
   const apiKey = opts.upstreamApiKey ?? config.LITELLM_API_KEY;
   const maxBody = opts.maxBodyBytes ?? 20 * 1024 * 1024;
   const modelsCacheMs = opts.modelsCacheMs ?? 30_000;
@@ -128,6 +132,14 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   // ---------- settlement (after the answer) ----------
 
   async function settleWithRetry(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): Promise<void> {
+    if (!writesLedger) {
+      // Another source (LibreChat's Transaction hook, or LiteLLM's webhook) writes this request's ledger row:
+      // the proxy only gated it. Free the hold; that source settles the real usage (never counted twice).
+      await engine.release(m.requestId, m.caller.userId).catch((e: unknown) => {
+        logger?.warn('proxy release failed; the reservation will expire by itself', { requestId: m.requestId, err: e });
+      });
+      return;
+    }
     const hasUsage = usage != null && typeof usage.prompt_tokens === 'number';
     const promptTokens = hasUsage ? toInt(usage.prompt_tokens) : m.promptEstimate;
     const completionTokens = hasUsage
