@@ -131,7 +131,8 @@ export async function collectLedgerResults(
  */
 export async function insertLedgerRows(db: Queryable, rows: Settlement[], tz: string): Promise<Map<string, LedgerWriteResult>> {
   const q = ledgerInsertQuery(rows, tz);
-  const { rows: out } = await db.query<LedgerRow & { user_id: string }>(q.text, q.values);
+  // A named statement: each connection parses and plans it once (planning cost more than running a small batch).
+  const { rows: out } = await db.query<LedgerRow & { user_id: string }>({ name: 'solaris_ledger_insert', text: q.text, values: q.values });
   return collectLedgerResults(db, out, q.sorted);
 }
 
@@ -169,7 +170,8 @@ export class LedgerWriter {
   /**
    * Default (maxWaitMs 0): flush once the current event-loop turn has queued what it had — no fixed wait, so
    * a lone settle pays one round trip; under load the rows that pile up while batches are in flight (at most
-   * maxConcurrentBatches) form the next, bigger batch.
+   * maxConcurrentBatches, default 1: on 2 cores shared with Postgres one bigger batch beat 4 small ones,
+   * 7.7k vs 6.1k reserve+settle decisions/s) form the next, bigger batch.
    */
   private schedule(): void {
     const wait = this.opts.maxWaitMs ?? 0;
@@ -186,7 +188,7 @@ export class LedgerWriter {
   private flush(): void {
     this.clearTimer();
     if (this.queue.length === 0) return;
-    if (this.inFlight >= (this.opts.maxConcurrentBatches ?? 4)) {
+    if (this.inFlight >= (this.opts.maxConcurrentBatches ?? 1)) {
       // Back-pressure: the queue grows into a bigger batch; the next batch to finish flushes it.
       return;
     }
