@@ -86,6 +86,17 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   const maxBody = opts.maxBodyBytes ?? 20 * 1024 * 1024;
   const modelsCacheMs = opts.modelsCacheMs ?? 30_000;
   const touchUsers = opts.touchUsers ?? true;
+  // users_cache is a directory for the admin tab ("last seen" to the minute is plenty): touch each user at
+  // most every 5 minutes per process instead of one Postgres write per request. A throttle, not state:
+  // another replica touching the same user again is harmless.
+  const lastTouch = new Map<string, number>();
+  const shouldTouch = (userId: string): boolean => {
+    const now = Date.now();
+    if ((lastTouch.get(userId) ?? 0) + 5 * 60_000 > now) return false;
+    if (lastTouch.size > 50_000) lastTouch.clear();
+    lastTouch.set(userId, now);
+    return true;
+  };
   const timeout = config.SOLARIS_UPSTREAM_TIMEOUT_MS;
   const ownAgent = opts.dispatcher
     ? null
@@ -249,7 +260,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     const estimate = engine.estimateWeighted(model, promptEstimate, completionCap);
     // Keeps the admin's user list fresh (email, last seen), blocked users included. Fire-and-forget and
     // deferred until the reservation is on the wire, so its Postgres round trip overlaps the wait.
-    if (touchUsers) track(
+    if (touchUsers && shouldTouch(caller.userId)) track(
       new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email }))
         .catch((e: unknown) => {
