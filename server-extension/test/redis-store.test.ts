@@ -154,6 +154,29 @@ describe('RedisQuotaStore: Redis-specific guarantees', () => {
     expect((await ledgerSum(u)).s).toBe(165);
   });
 
+  it('a crash between the ledger commit and the Lua step, never retried: counted once its hold expires', async () => {
+    const u = uid();
+    await settle(u, 'dead-0', 100);
+    await t.engine.reserve({ userId: u, requestId: 'dead-1', estimate: 60 });
+    // The process commits the ledger row, then dies: no Lua step, no retry, the hold stays.
+    const s: Settlement = {
+      requestId: 'dead-1', userId: u, model: 'm', promptTokens: 50, completionTokens: 0, weightedTokens: 50, cost: 0,
+      source: 'proxy', estimated: false, occurredAt: t.clock(),
+    };
+    await insertLedgerRows(t.db.pool, [s], t.config.SOLARIS_TIMEZONE);
+    expect(await t.engine.balance(u)).toMatchObject({ used: 100, reserved: 60 });
+    // The hold expires (TTL): the expired hold makes the store rebuild the counter from the ledger.
+    t.clock.advance(t.config.SOLARIS_RESERVATION_TTL_MS + 1);
+    try {
+      expect(await t.engine.balance(u)).toMatchObject({ used: 150, reserved: 0 });
+      // A late retry of the same request does not count it again (the rebuild marked it).
+      expect((await settle(u, 'dead-1', 50)).balance.used).toBe(150);
+      expect((await ledgerSum(u)).s).toBe(150);
+    } finally {
+      t.clock.advance(-(t.config.SOLARIS_RESERVATION_TTL_MS + 1));
+    }
+  });
+
   it('a late row (old occurredAt) whose Lua step races a rebuild is counted once', async () => {
     const u = uid();
     await settle(u, 'late-0', 10);

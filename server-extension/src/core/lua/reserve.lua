@@ -11,17 +11,26 @@ local ne = tonumber(h.ne or '0')
 if now >= tonumber(h.pe) or (ne > 0 and now >= ne) then return {'MISSING'} end
 
 -- Purge expired reservations (a crashed request frees its hold) and sum the open ones.
+-- An expired hold means its request was neither settled nor released: its process may have died after
+-- the ledger commit and before the settle step. Drop the counter so it is rebuilt from the ledger (the
+-- record) before this decision; the purged holds are gone, so the retry does not come back here.
 local res = redis.call('HGETALL', KEYS[2])
-local reserved, open, mine = 0, 0, false
+local reserved, open, mine, expired = 0, 0, false, false
 for i = 1, #res, 2 do
   local amount, expires = string.match(res[i + 1], '^(%d+):(%d+)$')
   if tonumber(expires) <= now then
     redis.call('HDEL', KEYS[2], res[i])
+    expired = true
   else
     reserved = reserved + tonumber(amount)
     open = open + 1
     if res[i] == ARGV[1] then mine = true end
   end
+end
+
+if expired then
+  redis.call('DEL', KEYS[1])
+  return {'MISSING'}
 end
 
 local status = 'reserved'
