@@ -6,16 +6,9 @@ import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeBundleOptions } from '../scripts/node-bundle.mjs';
 
 const defaultRoot = fileURLToPath(new URL('..', import.meta.url));
-
-const bundleWorkspace = {
-  name: 'bundle-solaris-workspace',
-  setup(b) {
-    b.onResolve({ filter: /^@solaris\/wire$/ }, () => ({ path: join(defaultRoot, 'wire', 'index.ts') }));
-    b.onResolve({ filter: /^mongoose$/ }, () => ({ path: 'mongoose', external: true }));
-  },
-};
 
 export async function buildPlugin({ root = defaultRoot, outdir = join(root, 'dist'), quiet = false } = {}) {
   const src = join(root, 'librechat-plugin', 'src');
@@ -24,22 +17,7 @@ export async function buildPlugin({ root = defaultRoot, outdir = join(root, 'dis
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
       .map((f) => [`plugin/${basename(f, '.ts')}`, join(src, f)]),
   );
-  await build({
-    entryPoints,
-    outdir,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    plugins: [bundleWorkspace],
-    sourcemap: 'linked',
-    loader: { '.lua': 'text' },
-    logLevel: quiet ? 'error' : 'info',
-    define: { 'import.meta.url': 'importMetaUrl' },
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  });
+  await build({ ...nodeBundleOptions({ root, quiet }), entryPoints, outdir });
   return Object.keys(entryPoints);
 }
 

@@ -2,9 +2,9 @@
 // CommonJS files under dist/. Dependencies stay external here (node_modules is beside dist/);
 // `--plugin` (scripts/build-plugin.mjs) makes the self-contained folder operators mount.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, basename } from 'node:path';
+import { nodeBundleOptions } from './node-bundle.mjs';
 
 const quiet = process.argv.includes('--quiet');
 const root = new URL('..', import.meta.url).pathname;
@@ -25,43 +25,8 @@ const entryPoints = {
   ...entries('bench', 'bench'),
 };
 
-/** `packages: 'external'` would leave `require('@solaris/wire')` pointing at a .ts file: resolve those in-tree. */
-const bundleWorkspaces = {
-  name: 'bundle-workspaces',
-  setup(b) {
-    const req = createRequire(join(root, 'package.json'));
-    b.onResolve({ filter: /^@solaris\// }, (args) => {
-      for (const candidate of [args.path, `${args.path}.ts`]) {
-        try {
-          return { path: realpathSync(req.resolve(candidate)) };
-        } catch {
-          /* try the next form */
-        }
-      }
-      return undefined;
-    });
-  },
-};
-
 const started = Date.now();
-await build({
-  entryPoints,
-  outdir: join(root, 'dist'),
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  packages: 'external',
-  // ...except our own workspaces (TypeScript sources, e.g. @solaris/wire's runtime constants): bundled.
-  plugins: [bundleWorkspaces],
-  sourcemap: 'linked',
-  loader: { '.lua': 'text' },
-  logLevel: quiet ? 'error' : 'info',
-  // import.meta.url has no meaning in a CJS bundle; code that needs a path uses __dirname fallbacks.
-  define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+await build({ ...nodeBundleOptions({ root, quiet }), entryPoints, outdir: join(root, 'dist') });
 if (!quiet) console.log(`built ${Object.keys(entryPoints).length} entry points in ${Date.now() - started} ms`);
 // LibreChat preload: librechat-plugin/src/*.ts -> dist/plugin/*.cjs (workspace sources bundled, mongoose external).
 await (await import('../librechat-plugin/build.mjs')).buildPlugin({ root, quiet });

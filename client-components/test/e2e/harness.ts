@@ -37,39 +37,12 @@ export async function buildDemo(name = 'e2e-build'): Promise<{ server: string; w
   const BUILD = join(ARTIFACTS, name);
   mkdirSync(BUILD, { recursive: true });
   const { build } = await import('esbuild');
-  const { createRequire } = await import('node:module');
-  const { realpathSync } = await import('node:fs');
-  const req = createRequire(join(ROOT, 'package.json'));
+  const { nodeBundleOptions } = await import('../../../scripts/node-bundle.mjs');
   await build({
+    ...nodeBundleOptions({ root: ROOT, quiet: true }),
+    sourcemap: false,
     entryPoints: { demo: join(ROOT, 'server-extension/src/entry/demo.ts') },
     outdir: BUILD,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    plugins: [
-      {
-        name: 'bundle-workspaces',
-        setup(b) {
-          b.onResolve({ filter: /^@solaris\// }, (args) => {
-            for (const c of [args.path, `${args.path}.ts`]) {
-              try {
-                return { path: realpathSync(req.resolve(c)) };
-              } catch {
-                /* next */
-              }
-            }
-            return undefined;
-          });
-        },
-      },
-    ],
-    loader: { '.lua': 'text' },
-    logLevel: 'error',
-    define: { 'import.meta.url': 'importMetaUrl' },
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
   const widgetDir = join(BUILD, 'widget');
   const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', join(ROOT, 'client-components/vite.widget.config.ts'), '--outDir', widgetDir], {
