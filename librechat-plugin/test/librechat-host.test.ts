@@ -12,6 +12,7 @@ import { createTestDb, type TestDb } from '../../server-extension/test/helpers/i
 import { loadConfig } from '../../server-extension/src/core/config';
 import { createEngine, type EngineRuntime } from '../../server-extension/src/core/create-engine';
 import { buildPlugin } from '../build.mjs';
+import { startFakeUpstream, type FakeUpstream } from '../../server-extension/src/dev/fake-upstream';
 import { accessToken, BROWSER_UA, hostCwd, REGISTER, refreshToken, startHost, startMongo, type Host, type Mongo } from './helpers';
 
 const JWT_SECRET = 'test-access-secret-' + Math.random().toString(36).slice(2);
@@ -34,6 +35,8 @@ let db: TestDb;
 let host: Host;
 let admin: EngineRuntime;
 let conn: mongoose.Connection;
+let fake: FakeUpstream;
+const PROXY_KEY = 'host-proxy-key-0123456789';
 const sockets: Socket[] = [];
 
 const bearer = (u: { id: string; email: string }) => ({ Authorization: `Bearer ${accessToken(JWT_SECRET, u)}`, 'User-Agent': BROWSER_UA });
@@ -114,15 +117,21 @@ beforeAll(async () => {
   admin = await createEngine({ config, db, redis: new Redis(REDIS_URL, { maxRetriesPerRequest: 2 }), migrate: false });
   await admin.engine.admin.setLimitOverride({ userId: users.blocked.id, limit: 0 }, { id: 'test-operator' });
 
+  fake = await startFakeUpstream();
   host = await startHost({
     cwd: hostCwd({ JWT_SECRET, JWT_REFRESH_SECRET }), // secrets only in the host's .env
-    env: { MONGO_URI: mongo.uri, DATABASE_URL: db.childEnvUrl, REDIS_URL, SOLARIS_MAX_INFLIGHT: '2', SOLARIS_LIBRECHAT_COALESCE_MS: '150', PORT: '0' },
+    env: {
+      MONGO_URI: mongo.uri, DATABASE_URL: db.childEnvUrl, REDIS_URL, SOLARIS_MAX_INFLIGHT: '2', SOLARIS_LIBRECHAT_COALESCE_MS: '150', PORT: '0',
+      // The metering proxy inside LibreChat (/solaris/v1), in front of a fake LiteLLM.
+      SOLARIS_PROXY_KEY: PROXY_KEY, LITELLM_URL: fake.url,
+    },
   });
 }, 90_000);
 
 afterAll(async () => {
   for (const s of sockets) s.close();
   await host?.stop();
+  await fake?.close();
   if (admin) {
     const r = admin.redis;
     await admin.engine.close();
@@ -134,6 +143,34 @@ afterAll(async () => {
 });
 
 describe('routing inside the LibreChat host', () => {
+  it('serves the metering proxy at /solaris/v1 as a gate only (the Transaction hook writes the ledger)', async () => {
+    const noKey = await fetch(`${host.url}/solaris/v1/models`);
+    expect(noKey.status).toBe(401);
+    const models = await fetch(`${host.url}/solaris/v1/models`, { headers: { authorization: `Bearer ${PROXY_KEY}` } });
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
+    const chat = await fetch(`${host.url}/solaris/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json', 'x-solaris-user-id': users.bob.id },
+      body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá' }] }),
+    });
+    expect(chat.status).toBe(200);
+    await chat.json();
+    // Gate only: nothing in the ledger from the proxy, and its hold is gone.
+    const rows = await db.pool.query(`SELECT 1 FROM ledger WHERE user_id = $1 AND source = 'proxy'`, [users.bob.id]);
+    expect(rows.rowCount).toBe(0);
+    expect((await admin.engine.balance(users.bob.id)).reserved).toBe(0);
+    // A blocked user is refused by the proxy too, before any upstream call.
+    const before = fake.requests.length;
+    const blocked = await fetch(`${host.url}/solaris/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json', 'x-solaris-user-id': users.blocked.id },
+      body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá' }] }),
+    });
+    expect(blocked.status).toBe(402);
+    expect(fake.requests.length).toBe(before);
+  });
+
   it('serves /solaris/* from us and leaves every LibreChat route unchanged', async () => {
     const me = await fetch(`${host.url}/solaris/api/me`, { headers: bearer(users.alice) });
     expect(me.status).toBe(200);
