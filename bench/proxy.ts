@@ -12,6 +12,9 @@
  * 2-core box they share the CPUs, so read the figures as ratios within this run.
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default
  * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6).
+ * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream runs that child with --cpu-prof (profiles in
+ * ./bench-profiles); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
+ * does not set it; an A/B switch only).
  * A throwaway Postgres schema and Redis key prefix are created and removed.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -103,7 +106,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   const redis = handlerOnly
     ? new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
     : STORE === 'redis'
-      ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 })
+      ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableAutoPipelining: process.env.BENCH_AUTOPIPE === '1' })
       : null;
   if (handlerOnly) redis?.on('error', () => undefined); // refused on purpose
   const rt = await createEngine({ config, db, redis, migrate: false });
