@@ -348,10 +348,17 @@ export async function readStatement(
     )
     .catch(dataError);
   totalsP.catch(() => undefined); // awaited below, after the page
+  // The page and each row's balance-after in one round trip (statementWhere puts the user id in $1).
   const page = await db
-    .query<LedgerRow & { created_text: string }>(
-      `SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
-     WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`,
+    .query<LedgerRow & { created_text: string; used_through: number; granted_then: number }>(
+      `WITH page AS (
+         SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
+         WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}
+       ), ${BALANCE_AFTER_CTES}
+       SELECT page.*, y.used_through,
+              (SELECT COALESCE(sum(tokens), 0) FROM adj WHERE adj.kind = 'grant' AND adj.period_key = page.period_key
+                 AND adj.created_at <= page.created_at) AS granted_then
+       FROM page JOIN y USING (seq) ORDER BY page.created_at DESC, page.seq DESC`,
       params,
     )
     .catch(dataError);
@@ -359,40 +366,28 @@ export async function readStatement(
   const last = rows[rows.length - 1];
   const nextCursor = page.rows.length > limit && last ? encodeCursor({ t: last.created_text, s: Number(last.seq) }) : null;
 
-  const [totals, balances] = await Promise.all([totalsP, limitP.then((l) => balanceAfter(db, userId, rows, l))]);
+  const [totals, currentLimitValue] = await Promise.all([totalsP, limitP]);
   const t = totals.rows[0]!;
   return {
-    items: rows.map((r) => toEntry(r, balances.get(Number(r.seq)) ?? null)),
+    // Remaining right after each row (uses the current limit: limits are not versioned).
+    items: rows.map((r) => toEntry(r, currentLimitValue + Number(r.granted_then) - Number(r.used_through))),
     nextCursor,
     totals: { requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost) },
   };
 }
 
 /**
- * Remaining balance right after each row: limit + grants made in the period up to the row − usage in the
- * period since the last reset before the row. Uses the current limit (limits are not versioned).
+ * Balance after each row of `page` (a CTE of the caller): grants made in the period up to the row, minus
+ * the period's usage since the last reset before the row — a window over the user's rows of the page's
+ * periods only. $1 is the user id.
  */
-async function balanceAfter(db: Queryable, userId: string, rows: LedgerRow[], limit: number): Promise<Map<number, number>> {
-  if (rows.length === 0) return new Map();
-  const periods = [...new Set(rows.map((r) => r.period_key))];
-  const seqs = rows.map((r) => Number(r.seq));
-  const { rows: out } = await db.query<{ seq: number; used_through: number; granted_then: number }>(
-    `WITH adj AS (
-       SELECT kind, tokens, period_key, created_at FROM adjustments WHERE user_id = $1 AND period_key = ANY($2::text[])
-     ), x AS (
-       SELECT l.seq, l.period_key, l.created_at, l.weighted_tokens,
-              (SELECT count(*) FROM adj WHERE adj.kind = 'reset' AND adj.period_key = l.period_key AND adj.created_at < l.created_at) AS grp
-       FROM ledger l WHERE l.user_id = $1 AND l.period_key = ANY($2::text[])
-     ), y AS (
-       SELECT seq, period_key, created_at,
-              sum(weighted_tokens) OVER (PARTITION BY period_key, grp ORDER BY created_at, seq) AS used_through
-       FROM x
-     )
-     SELECT y.seq, y.used_through,
-            (SELECT COALESCE(sum(tokens), 0) FROM adj WHERE adj.kind = 'grant' AND adj.period_key = y.period_key
-               AND adj.created_at <= y.created_at) AS granted_then
-     FROM y WHERE y.seq = ANY($3::bigint[])`,
-    [userId, periods, seqs],
-  );
-  return new Map(out.map((r) => [Number(r.seq), limit + Number(r.granted_then) - Number(r.used_through)]));
-}
+const BALANCE_AFTER_CTES = `adj AS (
+         SELECT kind, tokens, period_key, created_at FROM adjustments
+         WHERE user_id = $1 AND period_key IN (SELECT period_key FROM page)
+       ), x AS (
+         SELECT l.seq, l.period_key, l.created_at, l.weighted_tokens,
+                (SELECT count(*) FROM adj WHERE adj.kind = 'reset' AND adj.period_key = l.period_key AND adj.created_at < l.created_at) AS grp
+         FROM ledger l WHERE l.user_id = $1 AND l.period_key IN (SELECT period_key FROM page)
+       ), y AS (
+         SELECT seq, sum(weighted_tokens) OVER (PARTITION BY period_key, grp ORDER BY created_at, seq) AS used_through FROM x
+       )`;
