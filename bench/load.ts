@@ -16,10 +16,10 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { arg, deleteRedisPrefix, fixed, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const arg = (name: string, env: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[env] ?? def);
 const USERS = arg('users', 'BENCH_USERS', 1000);
 const DURATION = arg('duration', 'BENCH_DURATION', 60);
 const CHUNKS = arg('chunks', 'BENCH_CHUNKS', 40);
@@ -60,11 +60,7 @@ function spawn(args: string[]): Promise<{ child: ChildProcess; url: string }> {
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
 }
-const pct = (a: number[], q: number) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))] ?? NaN;
-};
-const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const f = (n: number, d = 1) => fixed(n, d);
 const WORDS = 'como calcular a cota mensal de tokens para a equipe de vendas com base no uso real'.split(' ');
 
 async function main(): Promise<void> {
@@ -172,14 +168,7 @@ async function main(): Promise<void> {
     for (const c of children) c.kill('SIGINT');
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
-    const r = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [n, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = n;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-    r.disconnect();
+    await deleteRedisPrefix(REDIS_URL, prefix);
   }
 }
 

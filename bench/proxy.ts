@@ -25,6 +25,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, Pool, request } from 'undici';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { deleteRedisPrefix, fixed, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -232,12 +233,7 @@ async function load(url: string, concurrency: number, ms: number, record: boolea
   return { completed: ttfb.length, errors, rps: (ttfb.length / elapsed) * 1000, ttfb, last };
 }
 
-const pct = (a: number[], q: number) => {
-  if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
-};
-const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const f = (n: number, d = 1) => fixed(n, d);
 const pad = (s: string, n: number) => s.padStart(n);
 
 async function main(): Promise<void> {
@@ -345,14 +341,7 @@ async function main(): Promise<void> {
     await admin.query(`DROP SCHEMA IF EXISTS ${runId} CASCADE`);
     await admin.end();
     if (STORE === 'redis') {
-      const r = new Redis(REDIS_URL);
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await r.del(...keys);
-      } while (cursor !== '0');
-      r.disconnect();
+      await deleteRedisPrefix(REDIS_URL, prefix);
     }
   }
 }

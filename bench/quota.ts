@@ -21,6 +21,7 @@ import { QuotaEngine } from '../server-extension/src/core/engine';
 import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/ledger';
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { userKeys } from '../server-extension/src/core/redis-quota-store';
+import { deleteRedisPrefix } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -160,7 +161,6 @@ async function main() {
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema });
   const prefix = `bench:${run}:`;
   const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
-  const raw = new Redis(REDIS_URL);
   const tz = 'America/Sao_Paulo';
   try {
     const pressureBefore = cpuPressure();
@@ -207,13 +207,7 @@ async function main() {
     await db.close();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length) await raw.del(...keys);
-    } while (cursor !== '0');
-    raw.disconnect();
+    await deleteRedisPrefix(REDIS_URL, prefix);
     redis.disconnect();
   }
 }

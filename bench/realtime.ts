@@ -16,10 +16,10 @@ import { randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { arg, deleteRedisPrefix, fixed, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const arg = (name: string, env: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[env] ?? def);
 const CLIENTS = arg('clients', 'BENCH_CLIENTS', 2000);
 const SAMPLES = arg('samples', 'BENCH_SAMPLES', 1000);
 const GAP_MS = arg('gap', 'BENCH_GAP_MS', 2);
@@ -153,11 +153,7 @@ function ask(child: ChildProcess, msg: Msg, reply: string): Promise<Msg> {
     child.send(msg);
   });
 }
-const pct = (a: number[], q: number) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))] ?? NaN;
-};
-const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
+const f = (n: number) => fixed(n, 2);
 
 async function measure(server: ChildProcess, clients: ChildProcess, kind: 'settle' | 'bare', users: number[]) {
   await ask(clients, { type: 'record' }, 'recording');
@@ -222,14 +218,7 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
-    const r = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [n, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = n;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-    r.disconnect();
+    await deleteRedisPrefix(REDIS_URL, prefix);
   }
 }
 

@@ -26,10 +26,10 @@ import { LEDGER_COLUMNS, LedgerWriter } from '../server-extension/src/core/ledge
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { createSolarisServer } from '../server-extension/src/app';
 import { createLibreChatAuthenticator } from '../server-extension/src/adapters/auth';
+import { arg, deleteRedisPrefix, fixed, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const arg = (name: string, env: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[env] ?? def);
 const ROWS = arg('rows', 'BENCH_ROWS', 1_000_000);
 const USERS = arg('users', 'BENCH_USERS', 10_000);
 const SAMPLES = arg('samples', 'BENCH_SAMPLES', 2_000);
@@ -37,11 +37,7 @@ const INGEST_ROWS = arg('ingest', 'BENCH_INGEST_ROWS', 200_000);
 const TZ = 'America/Sao_Paulo';
 const SECRET = 'bench-statement-secret';
 
-const pct = (a: number[], q: number) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))] ?? NaN;
-};
-const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+const f = (n: number, d = 2) => fixed(n, d);
 
 async function timeIt(n: number, op: () => Promise<void>): Promise<number[]> {
   for (let i = 0; i < Math.min(200, n / 5); i++) await op(); // warm-up (JIT, plans, caches)
@@ -61,7 +57,6 @@ async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
   await migrate({ client: admin, schema });
-  const raw = new Redis(REDIS_URL);
   let server: Server | null = null;
   const cleanups: Array<() => Promise<unknown>> = [];
   console.log(`bench:statement — ${ROWS.toLocaleString('en-US')} ledger rows, ${USERS.toLocaleString('en-US')} users, ${SAMPLES} sequential samples per path, Node ${process.version}, schema ${schema}`);
@@ -190,13 +185,7 @@ async function main(): Promise<void> {
     if (process.argv.includes('--keep')) console.log(`kept schema ${schema} (--keep)`);
     else await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
-    let cursor = '0';
-    do {
-      const [n, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = n;
-      if (keys.length) await raw.del(...keys);
-    } while (cursor !== '0');
-    raw.disconnect();
+    await deleteRedisPrefix(REDIS_URL, prefix);
   }
 }
 
