@@ -8,12 +8,16 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import OpenAI from 'openai';
-import type { Redis } from 'ioredis';
+import { Redis as IORedis, type Redis } from 'ioredis';
+import { loadConfig } from '../../src/core/config';
+import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
+import { startFakeUpstream } from '../../src/dev/fake-upstream';
+import { createTestDb, type TestDb } from '../helpers/infra';
 import { requestIdFor } from '../../src/adapters/proxy/identity';
 import { estimatePromptTokens } from '../../src/adapters/proxy/tokens';
 import { fakePromptTokens, type FakeUpstream } from '../../src/dev/fake-upstream';
 import type { Queryable } from '../../src/core/sql';
-import { freePort, sleep } from './faults';
+import { freePort, sleep, startPrivateRedis, type PrivateRedis } from './faults';
 
 export const ROOT = join(__dirname, '../../..');
 export const PROXY_KEY = 'reliability-proxy-key-0123456789';
@@ -208,4 +212,60 @@ export function count<T extends { outcome: Outcome }>(rs: T[]): Record<Outcome, 
   const c: Record<Outcome, number> = { completed: 0, refused: 0, unavailable: 0, failed: 0 };
   for (const r of rs) c[r.outcome]++;
   return c;
+}
+
+export interface TwoReplicaCluster {
+  db: TestDb;
+  redis: PrivateRedis;
+  fake: FakeUpstream;
+  replicas: Replica[];
+  /** An engine of the test itself on the same schema and Redis: plays the operator and reads balances. */
+  admin: EngineRuntime;
+  /** The environment both replicas got, and their bundle (to restart one). */
+  env: Record<string, string>;
+  bundleFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The usual stage of a reliability test: its own Postgres schema, a private redis-server, a fake upstream
+ * and two standalone replicas sharing them, plus an operator engine.
+ */
+export async function startTwoReplicaCluster(
+  tag: string,
+  opts: { chunkDelayMs: number; env?: Record<string, string> },
+): Promise<TwoReplicaCluster> {
+  const [db, redis, fake, bundle] = await Promise.all([
+    createTestDb(),
+    startPrivateRedis(),
+    startFakeUpstream({ chunks: 20, chunkDelayMs: opts.chunkDelayMs }),
+    buildStandalone(tag),
+  ]);
+  const env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url, ...opts.env };
+  const replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
+  const admin = await createEngine({
+    config: loadConfig({ DATABASE_URL: db.childEnvUrl }),
+    db,
+    redis: new IORedis(redis.url, { maxRetriesPerRequest: 2 }),
+    outbox: false,
+  });
+  admin.redis!.on('error', () => undefined); // the tests stop and restart this Redis on purpose
+  return {
+    db,
+    redis,
+    fake,
+    replicas,
+    admin,
+    env,
+    bundleFile: bundle.file,
+    async stop() {
+      await Promise.all(replicas.map((r) => r.kill()));
+      await admin.engine.close();
+      admin.redis?.disconnect();
+      await fake.close();
+      await redis.stop();
+      bundle.remove();
+      await db.drop();
+    },
+  };
 }

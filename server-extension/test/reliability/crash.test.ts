@@ -3,38 +3,25 @@
  * (and after a restart) every request whose client got the whole answer is in the ledger exactly once with
  * what the upstream reported; the dead process's reservations expire by TTL; the balance equals the ledger.
  */
-import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/core/config';
-import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
-import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
-import { createTestDb, type TestDb } from '../helpers/infra';
-import { sleep, startPrivateRedis, type PrivateRedis } from './faults';
-import { buildStandalone, chat, count, ledgerRows, openReservations, runLoad, startReplica, upstreamUsage, type Replica } from './cluster';
+import type { EngineRuntime } from '../../src/core/create-engine';
+import type { FakeUpstream } from '../../src/dev/fake-upstream';
+import type { TestDb } from '../helpers/infra';
+import { sleep } from './faults';
+import { chat, count, ledgerRows, openReservations, runLoad, upstreamUsage, type Replica, startReplica, startTwoReplicaCluster, type TwoReplicaCluster } from './cluster';
 
 const TTL_MS = 4_000;
 let db: TestDb;
-let redis: PrivateRedis;
 let fake: FakeUpstream;
-let bundle: { file: string; remove(): void };
 let replicas: Replica[] = [];
 let admin: EngineRuntime;
 let env: Record<string, string>;
+let cluster: TwoReplicaCluster | undefined;
 
 beforeAll(async () => {
-  [db, redis, fake, bundle] = await Promise.all([createTestDb(), startPrivateRedis(), startFakeUpstream({ chunks: 20, chunkDelayMs: 15 }), buildStandalone('crash')]);
-  env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url, SOLARIS_RESERVATION_TTL_MS: String(TTL_MS) };
-  replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
-  admin = await createEngine({ config: loadConfig({ DATABASE_URL: db.childEnvUrl }), db, redis: new Redis(redis.url, { maxRetriesPerRequest: 2 }), outbox: false });
+  cluster = await startTwoReplicaCluster('crash', { chunkDelayMs: 15, env: { SOLARIS_RESERVATION_TTL_MS: String(TTL_MS) } });
+  ({ db, fake, replicas, admin, env } = cluster);
 });
-afterAll(async () => {
-  await Promise.all(replicas.map((r) => r.kill()));
-  await admin?.engine.close();
-  admin?.redis?.disconnect();
-  await fake?.close();
-  await redis?.stop();
-  bundle?.remove();
-  await db?.drop();
-});
+afterAll(async () => cluster?.stop());
 
 describe('crash: kill -9 of one of two server processes mid-load', () => {
   it('acknowledged requests are in the ledger exactly once; dead reservations expire; balance = ledger', async () => {
@@ -66,7 +53,7 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
     const orphansAfterLoad = orphans.length;
     // Restart the dead replica on its port.
     const restartT0 = Date.now();
-    replicas[0] = await startReplica(bundle.file, env, replicas[0]!.port);
+    replicas[0] = await startReplica(cluster!.bundleFile, env, replicas[0]!.port);
     const restartMs = Date.now() - restartT0;
     // Its reservations expire by themselves (TTL), nothing else frees them.
     let expiredAfter: number;

@@ -5,36 +5,22 @@
  *   used − capacity ≤ Σ over admitted requests of max(0, actual − estimate)
  * and the ledger equals what the fake upstream reported, request by request.
  */
-import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/core/config';
-import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
-import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
-import { createTestDb, type TestDb } from '../helpers/infra';
-import { startPrivateRedis, type PrivateRedis } from './faults';
-import { buildStandalone, count, ledgerRows, openReservations, runLoad, startReplica, upstreamUsage, type Replica, type ChatSpec } from './cluster';
+import type { EngineRuntime } from '../../src/core/create-engine';
+import type { FakeUpstream } from '../../src/dev/fake-upstream';
+import type { TestDb } from '../helpers/infra';
+import { count, ledgerRows, openReservations, runLoad, upstreamUsage, type Replica, type ChatSpec, startTwoReplicaCluster, type TwoReplicaCluster } from './cluster';
 
 let db: TestDb;
-let redis: PrivateRedis;
 let fake: FakeUpstream;
-let bundle: { file: string; remove(): void };
 let replicas: Replica[] = [];
 let admin: EngineRuntime;
+let cluster: TwoReplicaCluster | undefined;
 
 beforeAll(async () => {
-  [db, redis, fake, bundle] = await Promise.all([createTestDb(), startPrivateRedis(), startFakeUpstream({ chunks: 20, chunkDelayMs: 5 }), buildStandalone('overspend')]);
-  const env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url };
-  replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
-  admin = await createEngine({ config: loadConfig({ DATABASE_URL: db.childEnvUrl }), db, redis: new Redis(redis.url, { maxRetriesPerRequest: 2 }), outbox: false });
+  cluster = await startTwoReplicaCluster('overspend', { chunkDelayMs: 5 });
+  ({ db, fake, replicas, admin } = cluster);
 });
-afterAll(async () => {
-  await Promise.all(replicas.map((r) => r.kill()));
-  await admin?.engine.close();
-  admin?.redis?.disconnect();
-  await fake?.close();
-  await redis?.stop();
-  bundle?.remove();
-  await db?.drop();
-});
+afterAll(async () => cluster?.stop());
 
 async function scenario(userId: string, spec: ChatSpec) {
   const limit = 40_000;

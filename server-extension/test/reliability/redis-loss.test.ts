@@ -3,37 +3,24 @@
  * Redis, then a Redis kill + restart without persistence (empty). Counters are rebuilt from the ledger,
  * decisions stay correct, nothing is counted twice, and every acknowledged request is in the ledger once.
  */
-import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/core/config';
-import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
-import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
-import { createTestDb, type TestDb } from '../helpers/infra';
-import { sleep, startPrivateRedis, type PrivateRedis } from './faults';
-import { buildStandalone, chat, count, ledgerRows, runLoad, startReplica, upstreamUsage, type Replica } from './cluster';
+import type { EngineRuntime } from '../../src/core/create-engine';
+import type { FakeUpstream } from '../../src/dev/fake-upstream';
+import type { TestDb } from '../helpers/infra';
+import { sleep, type PrivateRedis } from './faults';
+import { chat, count, ledgerRows, runLoad, upstreamUsage, type Replica, startTwoReplicaCluster, type TwoReplicaCluster } from './cluster';
 
 let db: TestDb;
 let redis: PrivateRedis;
 let fake: FakeUpstream;
-let bundle: { file: string; remove(): void };
 let replicas: Replica[] = [];
 let admin: EngineRuntime;
+let cluster: TwoReplicaCluster | undefined;
 
 beforeAll(async () => {
-  [db, redis, fake, bundle] = await Promise.all([createTestDb(), startPrivateRedis(), startFakeUpstream({ chunks: 20, chunkDelayMs: 10 }), buildStandalone('redisloss')]);
-  const env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url };
-  replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
-  admin = await createEngine({ config: loadConfig({ DATABASE_URL: db.childEnvUrl }), db, redis: new Redis(redis.url, { maxRetriesPerRequest: 2 }), outbox: false });
-  admin.redis!.on('error', () => undefined);
+  cluster = await startTwoReplicaCluster('redisloss', { chunkDelayMs: 10 });
+  ({ db, redis, fake, replicas, admin } = cluster);
 });
-afterAll(async () => {
-  await Promise.all(replicas.map((r) => r.kill()));
-  await admin?.engine.close();
-  admin?.redis?.disconnect();
-  await fake?.close();
-  await redis?.stop();
-  bundle?.remove();
-  await db?.drop();
-});
+afterAll(async () => cluster?.stop());
 
 describe('Redis loss mid-load (FLUSHALL, then kill + empty restart)', () => {
   it('balances rebuilt from the ledger, no double counting, decisions correct', async () => {
