@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useSolaris } from '../provider';
-import { SolDialog } from '../components/ui';
+import { ErrorNote, Notice, SolDialog } from '../components/ui';
 
 export interface PendingAction {
   message: string;
@@ -40,4 +40,41 @@ export function ConfirmDialog({ pending, onDone }: { pending: PendingAction | nu
       </div>
     </SolDialog>
   );
+}
+
+/**
+ * ask → confirm → run, with the outcome shown in place: `notes` (error or "saved") where the caller wants
+ * them, `dialog` anywhere in its tree. Shared by the admin editors.
+ */
+export function useConfirmedAction() {
+  const { t } = useSolaris();
+  const [pending, setPending] = useState<PendingAction | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const ask = (message: string, run: () => Promise<unknown>) => {
+    setError(null);
+    setNotice(null);
+    setPending({ message, run });
+  };
+  const fail = (e: unknown) => {
+    setNotice(null);
+    setError(e);
+  };
+  const notes = (
+    <>
+      {error !== null && <ErrorNote error={error} />}
+      {notice && <Notice>{notice}</Notice>}
+    </>
+  );
+  const dialog = (
+    <ConfirmDialog
+      pending={pending}
+      onDone={(r) => {
+        setPending(null);
+        if (r.ok) setNotice(t.saved);
+        else if (r.error) setError(r.error);
+      }}
+    />
+  );
+  return { ask, fail, notes, dialog };
 }

@@ -3,7 +3,7 @@ import type { PeriodKind, PlanDTO } from '@solaris/wire';
 import { usePlans, useSavePlan } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote } from '../components/ui';
-import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
+import { useConfirmedAction } from './ConfirmDialog';
 
 const EMPTY: PlanDTO = { id: '', name: '', tokenLimit: 0, period: 'month', isDefault: false };
 
@@ -53,44 +53,23 @@ export function PlansEditor() {
   const { t } = useSolaris();
   const plans = usePlans();
   const save = useSavePlan();
-  const [pending, setPending] = useState<PendingAction | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const confirmed = useConfirmedAction();
   const [newKey, setNewKey] = useState(0);
-  const ask = (plan: PlanDTO, isNew: boolean) => {
-    setError(null);
-    setNotice(null);
-    setPending({
-      message: t.confirmPlanSave(plan.name || plan.id),
-      run: async () => {
-        await save.mutateAsync({ plan, isNew });
-        if (isNew) setNewKey((k) => k + 1);
-      },
+  const ask = (plan: PlanDTO, isNew: boolean) =>
+    confirmed.ask(t.confirmPlanSave(plan.name || plan.id), async () => {
+      await save.mutateAsync({ plan, isNew });
+      if (isNew) setNewKey((k) => k + 1);
     });
-  };
   return (
     <div className="sol-plans">
       {plans.isError && <ErrorNote error={plans.error} onRetry={() => void plans.refetch()} />}
-      {error !== null && <ErrorNote error={error} />}
-      {notice && (
-        <p className="sol-notice" role="status">
-          <span aria-hidden="true">✓ </span>
-          {notice}
-        </p>
-      )}
+      {confirmed.notes}
       {(plans.data ?? []).map((p) => (
         <PlanForm key={`${p.id}:${p.tokenLimit}:${p.name}:${p.period}:${p.isDefault}`} plan={p} isNew={false} onAsk={ask} />
       ))}
       <h4>{t.newPlan}</h4>
       <PlanForm key={`new-${newKey}`} plan={EMPTY} isNew onAsk={ask} />
-      <ConfirmDialog
-        pending={pending}
-        onDone={(r) => {
-          setPending(null);
-          if (r.ok) setNotice(t.saved);
-          else if (r.error) setError(r.error);
-        }}
-      />
+      {confirmed.dialog}
     </div>
   );
 }

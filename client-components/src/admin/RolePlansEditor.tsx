@@ -3,36 +3,16 @@ import type { PlanDTO } from '@solaris/wire';
 import { usePlans } from '../hooks';
 import { useRemoveRolePlan, useRolePlans, useSetAutoApprove, useSetRolePlan } from '../hooks-extras';
 import { useSolaris } from '../provider';
-import { ErrorNote, Notice, positiveInt } from '../components/ui';
-import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
+import { ErrorNote, positiveInt } from '../components/ui';
+import { useConfirmedAction } from './ConfirmDialog';
 
 /** Shared by both editors: ask → confirm → run; errors and "saved" shown in place. */
 function useConfirmed() {
-  const { t } = useSolaris();
-  const [pending, setPending] = useState<PendingAction | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const ask = (message: string, run: () => Promise<unknown>) => {
-    setError(null);
-    setNotice(null);
-    setPending({ message, run });
-  };
-  const fail = (e: unknown) => {
-    setNotice(null);
-    setError(e);
-  };
+  const { ask, fail, notes, dialog } = useConfirmedAction();
   const view = (
     <>
-      {error !== null && <ErrorNote error={error} />}
-      {notice && <Notice>{notice}</Notice>}
-      <ConfirmDialog
-        pending={pending}
-        onDone={(r) => {
-          setPending(null);
-          if (r.ok) setNotice(t.saved);
-          else if (r.error) setError(r.error);
-        }}
-      />
+      {notes}
+      {dialog}
     </>
   );
   return { ask, fail, view };

@@ -3,7 +3,7 @@ import { useAdminUser, useAssignPlan, useGrantTokens, useOverrideLimit, usePlans
 import { useSolaris } from '../provider';
 import { ErrorNote, StateBadge, UsageBar } from '../components/ui';
 import { StatementPanel } from '../components/StatementPanel';
-import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
+import { useConfirmedAction } from './ConfirmDialog';
 
 const positiveInt = (s: string): number | null => (/^\d+$/.test(s.trim()) && Number(s) > 0 ? Number(s) : null);
 
@@ -22,21 +22,11 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
   const [limit, setLimit] = useState('');
   const [resetReason, setResetReason] = useState('');
   const [planId, setPlanId] = useState('');
-  const [pending, setPending] = useState<PendingAction | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const { ask, fail, notes, dialog } = useConfirmedAction();
 
   const u = user.data;
   const who = u?.email ?? u?.name ?? userId;
-  const ask = (message: string, run: () => Promise<unknown>) => {
-    setError(null);
-    setNotice(null);
-    setPending({ message, run });
-  };
-  const invalid = () => {
-    setNotice(null);
-    setError(new Error(t.invalidNumber));
-  };
+  const invalid = () => fail(new Error(t.invalidNumber));
 
   const onGrant = (e: FormEvent) => {
     e.preventDefault();
@@ -112,13 +102,7 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
           <p className="sol-muted">{t.resetsAt(fmt.date(u.balance.periodEnd))}</p>
         </>
       )}
-      {error !== null && <ErrorNote error={error} />}
-      {notice && (
-        <p className="sol-notice" role="status">
-          <span aria-hidden="true">✓ </span>
-          {notice}
-        </p>
-      )}
+      {notes}
       <div className="sol-forms">
         <form onSubmit={onGrant} aria-label={t.grantTitle}>
           <h4>{t.grantTitle}</h4>
@@ -178,14 +162,7 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
         </form>
       </div>
       <StatementPanel userId={userId} />
-      <ConfirmDialog
-        pending={pending}
-        onDone={(r) => {
-          setPending(null);
-          if (r.ok) setNotice(t.saved);
-          else if (r.error) setError(r.error);
-        }}
-      />
+      {dialog}
     </div>
   );
 }
