@@ -7,6 +7,7 @@ import { loadPolicySnapshot } from './policy';
 import { LedgerWriter, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, type LedgerOutbox } from './ledger-outbox';
+import counterPrelude from './lua/_counter.lua';
 import reserveLua from './lua/reserve.lua';
 import settleLua from './lua/settle.lua';
 import stateLua from './lua/state.lua';
@@ -77,9 +78,11 @@ export class RedisQuotaStore implements QuotaStore {
     const r = opts.redis;
     // defineCommand loads each script once (EVALSHA, falling back to EVAL after a SCRIPT FLUSH / restart).
     if (typeof (r as unknown as Record<string, unknown>).solarisReserve !== 'function') {
-      r.defineCommand('solarisReserve', { numberOfKeys: 2, lua: reserveLua });
-      r.defineCommand('solarisSettle', { numberOfKeys: 3, lua: settleLua });
-      r.defineCommand('solarisState', { numberOfKeys: 2, lua: stateLua });
+      // The counter scripts share lua/_counter.lua (read + expiry rules, reservation sums), prepended here.
+      const withPrelude = (body: string) => `${counterPrelude}\n${body}`;
+      r.defineCommand('solarisReserve', { numberOfKeys: 2, lua: withPrelude(reserveLua) });
+      r.defineCommand('solarisSettle', { numberOfKeys: 3, lua: withPrelude(settleLua) });
+      r.defineCommand('solarisState', { numberOfKeys: 2, lua: withPrelude(stateLua) });
       r.defineCommand('solarisRelease', { numberOfKeys: 1, lua: releaseLua });
       r.defineCommand('solarisInstall', { lua: installLua });
       r.defineCommand('solarisFired', { numberOfKeys: 1, lua: firedLua });

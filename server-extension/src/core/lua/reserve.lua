@@ -1,34 +1,14 @@
--- Reserve `estimate` weighted tokens for one request, atomically.
+-- Reserve `estimate` weighted tokens for one request, atomically. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash sq:{u}:c   KEYS[2] reservations hash sq:{u}:r (requestId -> "amount:expiresAtMs")
 -- ARGV: requestId, estimate, nowMs, ttlMs, maxInflight
 -- Returns {status, reserved, counter fields...}; status MISSING means: rebuild the counter from Postgres, then retry.
-local c = redis.call('HGETALL', KEYS[1])
-if #c == 0 then return {'MISSING'} end
-local h = {}
-for i = 1, #c, 2 do h[c[i]] = c[i + 1] end
 local now = tonumber(ARGV[3])
-local ne = tonumber(h.ne or '0')
-if now >= tonumber(h.pe) or (ne > 0 and now >= ne) then return {'MISSING'} end
+local h, c = readCounter(KEYS[1], now)
+if not h then return {'MISSING'} end
 
--- Purge expired reservations (a crashed request frees its hold) and sum the open ones.
--- An expired hold means its request was neither settled nor released: its process may have died after
--- the ledger commit and before the settle step. Drop the counter so it is rebuilt from the ledger (the
--- record) before this decision; the purged holds are gone, so the retry does not come back here.
-local res = redis.call('HGETALL', KEYS[2])
-local reserved, open, mine, expired = 0, 0, false, false
-for i = 1, #res, 2 do
-  local amount, expires = string.match(res[i + 1], '^(%d+):(%d+)$')
-  if tonumber(expires) <= now then
-    redis.call('HDEL', KEYS[2], res[i])
-    expired = true
-  else
-    reserved = reserved + tonumber(amount)
-    open = open + 1
-    if res[i] == ARGV[1] then mine = true end
-  end
-end
-
+local reserved, open, mine, expired = sumReservations(KEYS[2], now, true, ARGV[1])
 if expired then
+  -- Rebuilt before this decision; the purged holds are gone, so the retry does not come back here.
   redis.call('DEL', KEYS[1])
   return {'MISSING'}
 end

@@ -1,15 +1,11 @@
--- Apply one settled (already durable in the ledger) request to the counter, exactly once.
+-- Apply one settled (already durable in the ledger) request to the counter, exactly once. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash   KEYS[2] reservations hash   KEYS[3] settled marker sq:{u}:s:<requestId>
 -- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs[, occurredAtMs]
 -- periodKey '' = not known (the row waits in the ledger outbox while Postgres is down): the row belongs to
 -- this counter's period when occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
-local c = redis.call('HGETALL', KEYS[1])
-if #c == 0 then return {'MISSING'} end
-local h = {}
-for i = 1, #c, 2 do h[c[i]] = c[i + 1] end
 local now = tonumber(ARGV[4])
-local ne = tonumber(h.ne or '0')
-if now >= tonumber(h.pe) or (ne > 0 and now >= ne) then return {'MISSING'} end
+local h = readCounter(KEYS[1], now)
+if not h then return {'MISSING'} end
 
 redis.call('HDEL', KEYS[2], ARGV[1])
 local status = 'already'
@@ -26,12 +22,7 @@ if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
     h.used = tostring(redis.call('HINCRBY', KEYS[1], 'used', ARGV[2]))
   end
 end
-local reserved = 0
-local res = redis.call('HGETALL', KEYS[2])
-for i = 2, #res, 2 do
-  local amount, expires = string.match(res[i], '^(%d+):(%d+)$')
-  if tonumber(expires) > now then reserved = reserved + tonumber(amount) end
-end
+local reserved = sumReservations(KEYS[2], now, false, nil)
 local out = {status, tostring(reserved)}
 for k, v in pairs(h) do
   out[#out + 1] = k
