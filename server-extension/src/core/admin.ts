@@ -53,6 +53,25 @@ interface PlanRow {
 }
 const toPlan = (r: PlanRow): PlanDTO => ({ id: r.id, name: r.name, tokenLimit: Number(r.token_limit), period: r.period, isDefault: r.is_default });
 
+interface UserDirectoryRow {
+  email: string | null;
+  name: string | null;
+  role: string | null;
+  last_seen_at: Date | null;
+  plan_id: string | null;
+  limit_override: number | null;
+}
+const toAdminUser = (userId: string, r: UserDirectoryRow, balance: BalanceDTO): AdminUserDTO => ({
+  userId,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  lastSeenAt: r.last_seen_at?.toISOString() ?? null,
+  planId: r.plan_id,
+  limitOverride: r.limit_override == null ? null : Number(r.limit_override),
+  balance,
+});
+
 /** Admin mutations and reports. Every mutation writes the audit log in the same transaction, then refreshes the counter. */
 export class AdminService {
   constructor(private readonly engine: QuotaEngine) {}
@@ -240,16 +259,7 @@ export class AdminService {
       params,
     );
     const items = await Promise.all(
-      rows.map(async (r): Promise<AdminUserDTO> => ({
-        userId: r.user_id,
-        email: r.email,
-        name: r.name,
-        role: r.role,
-        lastSeenAt: r.last_seen_at?.toISOString() ?? null,
-        planId: r.plan_id,
-        limitOverride: r.limit_override == null ? null : Number(r.limit_override),
-        balance: await this.engine.balance(r.user_id),
-      })),
+      rows.map(async (r) => toAdminUser(r.user_id, r, await this.engine.balance(r.user_id))),
     );
     return { items, total: rows[0]?.total ?? 0 };
   }
@@ -257,7 +267,7 @@ export class AdminService {
   async userDetail(userIdRaw: string): Promise<AdminUserDTO & { adjustments: AdjustmentDTO[] }> {
     const userId = parseWith(userIdSchema, userIdRaw);
     const [{ rows }, adj, balance] = await Promise.all([
-      this.pool.query<{ email: string | null; name: string | null; role: string | null; last_seen_at: Date | null; plan_id: string | null; limit_override: number | null }>(
+      this.pool.query<UserDirectoryRow>(
         `SELECT c.email, c.name, c.role, c.last_seen_at, uq.plan_id, uq.limit_override
          FROM (SELECT $1::text AS user_id) x LEFT JOIN users_cache c USING (user_id) LEFT JOIN user_quotas uq USING (user_id)`,
         [userId],
@@ -270,14 +280,7 @@ export class AdminService {
     ]);
     const r = rows[0]!;
     return {
-      userId,
-      email: r.email,
-      name: r.name,
-      role: r.role,
-      lastSeenAt: r.last_seen_at?.toISOString() ?? null,
-      planId: r.plan_id,
-      limitOverride: r.limit_override == null ? null : Number(r.limit_override),
-      balance,
+      ...toAdminUser(userId, r, balance),
       adjustments: adj.rows.map((a) => ({
         id: String(a.id),
         userId,
