@@ -83,7 +83,8 @@ export function fakePromptTokens(json: Record<string, unknown> | null): number {
 function lastUserText(json: Record<string, unknown> | null): string {
   const msgs = Array.isArray(json?.messages) ? (json.messages as Array<{ role?: unknown; content?: unknown }>) : [];
   for (let i = msgs.length - 1; i >= 0; i--) {
-    const m = msgs[i]!;
+    const m = msgs[i];
+    if (!m || typeof m !== 'object') continue;
     if (m.role === 'user' && typeof m.content === 'string') return m.content;
     if (m.role === 'user' && Array.isArray(m.content)) {
       const t = (m.content as Array<{ text?: unknown }>).map((p) => (typeof p?.text === 'string' ? p.text : '')).join(' ');
@@ -159,6 +160,13 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
     if (!json || typeof json.model !== 'string') {
       return sendJson(res, 400, { error: { message: 'model is required', type: 'invalid_request_error', code: '400' } });
+    }
+    // Like OpenAI / LiteLLM: chat messages must be objects with a role (a 400, never a crash of the fake).
+    if (path === '/chat/completions') {
+      const msgs = json.messages;
+      if (!Array.isArray(msgs) || msgs.some((m) => !m || typeof m !== 'object' || typeof (m as { role?: unknown }).role !== 'string')) {
+        return sendJson(res, 400, { error: { message: 'messages must be an array of objects with a role', type: 'invalid_request_error', code: '400', param: 'messages' } });
+      }
     }
     const mode = options.mode;
     if (mode === 'error-4xx') {

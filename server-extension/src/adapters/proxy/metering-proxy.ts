@@ -245,6 +245,13 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       sendError(res, 400, 'invalid_input', 'Informe o campo "model" (texto de até 200 caracteres).');
       return null;
     }
+    // A chat without a list of message objects can never be answered: refuse it before holding any quota.
+    // (Only the shape is checked; every field inside passes through untouched.)
+    const msgs = json.messages;
+    if (kind === 'chat' && (!Array.isArray(msgs) || msgs.length === 0 || msgs.some((m) => !m || typeof m !== 'object' || Array.isArray(m)))) {
+      sendError(res, 400, 'invalid_input', 'Informe "messages": uma lista não vazia de mensagens (objetos).');
+      return null;
+    }
     const caller = readCaller(req.headers, json);
     if (!caller) {
       sendError(res, 400, 'invalid_input', 'Usuário não identificado: envie o cabeçalho X-Solaris-User-Id ou o campo "user".');
