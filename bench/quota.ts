@@ -148,7 +148,7 @@ async function luaPairBench(redis: Redis): Promise<number> {
     const id = `lua-${run}-${caller}-${i}`;
     const now = Date.now();
     const reply = await lua.solarisReserve(k.counter, k.reservations, id, 200, now, 600_000, 1000);
-    const pk = reply[reply.indexOf('pk') + 1] ?? '';
+    const pk = reply[4] ?? ''; // {status, reserved, pl, pkd, pk, ...} (COUNTER_FIELDS)
     await lua.solarisSettle(k.counter, k.reservations, k.marker(id), id, 200, pk, now, 3_600_000);
   });
 }

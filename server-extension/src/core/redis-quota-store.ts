@@ -38,7 +38,8 @@ const REBUILD_MARK_WINDOW_MS = 15 * 60 * 1000;
 const COUNTER_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 const LOCK_TTL_MS = 5_000;
 
-type LuaReply = string[];
+/** Missing hash fields come back as null. */
+type LuaReply = (string | null)[];
 
 interface SolarisRedis extends Redis {
   solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<LuaReply>;
@@ -230,10 +231,10 @@ export class RedisQuotaStore implements QuotaStore {
         'gr', snap.granted,
         'used', snap.used,
         'ne', snap.nextGrantExpiry,
-        // Personal settings ride along in the hash ('' = none); the Lua scripts return the whole hash.
+        // Personal settings ride along in the hash ('' = none); the scripts reply with every field (COUNTER_FIELDS).
         'cap', snap.personalCap ?? '',
         'wp', snap.warnPercent ?? '',
-        ...snap.fired.flatMap((t) => [`f${t}`, 1]),
+        'fd', snap.fired.join(','),
       ];
       const ttl = Math.max(1, snap.periodEnd - now) + COUNTER_GRACE_MS;
       const markers = snap.recent.map((id) => k.marker(id));
@@ -244,27 +245,28 @@ export class RedisQuotaStore implements QuotaStore {
   }
 }
 
-/** Lua replies are {status, reserved, field, value, ...} (the counter hash flattened). */
+/**
+ * Lua replies are {status, reserved, ...counter fields in this order} (FIELDS in lua/_counter.lua): read
+ * positionally, no per-call object of field names. A field the hash lacks comes back as null.
+ */
+const COUNTER_FIELDS = ['pl', 'pkd', 'pk', 'ps', 'pe', 'lim', 'gr', 'used', 'ne', 'cap', 'wp', 'fd'] as const;
+const F = Object.fromEntries(COUNTER_FIELDS.map((f, i) => [f, i + 2])) as Record<(typeof COUNTER_FIELDS)[number], number>;
+
 function parseState(userId: string, reply: LuaReply): CounterState {
-  const h: Record<string, string> = {};
-  for (let i = 2; i + 1 < reply.length; i += 2) h[reply[i]!] = reply[i + 1]!;
-  const fired = Object.keys(h)
-    .filter((f) => /^f\d+$/.test(f))
-    .map((f) => Number(f.slice(1)))
-    .sort((a, b) => a - b);
+  const fd = reply[F.fd];
   return {
     userId,
-    planId: h.pl || null,
-    periodKind: (h.pkd ?? 'month') as PeriodKind,
-    periodKey: h.pk ?? '',
-    periodStart: Number(h.ps),
-    periodEnd: Number(h.pe),
-    limit: Number(h.lim),
-    granted: Number(h.gr),
-    used: Number(h.used),
+    planId: reply[F.pl] || null,
+    periodKind: (reply[F.pkd] || 'month') as PeriodKind,
+    periodKey: reply[F.pk] ?? '',
+    periodStart: Number(reply[F.ps]),
+    periodEnd: Number(reply[F.pe]),
+    limit: Number(reply[F.lim]),
+    granted: Number(reply[F.gr]),
+    used: Number(reply[F.used]),
     reserved: Number(reply[1] ?? 0),
-    fired,
-    personalCap: h.cap ? Number(h.cap) : null,
-    warnPercent: h.wp ? Number(h.wp) : null,
+    fired: fd ? fd.split(',').map(Number).sort((a, b) => a - b) : [],
+    personalCap: reply[F.cap] ? Number(reply[F.cap]) : null,
+    warnPercent: reply[F.wp] ? Number(reply[F.wp]) : null,
   };
 }

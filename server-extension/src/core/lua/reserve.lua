@@ -1,10 +1,11 @@
 -- Reserve `estimate` weighted tokens for one request, atomically. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash sq:{u}:c   KEYS[2] reservations hash sq:{u}:r (requestId -> "amount:expiresAtMs")
 -- ARGV: requestId, estimate, nowMs, ttlMs, maxInflight
--- Returns {status, reserved, counter fields...}; status MISSING means: rebuild the counter from Postgres, then retry.
+-- Returns {status, reserved, counter fields in FIELDS order}; status MISSING means: rebuild the counter from
+-- Postgres, then retry.
 local now = tonumber(ARGV[3])
-local h, c = readCounter(KEYS[1], now)
-if not h then return {'MISSING'} end
+local v = readCounter(KEYS[1], now)
+if not v then return {'MISSING'} end
 
 local reserved, open, mine, expired = sumReservations(KEYS[2], now, true, ARGV[1])
 if expired then
@@ -15,7 +16,7 @@ end
 
 local status = 'reserved'
 local estimate = tonumber(ARGV[2])
-local available = tonumber(h.lim) + tonumber(h.gr) - tonumber(h.used) - reserved
+local available = tonumber(v[LIM]) + tonumber(v[GR]) - tonumber(v[USED]) - reserved
 if mine then
   status = 'already_reserved'
 elseif open >= tonumber(ARGV[5]) then
@@ -25,7 +26,13 @@ elseif available <= 0 or estimate > available then
 else
   local ttl = tonumber(ARGV[4])
   redis.call('HSET', KEYS[2], ARGV[1], estimate .. ':' .. (now + ttl))
-  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+  -- The hash lives as long as its longest hold: a first hold sets the TTL, later ones only extend it (GT),
+  -- which saves the PTTL read.
+  if open == 0 then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  else
+    redis.call('PEXPIRE', KEYS[2], ttl, 'GT')
+  end
   reserved = reserved + estimate
 end
-return {status, tostring(reserved), unpack(c)}
+return {status, tostring(reserved), unpack(v)}

@@ -4,8 +4,8 @@
 -- periodKey '' = not known (the row waits in the ledger outbox while Postgres is down): the row belongs to
 -- this counter's period when occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
 local now = tonumber(ARGV[4])
-local h = readCounter(KEYS[1], now)
-if not h then return {'MISSING'} end
+local v = readCounter(KEYS[1], now)
+if not v then return {'MISSING'} end
 
 redis.call('HDEL', KEYS[2], ARGV[1])
 local status = 'already'
@@ -13,19 +13,14 @@ local status = 'already'
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
   status = 'settled'
   -- A row of another period (settled late, after the counter rolled over) does not touch this one.
-  local same = ARGV[3] == h.pk
+  local same = ARGV[3] == v[PK]
   if ARGV[3] == '' then
     local occ = tonumber(ARGV[6] or '')
-    same = occ ~= nil and occ >= tonumber(h.ps) and occ < tonumber(h.pe)
+    same = occ ~= nil and occ >= tonumber(v[PS]) and occ < tonumber(v[PE])
   end
   if same then
-    h.used = tostring(redis.call('HINCRBY', KEYS[1], 'used', ARGV[2]))
+    v[USED] = tostring(redis.call('HINCRBY', KEYS[1], 'used', ARGV[2]))
   end
 end
 local reserved = sumReservations(KEYS[2], now, false, nil)
-local out = {status, tostring(reserved)}
-for k, v in pairs(h) do
-  out[#out + 1] = k
-  out[#out + 1] = v
-end
-return out
+return {status, tostring(reserved), unpack(v)}

@@ -1,12 +1,12 @@
 -- Read the counter and the sum of open reservations, purging expired ones. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash   KEYS[2] reservations hash   ARGV: nowMs
 local now = tonumber(ARGV[1])
-local h, c = readCounter(KEYS[1], now)
-if not h then return {'MISSING'} end
+local v = readCounter(KEYS[1], now)
+if not v then return {'MISSING'} end
 local reserved, _, _, expired = sumReservations(KEYS[2], now, true, nil)
 if expired then
   -- Rebuild from the ledger (see _counter.lua).
   redis.call('DEL', KEYS[1])
   return {'MISSING'}
 end
-return {'ok', tostring(reserved), unpack(c)}
+return {'ok', tostring(reserved), unpack(v)}
