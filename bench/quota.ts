@@ -132,6 +132,17 @@ async function ledgerWriterBench(db: Database, tz: string): Promise<number> {
   return rate * 16;
 }
 
+/** Diagnostic: the ledger part of a decision alone — 32 callers, each awaiting its own durable row (group commit). */
+async function ledgerCallersBench(db: Database, tz: string): Promise<number> {
+  const writer = new LedgerWriter(db.pool, tz);
+  let next = 0;
+  const rate = await measure(Math.max(2, SECONDS / 2), async () => {
+    await writer.write(settlement(next++, 'lc'));
+  });
+  await writer.drain();
+  return rate;
+}
+
 /**
  * Diagnostic: the store's two Lua steps alone (no ledger write, no engine), on the counters the Redis phase
  * built — the part of a decision Redis and ioredis pay; the rest of the Redis store's time is the durable
@@ -185,6 +196,7 @@ async function main() {
     for (let u = 0; u < USERS; u++) counted += Number(await redis.hget(`sq:{bench-user-${u}}:c`, 'used'));
     const consistent = counted === Number(rows[0]!.s);
     const luaPairs = await luaPairBench(redis); // after the check: it moves the counters without ledger rows
+    const ledgerCallers = await ledgerCallersBench(db, tz);
 
     const f = (n: number) => Math.round(n).toLocaleString('en-US');
     const table = [
@@ -192,6 +204,7 @@ async function main() {
       ['bare Redis INCRBY (ceiling)', f(bareIncr), '1.00', '—', ''],
       ['Redis store reserve+settle', f(redisRate), (redisRate / bareIncr).toFixed(2), '≥ 0.33 × INCRBY', redisRate >= 0.33 * bareIncr ? 'yes' : 'NO'],
       ['  of which Lua pair alone (diagnostic)', f(luaPairs), (luaPairs / bareIncr).toFixed(2), '—', ''],
+      ['  of which ledger write alone, 32 callers', f(ledgerCallers), (ledgerCallers / bareIncr).toFixed(2), '—', ''],
       ['Postgres store reserve+settle', f(pgRate), (pgRate / bareIncr).toFixed(2), '≥ 2,000', pgRate >= 2000 ? 'yes' : 'NO'],
       ['ledger ingest, 500-row batches ×1', f(ingest1), '', '≥ 30,000 rows', ingest1 >= 30000 ? 'yes' : 'NO'],
       ['ledger ingest, 500-row batches ×2', f(ingest2), '', '≥ 30,000 rows', ingest2 >= 30000 ? 'yes' : 'NO'],

@@ -7,28 +7,49 @@ import { QuotaEngine } from '../src/core/engine';
 import { createStore } from '../src/core/create-engine';
 import type { SolarisConfig } from '../src/core/config';
 import { createTestEngine, type TestEngine } from './helpers/engine';
+import { startAofRedis, type AofRedis } from './helpers/aof-redis';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
 
+/** Outbox ack: acknowledged rows reach the ledger when drained; write them now before reading the ledger. */
+async function syncLedger(t: TestEngine) {
+  const store = t.engine.store as { flushOutbox?: () => Promise<number> };
+  await store.flushOutbox?.();
+}
+
 async function ledgerRows(t: TestEngine, userId: string) {
+  await syncLedger(t);
   return (await t.db.pool.query(`SELECT * FROM ledger WHERE user_id = $1 ORDER BY seq`, [userId])).rows;
 }
 
-export function quotaStoreContract(store: 'redis' | 'postgres') {
-  describe(`QuotaStore contract: ${store}`, () => {
+/** `redis-outbox`: the Redis store with SOLARIS_SETTLE_ACK=outbox, on its own Redis with appendonly yes. */
+export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox') {
+  const store = variant === 'postgres' ? 'postgres' : 'redis';
+  describe(`QuotaStore contract: ${variant}`, () => {
     let t: TestEngine;
+    let aof: AofRedis | null = null;
     let n = 0;
     const uid = () => `user-${store}-${++n}`;
 
     beforeAll(async () => {
+      if (variant === 'redis-outbox') aof = await startAofRedis();
       t = await createTestEngine({
         store,
-        env: { SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}', SOLARIS_RESERVATION_TTL_MS: '60000', SOLARIS_MAX_INFLIGHT: '3' },
+        redisUrl: aof?.url,
+        env: {
+          SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}',
+          SOLARIS_RESERVATION_TTL_MS: '60000',
+          SOLARIS_MAX_INFLIGHT: '3',
+          ...(variant === 'redis-outbox' ? { SOLARIS_SETTLE_ACK: 'outbox' } : {}),
+        },
       });
       await t.engine.admin.upsertPlan({ id: 'mini', name: 'Mini', tokenLimit: 1000, period: 'month' }, ADMIN);
       await t.engine.admin.upsertPlan({ id: 'diario', name: 'Diário', tokenLimit: 300, period: 'day' }, ADMIN);
     });
-    afterAll(async () => t?.cleanup());
+    afterAll(async () => {
+      await t?.cleanup();
+      await aof?.stop();
+    });
 
     async function userOnMini() {
       const u = uid();
@@ -195,6 +216,7 @@ export function quotaStoreContract(store: 'redis' | 'postgres') {
         }),
       );
       expect(outcomes.filter(Boolean)).toHaveLength(100);
+      await syncLedger(t);
       const sum = (await t.db.pool.query(`SELECT sum(weighted_tokens)::int AS s, count(*)::int AS n FROM ledger WHERE user_id = $1`, [u])).rows[0];
       expect(sum).toEqual({ s: 1000, n: 100 });
       expect(await big.balance(u)).toMatchObject({ used: 1000, reserved: 0, remaining: 0, state: 'blocked' });

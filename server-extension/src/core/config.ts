@@ -120,6 +120,15 @@ export const configSchema = z.object({
   SOLARIS_DEFAULT_MAX_TOKENS: intFromEnv(1024, 1, 1_000_000).describe(
     'Completion tokens reserved when a request sets no max_tokens.',
   ),
+  SOLARIS_SETTLE_ACK: z
+    .enum(['ledger', 'outbox'])
+    .default('ledger')
+    .describe(
+      'Redis store: when a settlement is acknowledged. ledger = after its row is committed in Postgres (every decision waits ' +
+        'for a commit); outbox = once the row is in the user\'s Redis outbox stream, written by the same atomic step that moves ' +
+        'the counter and drained to Postgres in batches (several times the decisions/s; needs Redis with appendonly yes — ' +
+        'the engine refuses to start without it). See docs/architecture.md.',
+    ),
   SOLARIS_FAIL_MODE: z
     .enum(['closed', 'open'])
     .default('closed')

@@ -10,6 +10,8 @@ import type { Clock } from './clock';
 import type { Logger } from './logger';
 import { migrate } from './migrate';
 import { LedgerOutbox } from './ledger-outbox';
+import { SettleOutbox, assertAppendOnly } from './settle-outbox';
+import { toEntry } from './ledger';
 
 export interface EngineRuntime {
   engine: QuotaEngine;
@@ -36,9 +38,15 @@ export interface CreateEngineOptions {
   outbox?: boolean | { intervalMs?: number; claimIdleMs?: number };
 }
 
-export function createStore(config: SolarisConfig, db: Database, redis: Redis | null, outbox: LedgerOutbox | null = null): QuotaStore {
+export function createStore(
+  config: SolarisConfig,
+  db: Database,
+  redis: Redis | null,
+  outbox: LedgerOutbox | null = null,
+  settleOutbox: SettleOutbox | null = null,
+): QuotaStore {
   const common = { timezone: config.SOLARIS_TIMEZONE, reservationTtlMs: config.SOLARIS_RESERVATION_TTL_MS, maxInflight: config.SOLARIS_MAX_INFLIGHT };
-  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox });
+  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox, settleOutbox });
   return new PostgresQuotaStore({ ...common, pool: db.pool });
 }
 
@@ -64,9 +72,21 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     redis && outboxOpts !== false
       ? new LedgerOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger, ...(typeof outboxOpts === 'object' ? outboxOpts : {}) })
       : null;
-  const store = createStore(config, db, redis, outbox);
+  let settleOutbox: SettleOutbox | null = null;
+  if (redis && config.SOLARIS_SETTLE_ACK === 'outbox') {
+    await assertAppendOnly(redis); // acknowledging from Redis is only as durable as its AOF
+    settleOutbox = new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger });
+  }
+  const store = createStore(config, db, redis, outbox, settleOutbox);
   outbox?.start();
   const engine = new QuotaEngine({ config, db, store, clock: opts.clock, logger: opts.logger });
+  if (settleOutbox) {
+    // Rows reach the ledger here (on whichever replica drained them): now the statement shows them.
+    settleOutbox.onWritten = (rows) => {
+      for (const row of rows) engine.events.emit('ledger', { userId: row.user_id, entry: { ...toEntry(row), balanceAfter: null } });
+    };
+    settleOutbox.start();
+  }
   return {
     engine,
     db,

@@ -177,7 +177,9 @@ export class QuotaEngine {
     const balance = this.toBalance(r.state);
     if (!r.duplicate) {
       const entry = { ...r.entry, balanceAfter: balance.remaining + balance.reserved };
-      this.events.emit('ledger', { userId: req.userId, entry });
+      // Deferred (outbox ack): the drainer emits `ledger` once the row is in Postgres, so a statement
+      // refetched on that event shows it.
+      if (!r.deferred) this.events.emit('ledger', { userId: req.userId, entry });
       this.events.emit('balance', balance);
       // Buffered (Postgres down): threshold_notifications cannot be written now; the next settlement fires them.
       if (!r.buffered) await this.fireThresholds(r.state, balance);

@@ -60,6 +60,11 @@ export interface SettleResult {
   state: CounterState;
   /** true when Postgres was down and the row waits in the ledger outbox (written later; `entry.id` is ''). */
   buffered?: boolean;
+  /**
+   * true when the row was acknowledged from the user's Redis outbox (SOLARIS_SETTLE_ACK=outbox): the drainer
+   * writes it to the ledger moments later and emits its `ledger` event; `entry.id` is ''.
+   */
+  deferred?: boolean;
 }
 
 /**

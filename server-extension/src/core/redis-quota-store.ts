@@ -7,6 +7,7 @@ import { loadPolicySnapshot } from './policy';
 import { LedgerWriter, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, type LedgerOutbox } from './ledger-outbox';
+import { WAKE_LIST, type SettleOutbox } from './settle-outbox';
 import counterPrelude from './lua/_counter.lua';
 import reserveLua from './lua/reserve.lua';
 import settleLua from './lua/settle.lua';
@@ -27,6 +28,11 @@ export interface RedisQuotaStoreOptions {
    * with store_unavailable during a Postgres outage, like the Postgres store.
    */
   outbox?: LedgerOutbox | null;
+  /**
+   * SOLARIS_SETTLE_ACK=outbox: settlements are acknowledged once the settle script has appended them to the
+   * user's outbox stream (core/settle-outbox.ts drains it to the ledger). Absent: ledger first.
+   */
+  settleOutbox?: SettleOutbox | null;
 }
 
 /** A settled marker lives this long; a replay older than REPLAY_WINDOW_MS never touches the counter. */
@@ -44,6 +50,7 @@ type LuaReply = (string | null)[];
 interface SolarisRedis extends Redis {
   solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<LuaReply>;
   solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<LuaReply>;
+  solarisSettleOutbox(c: string, r: string, m: string, o: string, ...args: (string | number)[]): Promise<LuaReply>;
   solarisState(c: string, r: string, now: number): Promise<LuaReply>;
   solarisRelease(r: string, requestId: string): Promise<number>;
   solarisInstall(numKeys: number, ...args: (string | number)[]): Promise<number>;
@@ -51,19 +58,9 @@ interface SolarisRedis extends Redis {
   solarisUnlock(lock: string, token: string): Promise<number>;
 }
 
-/**
- * Every key of a user carries the hash tag `{user}` so one Lua script only touches one Redis Cluster slot.
- * The id is URI-encoded: no `{`/`}` can leak into the tag and distinct ids stay distinct keys.
- */
-export function userKeys(userId: string) {
-  const tag = `sq:{${encodeURIComponent(userId)}}`;
-  return {
-    counter: `${tag}:c`,
-    reservations: `${tag}:r`,
-    lock: `${tag}:lock`,
-    marker: (requestId: string) => `${tag}:s:${requestId}`,
-  };
-}
+import { userKeys } from './redis-keys';
+
+export { userKeys };
 
 /**
  * Hot counters in Redis, one atomic Lua script per step (lua/*.lua), Postgres as the record.
@@ -83,6 +80,7 @@ export class RedisQuotaStore implements QuotaStore {
       const withPrelude = (body: string) => `${counterPrelude}\n${body}`;
       r.defineCommand('solarisReserve', { numberOfKeys: 2, lua: withPrelude(reserveLua) });
       r.defineCommand('solarisSettle', { numberOfKeys: 3, lua: withPrelude(settleLua) });
+      r.defineCommand('solarisSettleOutbox', { numberOfKeys: 4, lua: withPrelude(settleLua) });
       r.defineCommand('solarisState', { numberOfKeys: 2, lua: withPrelude(stateLua) });
       r.defineCommand('solarisRelease', { numberOfKeys: 1, lua: releaseLua });
       r.defineCommand('solarisInstall', { lua: installLua });
@@ -103,6 +101,8 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {
+    // A settlement older than the replay window goes ledger first: only the ledger can tell a new row from a replay then.
+    if (this.opts.settleOutbox && now - s.occurredAt <= REPLAY_WINDOW_MS) return this.settleToOutbox(s, now);
     let written: Awaited<ReturnType<LedgerWriter['write']>>;
     try {
       written = await this.ledger.write(s);
@@ -122,6 +122,28 @@ export class RedisQuotaStore implements QuotaStore {
       this.redis.solarisSettle(k.counter, k.reservations, k.marker(s.requestId), s.requestId, Number(row.weighted_tokens), row.period_key, now, MARKER_TTL_MS),
     );
     return { duplicate: !inserted, entry, state: parseState(s.userId, reply) };
+  }
+
+  /**
+   * SOLARIS_SETTLE_ACK=outbox: one script appends the row to the user's outbox stream, sets the settled marker
+   * and moves the counter (counted iff recorded); the user is announced to the drainers in the same pipeline.
+   * No Postgres round trip: the drainer writes the row and emits its `ledger` event.
+   */
+  private async settleToOutbox(s: Settlement, now: number): Promise<SettleResult> {
+    const k = userKeys(s.userId);
+    const row = JSON.stringify(s);
+    const reply = await this.withCounter(s.userId, now, async () => {
+      const p = this.redis.pipeline() as unknown as { solarisSettleOutbox(...a: (string | number)[]): unknown; rpush(k: string, v: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+      p.solarisSettleOutbox(k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row);
+      // Only a hint (another slot): a lost one is found by the drainers' sweep.
+      p.rpush(WAKE_LIST, s.userId);
+      const [[err, out] = [null, null]] = (await p.exec()) ?? [];
+      if (err) throw err;
+      return out as LuaReply;
+    });
+    const state = parseState(s.userId, reply);
+    const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
+    return { duplicate: reply[0] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
   }
 
   /**
@@ -145,23 +167,7 @@ export class RedisQuotaStore implements QuotaStore {
       throw new SolarisError('store_unavailable', 'settlement buffered; the quota counter is unavailable until Postgres is back');
     }
     const state = parseState(s.userId, reply);
-    const entry: LedgerEntryDTO = {
-      id: '',
-      requestId: s.requestId,
-      createdAt: new Date(s.occurredAt).toISOString(),
-      model: s.model,
-      promptTokens: s.promptTokens,
-      completionTokens: s.completionTokens,
-      totalTokens: s.promptTokens + s.completionTokens,
-      weightedTokens: s.weightedTokens,
-      cost: s.cost,
-      source: s.source,
-      estimated: s.estimated,
-      conversationId: s.conversationId ?? null,
-      messageId: s.messageId ?? null,
-      periodKey: state.periodKey,
-      balanceAfter: null,
-    };
+    const entry = pendingEntry(s, state.periodKey);
     return { duplicate: reply[0] === 'already', buffered: true, entry, state };
   }
 
@@ -184,8 +190,14 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   async close(): Promise<void> {
+    await this.opts.settleOutbox?.stop();
     await this.opts.outbox?.stop(); // entries left stay in Redis for the other replicas / the next start
     await this.ledger.drain();
+  }
+
+  /** SOLARIS_SETTLE_ACK=outbox: writes every acknowledged row still in Redis to the ledger now (tests, tools). */
+  async flushOutbox(): Promise<number> {
+    return this.opts.settleOutbox ? this.opts.settleOutbox.flushAll() : 0;
   }
 
   /** Rows waiting in the outbox (0 without one). */
@@ -217,6 +229,7 @@ export class RedisQuotaStore implements QuotaStore {
     try {
       // Rows counted while Postgres was down may still wait in the outbox: write them first, or the sum misses them.
       await this.opts.outbox?.flushUser(userId);
+      await this.opts.settleOutbox?.flushUser(userId);
       // The snapshot is read after taking the lock: every settlement whose Lua step ran before it is in
       // the sum and marked; every later one finds the new counter and applies itself once.
       // One statement, one snapshot: `used` and the marked ids must agree (see loadPolicySnapshot).
@@ -243,6 +256,27 @@ export class RedisQuotaStore implements QuotaStore {
       await this.redis.solarisUnlock(k.lock, token);
     }
   }
+}
+
+/** The entry of a settlement whose ledger row is not written yet (no ledger id; the drainer writes it). */
+function pendingEntry(s: Settlement, periodKey: string): LedgerEntryDTO {
+  return {
+    id: '',
+    requestId: s.requestId,
+    createdAt: new Date(s.occurredAt).toISOString(),
+    model: s.model,
+    promptTokens: s.promptTokens,
+    completionTokens: s.completionTokens,
+    totalTokens: s.promptTokens + s.completionTokens,
+    weightedTokens: s.weightedTokens,
+    cost: s.cost,
+    source: s.source,
+    estimated: s.estimated,
+    conversationId: s.conversationId ?? null,
+    messageId: s.messageId ?? null,
+    periodKey,
+    balanceAfter: null,
+  };
 }
 
 /**

@@ -34,10 +34,10 @@ export interface TestEngine extends EngineRuntime {
 }
 
 export async function createTestEngine(
-  opts: { store?: 'redis' | 'postgres'; env?: Record<string, string>; clock?: TestClock; realClock?: boolean } = {},
+  opts: { store?: 'redis' | 'postgres'; env?: Record<string, string>; clock?: TestClock; realClock?: boolean; redisUrl?: string } = {},
 ): Promise<TestEngine> {
   const testDb = await createTestDb();
-  const testRedis = opts.store === 'redis' ? createTestRedis() : null;
+  const testRedis = opts.store === 'redis' ? createTestRedis(undefined, opts.redisUrl) : null;
   const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', ...opts.env });
   const clock = opts.clock ?? testClock();
   const runtime = await createEngine({

@@ -51,17 +51,19 @@ export async function createTestDb(opts: { max?: number } = {}): Promise<TestDb>
 }
 
 /** A Redis connection whose keys are prefixed uniquely for this test file. */
-export function createTestRedis(prefix = uniqueName('t') + ':'): Redis & { testPrefix: string } {
-  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix, lazyConnect: false, maxRetriesPerRequest: 2 }) as Redis & {
+export function createTestRedis(prefix = uniqueName('t') + ':', url = TEST_REDIS_URL): Redis & { testPrefix: string; testUrl: string } {
+  const redis = new Redis(url, { keyPrefix: prefix, lazyConnect: false, maxRetriesPerRequest: 2 }) as Redis & {
     testPrefix: string;
+    testUrl: string;
   };
   redis.testPrefix = prefix;
+  redis.testUrl = url;
   return redis;
 }
 
 /** Deletes every key under the prefix (the test-file-scoped equivalent of FLUSHALL). */
-export async function flushPrefix(redis: Redis & { testPrefix: string }): Promise<number> {
-  const raw = new Redis(TEST_REDIS_URL);
+export async function flushPrefix(redis: Redis & { testPrefix: string; testUrl?: string }): Promise<number> {
+  const raw = new Redis(redis.testUrl ?? TEST_REDIS_URL);
   let n = 0;
   let cursor = '0';
   do {

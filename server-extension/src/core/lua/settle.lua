@@ -1,8 +1,11 @@
--- Apply one settled (already durable in the ledger) request to the counter, exactly once. (Prelude: _counter.lua.)
+-- Apply one settled request to the counter, exactly once. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash   KEYS[2] reservations hash   KEYS[3] settled marker sq:{u}:s:<requestId>
--- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs[, occurredAtMs]
--- periodKey '' = not known (the row waits in the ledger outbox while Postgres is down): the row belongs to
--- this counter's period when occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
+-- [KEYS[4] the user's outbox stream sq:{u}:o — SOLARIS_SETTLE_ACK=outbox only]
+-- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs[, occurredAtMs[, rowJson]]
+-- Ledger ack: the row is already durable in the ledger. Outbox ack: the row (ARGV[7]) is appended to
+-- KEYS[4] here, in the same atomic step that sets the marker and moves the counter — counted iff recorded.
+-- periodKey '' = not known (the row is not in the ledger yet): the row belongs to this counter's period when
+-- occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
 local now = tonumber(ARGV[4])
 local v = readCounter(KEYS[1], now)
 if not v then return {'MISSING'} end
@@ -12,6 +15,7 @@ local status = 'already'
 -- The marker makes a replay (retry, or a racing rebuild that already counted the row) a no-op.
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
   status = 'settled'
+  if KEYS[4] then redis.call('XADD', KEYS[4], '*', 'j', ARGV[7]) end
   -- A row of another period (settled late, after the counter rolled over) does not touch this one.
   local same = ARGV[3] == v[PK]
   if ARGV[3] == '' then

@@ -1,0 +1,273 @@
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Settlement } from './quota-store';
+import { insertLedgerRows, type LedgerRow } from './ledger';
+import { OUTBOX_DEAD_STREAM, isPostgresUnavailable } from './ledger-outbox';
+import { ConfigError } from './config';
+import { userKeys } from './redis-keys';
+import type { Logger } from './logger';
+
+/**
+ * The per-user outbox of SOLARIS_SETTLE_ACK=outbox (docs/architecture.md, "Settlement acknowledged from the
+ * Redis outbox"). The settle Lua script appends each row to `sq:{u}:o` (same slot as the counter) in the
+ * step that counts it; this module drains those streams into the ledger in batches, on every replica.
+ *
+ * `sq:outbox:wake` is a list of users whose stream may hold rows: a hint pushed after each settle (not
+ * atomic with it), re-filled by a sweeper that scans for streams nobody announced.
+ */
+export const WAKE_LIST = 'sq:outbox:wake';
+const USERS_PER_PASS = 64;
+const ROWS_PER_INSERT = 500;
+
+export interface SettleOutboxOptions {
+  redis: Redis;
+  pool: pg.Pool;
+  timezone: string;
+  logger?: Logger;
+  /** Sweeper period (streams nobody announced). Default 30 s. */
+  sweepMs?: number;
+  /** Wait after a failed pass (Postgres down). Default 1 s. */
+  retryMs?: number;
+  /** Rows written to the ledger (the engine emits `ledger` events for them). */
+  onWritten?: (rows: Array<LedgerRow & { user_id: string }>) => void;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+const outboxStreamKey = (userId: string) => userKeys(userId).outbox;
+
+/** Redis must persist what it acknowledges: appendonly yes (INFO works where CONFIG is disabled, e.g. managed Redis). */
+export async function assertAppendOnly(redis: Redis): Promise<void> {
+  const info = await redis.info('persistence');
+  if (!/^aof_enabled:1\r?$/m.test(info)) {
+    throw new ConfigError(
+      'Invalid configuration: SOLARIS_SETTLE_ACK=outbox needs Redis with appendonly yes (settlements are acknowledged from Redis); enable AOF or set SOLARIS_SETTLE_ACK=ledger',
+    );
+  }
+}
+
+export class SettleOutbox {
+  private stopped = true;
+  private loop: Promise<void> | null = null;
+  private blocking: Redis | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  onWritten: SettleOutboxOptions['onWritten'];
+
+  constructor(private readonly opts: SettleOutboxOptions) {
+    this.onWritten = opts.onWritten;
+  }
+
+  /** Announces a user's stream to the drainers (also queued in the settle pipeline by the store). */
+  async announce(userId: string): Promise<void> {
+    await this.opts.redis.rpush(WAKE_LIST, userId);
+  }
+
+  /** Rows acknowledged but not yet in the ledger, over all users (scan; for tests and /readyz-like checks). */
+  async backlog(): Promise<number> {
+    let n = 0;
+    for (const userId of await this.scanUsers()) n += await this.opts.redis.xlen(outboxStreamKey(userId));
+    return n;
+  }
+
+  /**
+   * Writes one user's outbox rows to the ledger now and removes them: the counter rebuild calls it (under the
+   * user's lock) before it sums the ledger, so a rebuild never misses an acknowledged row.
+   */
+  async flushUser(userId: string): Promise<number> {
+    const { written } = await this.drainUsers([userId], Number.MAX_SAFE_INTEGER);
+    return written;
+  }
+
+  /** Writes every user's outbox rows now (tests, shutdown): scan, then flushUser each. */
+  async flushAll(): Promise<number> {
+    let n = 0;
+    for (const userId of await this.scanUsers()) n += await this.flushUser(userId);
+    return n;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
+    this.blocking = this.opts.redis.duplicate();
+    this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
+    this.loop = this.run();
+    const sweep = () => {
+      void this.sweep()
+        .catch((e: unknown) => this.opts.logger?.warn('settle outbox: sweep failed', { err: e }))
+        .finally(() => {
+          if (!this.stopped) {
+            this.sweepTimer = setTimeout(sweep, this.opts.sweepMs ?? 30_000);
+            this.sweepTimer.unref();
+          }
+        });
+    };
+    sweep();
+  }
+
+  /** Stops the drainer after its current pass. Rows left stay in Redis for the other replicas / the next start. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.blocking?.disconnect(); // ends a BLPOP in progress
+    await this.loop;
+    this.loop = null;
+    this.blocking = null;
+  }
+
+  /** Drains everything announced until the wake list is empty (tests, shutdown). Returns rows written. */
+  async drainAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const users = await this.popUsers();
+      if (users.length === 0) return total;
+      total += (await this.drainUsers(users, ROWS_PER_INSERT)).written;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let users: string[] = [];
+      try {
+        users = await this.popUsers();
+        if (users.length === 0) {
+          const got = await this.blocking!.blpop(WAKE_LIST, 1);
+          if (!got) continue;
+          users = [got[1], ...(await this.popUsers())];
+        }
+        await this.drainUsers([...new Set(users)], ROWS_PER_INSERT);
+      } catch (e) {
+        if (this.stopped) return;
+        // Postgres (or Redis) unavailable: the rows stay in their streams; put the users back and wait.
+        if (users.length) await this.opts.redis.rpush(WAKE_LIST, ...users).catch(() => {});
+        this.opts.logger?.warn('settle outbox: drain pass failed; will retry', { err: e });
+        await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 1_000));
+      }
+    }
+  }
+
+  private async popUsers(): Promise<string[]> {
+    return (await this.opts.redis.lpop(WAKE_LIST, USERS_PER_PASS)) ?? [];
+  }
+
+  /**
+   * Reads the users' streams (≤ `perUser` rows each), inserts the rows (500 per statement, ON CONFLICT DO
+   * NOTHING), deletes the entries written and re-announces users that have more.
+   */
+  private async drainUsers(users: string[], perUser: number): Promise<{ written: number }> {
+    const r = this.opts.redis;
+    const read = r.pipeline();
+    for (const u of users) {
+      if (perUser === Number.MAX_SAFE_INTEGER) read.xrange(outboxStreamKey(u), '-', '+');
+      else read.xrange(outboxStreamKey(u), '-', '+', 'COUNT', perUser);
+    }
+    const replies = (await read.exec()) ?? [];
+    const rows: Array<{ userId: string; id: string; s: Settlement | null; raw: string }> = [];
+    const more: string[] = [];
+    replies.forEach(([err, entries], i) => {
+      if (err) throw err;
+      const list = (entries as StreamEntry[]) ?? [];
+      if (list.length >= perUser) more.push(users[i]!);
+      for (const [id, fields] of list) {
+        const raw = fieldOf(fields, 'j') ?? '';
+        rows.push({ userId: users[i]!, id, s: parseSettlement(raw, users[i]!), raw });
+      }
+    });
+    let written = 0;
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      written += await this.writeChunk(rows.slice(i, i + ROWS_PER_INSERT));
+    }
+    if (more.length) await r.rpush(WAKE_LIST, ...more);
+    return { written };
+  }
+
+  private async writeChunk(chunk: Array<{ userId: string; id: string; s: Settlement | null; raw: string }>): Promise<number> {
+    const good = chunk.filter((c): c is typeof c & { s: Settlement } => c.s != null);
+    const dead = chunk.filter((c) => c.s == null).map((c) => ({ ...c, reason: 'unparseable entry' }));
+    const inserted: Array<LedgerRow & { user_id: string }> = [];
+    const conflictedUsers = new Set<string>();
+    const done: Array<{ userId: string; id: string }> = [...dead];
+    const collect = (results: Awaited<ReturnType<typeof insertLedgerRows>>, part: typeof good) => {
+      for (const g of part) {
+        const res = results.get(g.s.requestId);
+        if (!res) continue;
+        if (res.inserted) inserted.push(res.row);
+        // The id is already in the ledger for someone else: this user's counter counted a row the ledger will
+        // never hold. Drop the counter; the next call rebuilds it from the ledger.
+        else if (res.row.user_id !== g.s.userId) conflictedUsers.add(g.s.userId);
+        done.push(g);
+      }
+    };
+    if (good.length) {
+      try {
+        collect(await insertLedgerRows(this.opts.pool, good.map((g) => g.s), this.opts.timezone), good);
+      } catch (e) {
+        if (isPostgresUnavailable(e)) throw e;
+        // One bad row must not block the others: one by one; the ones Postgres refuses go to the dead stream.
+        for (const g of good) {
+          try {
+            collect(await insertLedgerRows(this.opts.pool, [g.s], this.opts.timezone), [g]);
+          } catch (err) {
+            if (isPostgresUnavailable(err)) throw err;
+            dead.push({ ...g, reason: (err as Error).message });
+            done.push(g);
+          }
+        }
+      }
+    }
+    const r = this.opts.redis;
+    const tx = r.pipeline();
+    for (const d of dead) tx.xadd(OUTBOX_DEAD_STREAM, '*', 'id', d.id, 's', d.raw, 'reason', d.reason);
+    const byUser = new Map<string, string[]>();
+    for (const d of done) byUser.set(d.userId, [...(byUser.get(d.userId) ?? []), d.id]);
+    for (const [u, ids] of byUser) tx.xdel(outboxStreamKey(u), ...ids);
+    for (const u of conflictedUsers) tx.del(userKeys(u).counter);
+    if (done.length || dead.length || conflictedUsers.size) await tx.exec();
+    for (const d of dead) this.opts.logger?.error('settle outbox: entry cannot be written; moved to the dead stream', { id: d.id, reason: d.reason });
+    for (const u of conflictedUsers) this.opts.logger?.warn('settle outbox: request id already in the ledger for another user; counter dropped for rebuild', { userId: u });
+    if (inserted.length) this.onWritten?.(inserted);
+    return inserted.length;
+  }
+
+  /** Announces every stream that holds rows (a process may have died between its settle and its announce). */
+  async sweep(): Promise<number> {
+    const users = await this.scanUsers();
+    if (users.length) await this.opts.redis.rpush(WAKE_LIST, ...users);
+    return users.length;
+  }
+
+  /**
+   * Users with an outbox stream. SCAN patterns do not get ioredis's keyPrefix: add it, then strip it.
+   * Redis Cluster: this scans one node; run the sweep per master there (not supported yet).
+   */
+  private async scanUsers(): Promise<string[]> {
+    const prefix = String(this.opts.redis.options.keyPrefix ?? '');
+    const users = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = (await this.opts.redis.call('SCAN', cursor, 'MATCH', `${prefix}sq:{*}:o`, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
+      cursor = next;
+      for (const k of keys) {
+        const m = /^sq:\{(.*)\}:o$/.exec(k.slice(prefix.length));
+        if (m) users.add(decodeURIComponent(m[1]!));
+      }
+    } while (cursor !== '0');
+    return [...users];
+  }
+}
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+function parseSettlement(raw: string, userId: string): Settlement | null {
+  try {
+    const s = JSON.parse(raw) as Settlement;
+    if (typeof s?.requestId !== 'string' || s.userId !== userId || typeof s.occurredAt !== 'number') return null;
+    return s;
+  } catch {
+    return null;
+  }
+}
