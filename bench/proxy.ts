@@ -13,7 +13,8 @@
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default
  * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6).
  * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream runs that child with --cpu-prof (profiles in
- * ./bench-profiles); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
+ * ./bench-profiles); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
+ * (body read, estimate, reserve, upstream call, first write: see createTracer); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
  * does not set it; an A/B switch only).
  * A throwaway Postgres schema and Redis key prefix are created and removed.
  */
@@ -22,6 +23,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, Pool, request } from 'undici';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -47,6 +50,108 @@ const CHAT_BODY = JSON.stringify({
 
 type Msg = { type: string; [k: string]: unknown };
 
+
+// ---------------------------------------------------------------- per-request trace (BENCH_TRACE=1)
+
+/**
+ * Stage timestamps of each request inside a relay / proxy child, taken from the outside so the proxy's
+ * code carries no instrumentation: the server's request event, the request body's end, the engine's
+ * reserve call (wrapped), undici's diagnostics channels for the upstream call, and the first
+ * res.write. Requests are matched by user (each bench client has one request in flight at a time).
+ */
+type Stage = 'arrive' | 'body' | 'reserve' | 'reserved' | 'upCreate' | 'upSent' | 'upHeaders' | 'upFirst' | 'head' | 'first';
+type Trace = Partial<Record<Stage, number>>;
+/** Segments reported: [label, from, to]. */
+const SEGMENTS: Array<[string, Stage, Stage]> = [
+  ['arrive→body read', 'arrive', 'body'],
+  ['body→reserve call (parse, checks, estimate)', 'body', 'reserve'],
+  ['reserve round trip', 'reserve', 'reserved'],
+  ['reserved→upstream request created', 'reserved', 'upCreate'],
+  ['body→upstream request created (relay: no reserve)', 'body', 'upCreate'],
+  ['created→headers on the socket', 'upCreate', 'upSent'],
+  ['sent→upstream response headers', 'upSent', 'upHeaders'],
+  ['upstream headers→first upstream chunk', 'upHeaders', 'upFirst'],
+  ['first upstream chunk→first client write', 'upFirst', 'first'],
+  ['arrive→first client write (total)', 'arrive', 'first'],
+];
+
+function createTracer(enabled: boolean) {
+  const open = new Map<string, Trace>(); // user → trace of its request in flight
+  const byKey = new Map<string, Trace>(); // upstream x-request-id → trace
+  const upstream = new WeakMap<object, Trace>();
+  let done: Trace[] = [];
+  const now = () => performance.now();
+  if (enabled) {
+    const header = (h: unknown, name: string): string | undefined => {
+      if (!Array.isArray(h)) return undefined;
+      for (let i = 0; i < h.length; i += 2) if (String(h[i]).toLowerCase() === name) return String(h[i + 1]);
+      return undefined;
+    };
+    diagnostics.subscribe('undici:request:create', (m) => {
+      const { request } = m as { request: { headers: unknown } };
+      const t = byKey.get(header(request.headers, 'x-request-id') ?? '');
+      if (!t) return;
+      t.upCreate = now();
+      upstream.set(request, t);
+    });
+    diagnostics.subscribe('undici:client:sendHeaders', (m) => {
+      const t = upstream.get((m as { request: object }).request);
+      if (t) t.upSent = now();
+    });
+    diagnostics.subscribe('undici:request:headers', (m) => {
+      const t = upstream.get((m as { request: object }).request);
+      if (t) t.upHeaders = now();
+    });
+    diagnostics.subscribe('undici:request:bodyChunkReceived', (m) => {
+      const t = upstream.get((m as { request: object }).request);
+      if (t && t.upFirst === undefined) t.upFirst = now();
+    });
+  }
+  return {
+    enabled,
+    /** Called first in the server's request listener. */
+    onRequest(req: IncomingMessage, res: ServerResponse): void {
+      if (!enabled) return;
+      const user = String(req.headers['x-solaris-user-id'] ?? '');
+      const t: Trace = { arrive: now() };
+      open.set(user, t);
+      req.once('end', () => (t.body = now()));
+      const { writeHead, write } = res;
+      res.writeHead = function (this: ServerResponse, ...a: unknown[]) {
+        t.head ??= now();
+        return (writeHead as (...x: unknown[]) => ServerResponse).apply(this, a);
+      } as typeof res.writeHead;
+      res.write = function (this: ServerResponse, ...a: unknown[]) {
+        t.first ??= now();
+        return (write as (...x: unknown[]) => boolean).apply(this, a);
+      } as typeof res.write;
+      res.once('close', () => {
+        if (open.get(user) === t) open.delete(user);
+        for (const [k, v] of byKey) if (v === t) byKey.delete(k);
+        if (res.statusCode === 200) done.push(t);
+      });
+    },
+    /** The upstream request of `user`'s request in flight will carry x-request-id `key`. */
+    link(user: string, key: string): Trace | undefined {
+      const t = open.get(user);
+      if (t) byKey.set(key, t);
+      return t;
+    },
+    reset(): void {
+      done = [];
+    },
+    /** Per segment: [label, p50, p90, p99, n] in ms. */
+    summary(): Array<[string, number, number, number, number]> {
+      return SEGMENTS.map(([label, a, b]) => {
+        const xs = done.filter((t) => t[a] !== undefined && t[b] !== undefined).map((t) => t[b]! - t[a]!);
+        return [label, pct(xs, 0.5), pct(xs, 0.9), pct(xs, 0.99), xs.length];
+      });
+    },
+  };
+}
+type Tracer = ReturnType<typeof createTracer>;
+const TRACE = process.env.BENCH_TRACE === '1';
+
 // ---------------------------------------------------------------- child roles
 
 async function roleUpstream(): Promise<void> {
@@ -57,11 +162,19 @@ async function roleUpstream(): Promise<void> {
 
 async function roleRelay(upstream: string): Promise<void> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const tracer = createTracer(TRACE);
   const server = createServer((req, res) => {
+    tracer.onRequest(req, res);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      request(upstream + req.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks), dispatcher: agent }).then(
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (TRACE) {
+        const user = String(req.headers['x-solaris-user-id']);
+        tracer.link(user, user);
+        headers['x-request-id'] = user;
+      }
+      request(upstream + req.url, { method: 'POST', headers, body: Buffer.concat(chunks), dispatcher: agent }).then(
         (up) => {
           res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'text/event-stream') });
           up.body.on('data', (c: Buffer) => {
@@ -82,7 +195,7 @@ async function roleRelay(upstream: string): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, undefined, tracer);
 }
 
 /**
@@ -113,7 +226,24 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   const rt = await createEngine({ config, db, redis, migrate: false });
   const metrics = createMetrics({ defaultMetrics: false });
   const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: !handlerOnly && process.env.BENCH_TOUCH !== '0' });
-  const server = createServer((req, res) => proxy(req, res));
+  const tracer = createTracer(TRACE);
+  if (TRACE) {
+    // The reserve call brackets the round trip and names the upstream call's x-request-id.
+    const reserve = rt.engine.reserve.bind(rt.engine);
+    rt.engine.reserve = async (r) => {
+      const t = tracer.link(r.userId, r.requestId);
+      if (t) t.reserve = performance.now();
+      try {
+        return await reserve(r);
+      } finally {
+        if (t) t.reserved = performance.now();
+      }
+    };
+  }
+  const server = createServer((req, res) => {
+    tracer.onRequest(req, res);
+    proxy(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, async () => {
@@ -147,11 +277,11 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
       reserveAvgMs: await avg(metrics.reservationSeconds),
       upstreamHeadersAvgMs: await avg(metrics.upstreamSeconds),
     };
-  });
+  }, tracer);
 }
 
 /** Child side of the IPC: announce readiness, answer CPU and drain questions. */
-function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>): void {
+function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>, tracer?: Tracer): void {
   process.once('SIGINT', () => process.exit(0)); // a clean exit writes --cpu-prof profiles
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
@@ -160,6 +290,11 @@ function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<s
       const u = process.cpuUsage();
       process.send!({ type: 'cpu', ms: (u.user + u.system) / 1000, lagP50: lag.percentile(50) / 1e6, lagP99: lag.percentile(99) / 1e6 });
       lag.reset();
+    } else if (m.type === 'trace-reset') {
+      tracer?.reset();
+      process.send!({ type: 'trace-reset' });
+    } else if (m.type === 'trace') {
+      process.send!({ type: 'trace', segments: tracer?.summary() ?? [] });
     } else if (m.type === 'drain') {
       void (drain ?? (async () => ({})))().then((r) => process.send!({ type: 'drained', ...r }));
     }
@@ -271,6 +406,7 @@ async function main(): Promise<void> {
       // Targets take turns (ROUNDS short windows each) so a burst of background load on a shared box
       // hits all three alike instead of one whole measurement.
       for (const t of targets) await load(t.url, c, WARMUP_MS, false);
+      if (TRACE) for (const t of targets.slice(1)) await ask(t.child, 'trace-reset', 'trace-reset');
       for (let round = 0; round < ROUNDS; round++) {
         for (const t of targets) {
           const cpu0 = Number((await ask(t.child, 'cpu', 'cpu')).ms);
@@ -311,6 +447,19 @@ async function main(): Promise<void> {
             `${pad(isDirect ? '—' : f(add(r.last, d.last, 0.5)), 11)}${pad(isDirect ? '—' : f(add(r.last, d.last, 0.99)), 8)}` +
             `${pad(f(r.rps / d.rps, 3), 12)}${pad(f(r.cpuMs / Math.max(1, r.completed + r.errors), 2), 19)}${pad(`${f(r.lagP50)}/${f(r.lagP99)}`, 16)}`,
         );
+      }
+      if (TRACE) {
+        // Inside each server, per request (ms, p50 / p90 / p99): where the time to the first byte goes.
+        console.log(`\nper-request stages inside the server (ms, p50 / p90 / p99), ${c} streams`);
+        const traced = await Promise.all(targets.slice(1).map(async (t) => [t.name, (await ask(t.child, 'trace', 'trace')).segments] as const));
+        console.log(`${'segment'.padEnd(52)}${traced.map(([n]) => pad(n, 20)).join('')}`);
+        for (let i = 0; i < SEGMENTS.length; i++) {
+          const cells = traced.map(([, segs]) => {
+            const [, p50, p90, p99, n] = (segs as Array<[string, number, number, number, number]>)[i]!;
+            return pad(n ? `${f(p50, 2)}/${f(p90, 2)}/${f(p99, 1)}` : '—', 20);
+          });
+          console.log(`${SEGMENTS[i]![0].padEnd(52)}${cells.join('')}`);
+        }
       }
       const addedProxy = pct(res.proxy!.ttfb, 0.5) - pct(d.ttfb, 0.5);
       const addedRelay = pct(res.relay!.ttfb, 0.5) - pct(d.ttfb, 0.5);
