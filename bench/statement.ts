@@ -13,6 +13,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { PerformanceObserver } from 'node:perf_hooks';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -22,7 +23,8 @@ import { loadConfig } from '../server-extension/src/core/config';
 import { openDatabase } from '../server-extension/src/core/db';
 import { migrate } from '../server-extension/src/core/migrate';
 import { createEngine } from '../server-extension/src/core/create-engine';
-import { LEDGER_COLUMNS, LedgerWriter } from '../server-extension/src/core/ledger';
+import { LEDGER_COLUMNS, LedgerWriter, readStatement } from '../server-extension/src/core/ledger';
+import { createLimiter } from '../server-extension/src/adapters/http/rate-limit';
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { createSolarisServer } from '../server-extension/src/app';
 import { createLibreChatAuthenticator } from '../server-extension/src/adapters/auth';
@@ -39,51 +41,69 @@ const SECRET = 'bench-statement-secret';
 
 const f = (n: number, d = 2) => fixed(n, d);
 
-async function timeIt(n: number, op: () => Promise<void>): Promise<number[]> {
+/** Latency samples of one path, plus the Node process's CPU and GC time while they ran (noise-robust companions). */
+type Timed = number[] & { cpuMs: number; gcMs: number; gcs: number };
+let gcMs = 0;
+let gcs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcs++;
+  }
+}).observe({ entryTypes: ['gc'] });
+
+async function timeIt(n: number, op: () => Promise<void>): Promise<Timed> {
   for (let i = 0; i < Math.min(200, n / 5); i++) await op(); // warm-up (JIT, plans, caches)
   const out: number[] = [];
+  const [gc0, gcs0, cpu0] = [gcMs, gcs, process.cpuUsage()];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await op();
     out.push(performance.now() - t);
   }
-  return out;
+  const cpu = process.cpuUsage(cpu0);
+  return Object.assign(out, { cpuMs: (cpu.user + cpu.system) / 1000 / n, gcMs: gcMs - gc0, gcs: gcs - gcs0 });
 }
 
 async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
-  const schema = `bench_stmt_${run}`;
+  // --reuse=SCHEMA: a schema kept by an earlier --keep run (skips the 10–20 s load while iterating; not for table rows).
+  const reuse = process.argv.find((a) => a.startsWith('--reuse='))?.split('=')[1];
+  if (reuse !== undefined && !/^bench_stmt_[0-9a-f]{6}$/.test(reuse)) throw new Error(`--reuse wants a kept bench_stmt_xxxxxx schema`);
+  const schema = reuse ?? `bench_stmt_${run}`;
   const prefix = `bench:stmt:${run}:`;
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
-  await migrate({ client: admin, schema });
+  if (!reuse) await migrate({ client: admin, schema });
   let server: Server | null = null;
   const cleanups: Array<() => Promise<unknown>> = [];
   console.log(`bench:statement — ${ROWS.toLocaleString('en-US')} ledger rows, ${USERS.toLocaleString('en-US')} users, ${SAMPLES} sequential samples per path, Node ${process.version}, schema ${schema}`);
   try {
     // ---------- 1. bulk load ----------
     const t0 = performance.now();
-    const chunks = 4;
-    const per = Math.ceil(ROWS / chunks);
-    await Promise.all(
-      Array.from({ length: chunks }, async (_, c) => {
-        const client = new pg.Client({ connectionString: DATABASE_URL });
-        await client.connect();
-        await client.query(`SET search_path = ${schema}; SET synchronous_commit = off`);
-        // Rows spread over the last 90 days; user i has rows i, i + USERS, … (ROWS / USERS each).
-        await client.query(
-          `INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost, source,
-                               estimated, conversation_id, message_id, period_key, created_at)
-           SELECT 'bulk-' || g, 'bu' || (g % $3), CASE WHEN g % 3 = 0 THEN 'gpt-4o' ELSE 'gpt-4o-mini' END, 400 + g % 300, 150 + g % 200,
-                  550 + g % 300 + g % 200, 550 + g % 300 + g % 200, 0.0004, 'proxy', false, 'conv-' || (g % 997), NULL,
-                  solaris_period_key('month', ts, $4), ts
-           FROM generate_series($1::bigint, $2::bigint) g, LATERAL (SELECT now() - (g::float8 / $5) * interval '90 days' AS ts) t`,
-          [c * per + 1, Math.min(ROWS, (c + 1) * per), USERS, TZ, ROWS],
-        );
-        await client.end();
-      }),
-    );
-    await admin.query(`ANALYZE ${schema}.ledger`);
+    if (!reuse) {
+      const chunks = 4;
+      const per = Math.ceil(ROWS / chunks);
+      await Promise.all(
+        Array.from({ length: chunks }, async (_, c) => {
+          const client = new pg.Client({ connectionString: DATABASE_URL });
+          await client.connect();
+          await client.query(`SET search_path = ${schema}; SET synchronous_commit = off`);
+          // Rows spread over the last 90 days; user i has rows i, i + USERS, … (ROWS / USERS each).
+          await client.query(
+            `INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost, source,
+                                 estimated, conversation_id, message_id, period_key, created_at)
+             SELECT 'bulk-' || g, 'bu' || (g % $3), CASE WHEN g % 3 = 0 THEN 'gpt-4o' ELSE 'gpt-4o-mini' END, 400 + g % 300, 150 + g % 200,
+                    550 + g % 300 + g % 200, 550 + g % 300 + g % 200, 0.0004, 'proxy', false, 'conv-' || (g % 997), NULL,
+                    solaris_period_key('month', ts, $4), ts
+             FROM generate_series($1::bigint, $2::bigint) g, LATERAL (SELECT now() - (g::float8 / $5) * interval '90 days' AS ts) t`,
+            [c * per + 1, Math.min(ROWS, (c + 1) * per), USERS, TZ, ROWS],
+          );
+          await client.end();
+        }),
+      );
+      await admin.query(`ANALYZE ${schema}.ledger`);
+    }
     const loadS = (performance.now() - t0) / 1000;
     console.log(`bulk load: ${ROWS.toLocaleString('en-US')} rows in ${f(loadS, 1)} s (${Math.round(ROWS / loadS).toLocaleString('en-US')} rows/s, 4 parallel INSERT … SELECT)`);
 
@@ -137,6 +157,29 @@ async function main(): Promise<void> {
       await r.body.arrayBuffer();
     });
 
+    // ---------- 4b. where the time goes: each piece of the HTTP path alone (same user, sequential) ----------
+    // The queries exactly as readStatement sends them (captured through a recording Queryable), named or not.
+    const sent: pg.QueryConfig[] = [];
+    const recorder = {
+      query: (q: string | pg.QueryConfig, values?: unknown[]) => {
+        const c = typeof q === 'string' ? { text: q, values } : q;
+        sent.push(c);
+        return db.pool.query(c);
+      },
+    } as unknown as pg.Pool;
+    await readStatement(recorder, userId, {}, 0);
+    const parts: Array<[string, Timed]> = [];
+    for (const q of sent) {
+      const name = /WITH page/.test(q.text) ? 'page + balance-after query' : /count\(\*\)/.test(q.text) ? 'totals query' : q.text.trim().slice(0, 40);
+      parts.push([`${name} (alone${q.name ? ', named' : ''})`, await timeIt(SAMPLES, async () => void (await db.pool.query(q)))]);
+    }
+    parts.push(['counter read (store.state, Redis)', await timeIt(SAMPLES, async () => void (await rt.engine.store.state(userId, Date.now())))]);
+    const limiter = createLimiter('bench', { points: 1_000_000, duration: 60 }, redis);
+    parts.push(['rate-limit consume (Redis)', await timeIt(SAMPLES, async () => void (await limiter.consume(userId)))]);
+    parts.push(['authenticate (JWT verify, cached profile)', await timeIt(SAMPLES, async () => void (await authenticator.authenticate({ authorization: `Bearer ${token}` })))]);
+    const sample = await rt.engine.statement(userId, {});
+    parts.push(['JSON.stringify of the page', await timeIt(SAMPLES, async () => void JSON.stringify(sample))]);
+
     // ---------- 5. ingest through LedgerWriter ----------
     const writer = new LedgerWriter(db.pool, TZ);
     const settlement = (i: number): Settlement => ({
@@ -167,13 +210,17 @@ async function main(): Promise<void> {
 
     // ---------- report ----------
     const b50 = pct(bare, 0.5);
-    const row = (name: string, a: number[], target: string, ok: string) =>
-      `${name.padEnd(44)}${f(pct(a, 0.5)).padStart(8)}${f(pct(a, 0.99)).padStart(8)}${f(pct(a, 0.5) / b50).padStart(10)}  ${target.padEnd(12)}${ok}`;
-    console.log(`\n${'statement page (50 rows of ' + (ROWS / USERS) + ', one user)'.padEnd(44)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'×bare p50'.padStart(10)}  target`);
+    const row = (name: string, a: Timed, target = '', ok = '') =>
+      `${name.padEnd(44)}${f(pct(a, 0.5)).padStart(8)}${f(pct(a, 0.99)).padStart(8)}${f(pct(a, 0.5) / b50).padStart(10)}${f(a.cpuMs, 3).padStart(9)}${`${a.gcs}/${f(a.gcMs, 0)}`.padStart(9)}  ${target.padEnd(12)}${ok}`;
+    console.log(
+      `\n${('statement page (50 rows of ' + ROWS / USERS + ', one user)').padEnd(44)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'×bare p50'.padStart(10)}${'CPU ms'.padStart(9)}${'GCs/ms'.padStart(9)}  target`,
+    );
     console.log(row('bare SQL keyset query (pg pool)', bare, '~1.5 ms p99', ''));
-    console.log(row('engine.statement (page+totals+balance)', engineT, '', ''));
+    console.log(row('engine.statement (page+totals+balance)', engineT));
     console.log(row('GET /solaris/api/statement (HTTP)', http, 'p99 ≤ 5 ms', pct(http, 0.99) <= 5 ? 'ok' : 'MISSED'));
     console.log(row('GET …/statement?cursor= (page 2, HTTP)', page2, 'p99 ≤ 5 ms', pct(page2, 0.99) <= 5 ? 'ok' : 'MISSED'));
+    console.log('  where the time goes (each piece alone; CPU = this Node process per call):');
+    for (const [name, t] of parts) console.log(row(`  ${name}`, t));
     console.log(`Postgres execution time of the page query: ${exec.replace('Execution Time: ', '')}`);
     console.log(`\nledger ingest through LedgerWriter: ${Math.round(ingest).toLocaleString('en-US')} rows/s (${INGEST_ROWS.toLocaleString('en-US')} rows, 4,000 concurrent writers) — target ≥ 30,000: ${ingest >= 30_000 ? 'ok' : 'MISSED'}`);
   } finally {
@@ -182,7 +229,7 @@ async function main(): Promise<void> {
       await new Promise((r) => server!.close(r));
     }
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    if (process.argv.includes('--keep')) console.log(`kept schema ${schema} (--keep)`);
+    if (process.argv.includes('--keep') || reuse) console.log(`kept schema ${schema} (--keep)`);
     else await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
     await deleteRedisPrefix(REDIS_URL, prefix);
