@@ -20,7 +20,9 @@ import { createStore } from '../server-extension/src/core/create-engine';
 import { QuotaEngine } from '../server-extension/src/core/engine';
 import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/ledger';
 import type { Settlement } from '../server-extension/src/core/quota-store';
-import { userKeys } from '../server-extension/src/core/redis-quota-store';
+import { userKeys, type RedisQuotaStore } from '../server-extension/src/core/redis-quota-store';
+import { SettleOutbox } from '../server-extension/src/core/settle-outbox';
+import { startAofRedis } from '../server-extension/src/dev/aof-redis';
 import { deleteRedisPrefix } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -64,13 +66,16 @@ function cpuPressure(): string {
 
 const userOf = (caller: number, i: number) => `bench-user-${(caller * 7919 + i * 31) % USERS}`;
 
-async function engineBench(kind: 'redis' | 'postgres', db: Database, redis: Redis | null): Promise<number> {
+async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, redis: Redis | null): Promise<number> {
   const config = loadConfig({
     DATABASE_URL,
     SOLARIS_MAX_INFLIGHT: '1000',
     SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}',
   });
-  const store = createStore(config, db, redis);
+  // outbox: SOLARIS_SETTLE_ACK=outbox — acknowledged from the user's Redis stream, drained by this process.
+  const drainer = kind === 'outbox' && redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE }) : null;
+  const store = createStore(config, db, redis, null, drainer);
+  drainer?.start();
   const engine = new QuotaEngine({ config, db, store });
   let refused = 0;
   const rate = await measure(SECONDS, async (caller, i) => {
@@ -83,6 +88,11 @@ async function engineBench(kind: 'redis' | 'postgres', db: Database, redis: Redi
     }
     await engine.settle({ userId, requestId, model: 'gpt-4o-mini', promptTokens: 60, completionTokens: 40, source: 'proxy' });
   });
+  if (drainer) {
+    const t0 = Date.now();
+    await (store as RedisQuotaStore).flushOutbox();
+    console.error(`  (outbox: backlog written ${Date.now() - t0} ms after the phase)`);
+  }
   await engine.close();
   if (refused) console.error(`  (${kind}: ${refused} reservations refused — limits too small for the bench?)`);
   return rate;
@@ -172,6 +182,10 @@ async function main() {
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema });
   const prefix = `bench:${run}:`;
   const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+  // SOLARIS_SETTLE_ACK=outbox needs a Redis with AOF: a private redis-server (appendfsync everysec, Redis's
+  // default and the compose file's), with its own INCRBY ceiling measured in the same run.
+  const aof = await startAofRedis({ appendfsync: (process.env.BENCH_APPENDFSYNC as 'always' | 'everysec' | undefined) ?? 'everysec' });
+  const aofRedis = new Redis(aof.url, { maxRetriesPerRequest: 2 });
   const tz = 'America/Sao_Paulo';
   try {
     const pressureBefore = cpuPressure();
@@ -183,6 +197,10 @@ async function main() {
       await redis.incrby(`incr:${userOf(caller, i)}`, 1);
     });
     const redisRate = await engineBench('redis', db, redis);
+    const aofIncr = await measure(Math.max(2, SECONDS / 2), async (caller, i) => {
+      await aofRedis.incrby(`incr:${userOf(caller, i)}`, 1);
+    });
+    const outboxRate = await engineBench('outbox', db, aofRedis);
     const pgRate = await engineBench('postgres', db, null);
     const ingest1 = await ledgerBatchBench(db, tz, 1);
     const ingest2 = await ledgerBatchBench(db, tz, 2);
@@ -194,7 +212,13 @@ async function main() {
     );
     let counted = 0;
     for (let u = 0; u < USERS; u++) counted += Number(await redis.hget(`sq:{bench-user-${u}}:c`, 'used'));
-    const consistent = counted === Number(rows[0]!.s);
+    const { rows: ob } = await db.pool.query<{ n: number; s: number }>(
+      // The outbox phase's counters were rebuilt from a ledger that already held the ledger-ack phase's rows.
+      `SELECT count(*)::int AS n, COALESCE(sum(weighted_tokens), 0)::bigint AS s FROM ledger WHERE request_id LIKE 'outbox-%' OR request_id LIKE 'redis-%'`,
+    );
+    let obCounted = 0;
+    for (let u = 0; u < USERS; u++) obCounted += Number(await aofRedis.hget(`sq:{bench-user-${u}}:c`, 'used'));
+    const consistent = counted === Number(rows[0]!.s) && obCounted === Number(ob[0]!.s);
     const luaPairs = await luaPairBench(redis); // after the check: it moves the counters without ledger rows
     const ledgerCallers = await ledgerCallersBench(db, tz);
 
@@ -202,9 +226,11 @@ async function main() {
     const table = [
       ['measure', 'per second', 'ratio', 'target', 'ok'],
       ['bare Redis INCRBY (ceiling)', f(bareIncr), '1.00', '—', ''],
-      ['Redis store reserve+settle', f(redisRate), (redisRate / bareIncr).toFixed(2), '≥ 0.33 × INCRBY', redisRate >= 0.33 * bareIncr ? 'yes' : 'NO'],
+      ['Redis store reserve+settle, ledger ack', f(redisRate), (redisRate / bareIncr).toFixed(2), '≥ 0.33 × INCRBY', redisRate >= 0.33 * bareIncr ? 'yes' : 'NO'],
       ['  of which Lua pair alone (diagnostic)', f(luaPairs), (luaPairs / bareIncr).toFixed(2), '—', ''],
       ['  of which ledger write alone, 32 callers', f(ledgerCallers), (ledgerCallers / bareIncr).toFixed(2), '—', ''],
+      [`bare INCRBY, Redis with AOF ${process.env.BENCH_APPENDFSYNC ?? 'everysec'}`, f(aofIncr), '1.00', '—', ''],
+      ['Redis store reserve+settle, outbox ack', f(outboxRate), (outboxRate / aofIncr).toFixed(2), '≥ 0.33 × AOF INCRBY', outboxRate >= 0.33 * aofIncr ? 'yes' : 'NO'],
       ['Postgres store reserve+settle', f(pgRate), (pgRate / bareIncr).toFixed(2), '≥ 2,000', pgRate >= 2000 ? 'yes' : 'NO'],
       ['ledger ingest, 500-row batches ×1', f(ingest1), '', '≥ 30,000 rows', ingest1 >= 30000 ? 'yes' : 'NO'],
       ['ledger ingest, 500-row batches ×2', f(ingest2), '', '≥ 30,000 rows', ingest2 >= 30000 ? 'yes' : 'NO'],
@@ -213,7 +239,9 @@ async function main() {
     const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
     console.log(`\nquota bench — ${USERS} users, ${CALLERS} concurrent callers, ${SECONDS} s per phase, Node ${process.version}`);
     for (const r of table) console.log(r.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  '));
-    console.log(`Redis counters == ledger sum: ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s})`}`);
+    console.log(
+      `Redis counters == ledger sum (ledger ack, outbox ack after the drain): ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s}; ${obCounted} vs ${ob[0]!.s})`}`,
+    );
     console.log(`CPU pressure (PSI some avg10) before / after: ${pressureBefore} / ${cpuPressure()} — above ~20 % the box is shared and figures drop`);
     if (!consistent) process.exitCode = 1;
   } finally {
@@ -222,6 +250,8 @@ async function main() {
     await admin.end();
     await deleteRedisPrefix(REDIS_URL, prefix);
     redis.disconnect();
+    aofRedis.disconnect();
+    await aof.stop();
   }
 }
 

@@ -154,6 +154,19 @@ describe('RedisQuotaStore: Redis-specific guarantees', () => {
     expect((await ledgerSum(u)).s).toBe(165);
   });
 
+  it('a caller that saw MISSING before another rebuild finished does not rebuild over the live counter', async () => {
+    const u = uid();
+    await settle(u, 'late-rb-0', 100);
+    // A settlement whose ledger row commits after a rebuild's snapshot and whose Lua step lands on the live
+    // counter: the counter knows it, the snapshot of a second rebuild would not. Model it: count 30 in Redis
+    // only (row not committed yet).
+    await t.testRedis!.hincrby(userKeys(u).counter, 'used', 30);
+    // The late second rebuild (its caller saw MISSING earlier; the lock is free now).
+    const store = t.engine.store as unknown as { rebuild(userId: string, now: number): Promise<void> };
+    await store.rebuild(u, t.clock());
+    expect((await t.engine.balance(u)).used).toBe(130); // kept, not replaced by the ledger's 100
+  });
+
   it('a crash between the ledger commit and the Lua step, never retried: counted once its hold expires', async () => {
     const u = uid();
     await settle(u, 'dead-0', 100);

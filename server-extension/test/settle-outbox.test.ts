@@ -11,7 +11,7 @@ import { userKeys } from '../src/core/redis-quota-store';
 import type { RedisQuotaStore } from '../src/core/redis-quota-store';
 import { WAKE_LIST, type SettleOutbox } from '../src/core/settle-outbox';
 import { createTestEngine, type TestEngine } from './helpers/engine';
-import { startAofRedis, type AofRedis } from './helpers/aof-redis';
+import { startAofRedis, type AofRedis } from '../src/dev/aof-redis';
 import { createTestDb, createTestRedis, flushPrefix } from './helpers/infra';
 
 const ADMIN = { id: 'admin-1' };

@@ -227,6 +227,10 @@ export class RedisQuotaStore implements QuotaStore {
       return;
     }
     try {
+      // Double check under the lock: a caller that saw MISSING before another rebuild installed the counter
+      // must not rebuild again. A live counter may already count settlements the snapshot below would miss
+      // (their Lua step ran between this rebuild's reads), and replacing it would lose them.
+      if ((await this.redis.solarisState(k.counter, k.reservations, now))[0] !== 'MISSING') return;
       // Rows counted while Postgres was down may still wait in the outbox: write them first, or the sum misses them.
       await this.opts.outbox?.flushUser(userId);
       await this.opts.settleOutbox?.flushUser(userId);

@@ -1,5 +1,5 @@
 /**
- * A real Redis with appendonly yes, on its own port, for SOLARIS_SETTLE_ACK=outbox (the shared test Redis
+ * Dev/test/bench utility: a real Redis with appendonly yes, on its own port, for SOLARIS_SETTLE_ACK=outbox (the shared test Redis
  * runs without persistence, and the engine refuses to acknowledge settlements from a Redis that keeps nothing).
  */
 import { spawn } from 'node:child_process';
