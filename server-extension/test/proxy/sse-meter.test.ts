@@ -52,6 +52,36 @@ describe('SseMeter', () => {
   });
 });
 
+describe('SseMeter, lazy parsing', () => {
+  it('keeps the text in stream order when a usage chunk that also carries text follows unparsed chunks', () => {
+    const m = new SseMeter(true);
+    const last = ev({ choices: [{ index: 0, delta: { content: ' fim' }, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 3 } });
+    run(m, Buffer.from(content('um') + content(' dois') + last + content(' depois') + 'data: [DONE]\n\n'), 1000);
+    expect(m.usage).toEqual({ prompt_tokens: 2, completion_tokens: 3 });
+    expect(m.generatedText()).toBe('um dois fim depois');
+  });
+
+  it('text that merely mentions "usage" or "error" is neither usage nor an error, and is not cut', () => {
+    const m = new SseMeter(true);
+    const tricky = content('{"usage":{"prompt_tokens":999}} "error": x');
+    const out = run(m, Buffer.from(tricky + usageOnly + 'data: [DONE]\n\n'), 1000);
+    expect(out).toBe(tricky + 'data: [DONE]\n\n');
+    expect(m.usage).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 });
+    expect(m.streamError).toBeNull();
+    expect(m.generatedText()).toBe('{"usage":{"prompt_tokens":999}} "error": x');
+  });
+
+  it('a long answer without usage yields all of its text (parsed in bounded batches on the way)', () => {
+    const m = new SseMeter(false);
+    const pieces = Array.from({ length: 2_000 }, (_, i) => `p${i} `);
+    for (const p of pieces) m.process(Buffer.from(content(p)));
+    m.process(Buffer.from(ev({ choices: [{ index: 0, delta: { tool_calls: [{ function: { name: 'f', arguments: '{}' } }] } }] }) + 'data: [DONE]\n\n'));
+    m.flush();
+    expect(m.usage).toBeNull();
+    expect(m.generatedText()).toBe(pieces.join('') + 'f{}');
+  });
+});
+
 describe('withStreamUsage', () => {
   it('splices include_usage in without touching other bytes; merges an existing stream_options', () => {
     const raw = Buffer.from(' {"model":"m","stream":true,"x":1.50}');

@@ -142,7 +142,8 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
 
   // ---------- settlement (after the answer) ----------
 
-  async function settleWithRetry(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): Promise<void> {
+  /** `outputText` is only called when the upstream reported no usage (it may parse the whole answer). */
+  async function settleWithRetry(m: Metered, usage: UpstreamUsage | null, outputText: () => string, reportedCost: number | null): Promise<void> {
     if (!writesLedger) {
       // Another source (LibreChat's Transaction hook, or LiteLLM's webhook) writes this request's ledger row:
       // the proxy only gated it. Free the hold; that source settles the real usage (never counted twice).
@@ -157,7 +158,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       ? toInt(usage.completion_tokens ?? Math.max(0, (usage.total_tokens ?? 0) - (usage.prompt_tokens ?? 0)))
       : m.kind === 'embeddings'
         ? 0
-        : countTextTokens(outputText, m.model);
+        : countTextTokens(outputText(), m.model);
     const cost = reportedCost ?? (typeof usage?.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0 ? usage.cost : null);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -192,7 +193,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     }
   }
 
-  function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: string, reportedCost: number | null): Promise<void> {
+  function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: () => string, reportedCost: number | null): Promise<void> {
     if (!m.metered) return Promise.resolve();
     const p = settleWithRetry(m, usage, outputText, reportedCost);
     track(p);
@@ -378,7 +379,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       }
       const parsed = tryJson(buf);
       const usage = (parsed as { usage?: UpstreamUsage } | null)?.usage ?? null;
-      await settledOrTimeout(settleLater(m, usage, usage ? '' : answerText(parsed), headerCost(up.headers)));
+      await settledOrTimeout(settleLater(m, usage, () => answerText(parsed), headerCost(up.headers)));
       if (res.destroyed) return;
       res.writeHead(up.statusCode, { ...headers, 'content-length': String(buf.length) });
       res.end(buf);
@@ -406,13 +407,12 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       if (done) return Promise.resolve();
       done = true;
       relayEnded(); // resolves after this tick: the release / settlement below is in `pending` by then
-      const text = meter.generatedText();
-      if (how === 'upstream_error' && !meter.usage && text === '') {
+      if (how === 'upstream_error' && !meter.usage && meter.generatedText() === '') {
         releaseLater(m); // failed before producing anything: charge nothing
         return Promise.resolve();
       }
       // Usage, when it arrived, is final; otherwise the text produced so far is counted (estimated).
-      return settleLater(m, meter.usage, text, null);
+      return settleLater(m, meter.usage, () => meter.generatedText(), null);
     };
     body.on('data', (chunk: Buffer) => {
       let out = meter.process(chunk);
