@@ -7,7 +7,7 @@
  * physical ceiling, with the ratios to the targets of issue 2.
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default redis://127.0.0.1:6379),
- * BENCH_SECONDS (per phase, default 8). Uses a fresh schema and a unique key prefix, removed at the end.
+ * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=postgres (that phase alone), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const USERS = 1000;
+const ONLY_POSTGRES = process.env.BENCH_ONLY === 'postgres';
 const CALLERS = 32;
 const run = randomBytes(4).toString('hex');
 const ADMIN = { id: 'bench' };
@@ -193,6 +194,11 @@ async function main() {
     const setup = new QuotaEngine({ config: loadConfig({ DATABASE_URL }), db, store: createStore(loadConfig({ DATABASE_URL }), db, null) });
     await setup.admin.upsertPlan({ id: 'bench', name: 'Bench', tokenLimit: 1_000_000_000_000, period: 'month', isDefault: true }, ADMIN);
 
+    if (ONLY_POSTGRES) {
+      // BENCH_ONLY=postgres: the Postgres store phase alone (A/B of its SQL), nothing else.
+      console.log(`Postgres store reserve+settle: ${Math.round(await engineBench('postgres', db, null))} decisions/s (CPU pressure ${cpuPressure()})`);
+      return;
+    }
     const bareIncr = await measure(Math.max(2, SECONDS / 2), async (caller, i) => {
       await redis.incrby(`incr:${userOf(caller, i)}`, 1);
     });

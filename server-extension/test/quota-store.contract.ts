@@ -167,6 +167,16 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
         expect(dec).toMatchObject({ periodKey: '2026-12', used: 0, remaining: 1000, periodEnd: '2027-01-01T03:00:00.000Z' });
         await settle(u, 'dec', 5, 5);
         expect((await t.engine.balance(u)).used).toBe(10);
+        // Usage that happened before midnight, settled after it: its own period's row, December untouched.
+        t.clock.set('2026-12-01T00:00:20-03:00');
+        const late = await t.engine.settle({
+          userId: u, requestId: 'late-nov', model: 'm', promptTokens: 7, completionTokens: 0, source: 'proxy',
+          occurredAt: Date.parse('2026-11-30T23:59:50-03:00'),
+        });
+        expect(late.balance).toMatchObject({ periodKey: '2026-12', used: 10 });
+        expect((await t.engine.balance(u)).used).toBe(10);
+        const rows = await ledgerRows(t, u);
+        expect(rows.map((r) => [r.request_id, r.period_key])).toEqual([['nov', '2026-11'], ['dec', '2026-12'], ['late-nov', '2026-11']]);
       } finally {
         t.clock.set(saved);
       }
