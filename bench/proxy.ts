@@ -11,7 +11,9 @@
  * Each server runs in its own process (forks of this script), the client harness in the parent; on a
  * 2-core box they share the CPUs, so read the figures as ratios within this run.
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default
- * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6).
+ * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6),
+ * BENCH_SETTLE_ACK=outbox (the proxy's engine acknowledges settlements from the Redis outbox: it then runs on a
+ * private redis-server with appendonly yes, appendfsync everysec; default ledger).
  * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream runs that child with --cpu-prof (profiles in
  * ./bench-profiles); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
  * (body read, estimate, reserve, upstream call, first write: see createTracer); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
@@ -29,10 +31,12 @@ import { Agent, Pool, request } from 'undici';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { deleteRedisPrefix, fixed, pct } from './_shared';
+import { startAofRedis } from '../server-extension/src/dev/aof-redis';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORE = process.env.BENCH_STORE === 'postgres' ? 'postgres' : 'redis';
+const SETTLE_ACK = STORE === 'redis' && process.env.BENCH_SETTLE_ACK === 'outbox' ? 'outbox' : 'ledger';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP_MS = 1_500;
 const ROUNDS = 3;
@@ -211,6 +215,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   const config = loadConfig({
     DATABASE_URL,
     REDIS_URL: STORE === 'redis' ? REDIS_URL : '',
+    SOLARIS_SETTLE_ACK: handlerOnly ? 'ledger' : SETTLE_ACK,
     SOLARIS_PROXY_KEY: KEY,
     SOLARIS_MAX_INFLIGHT: '1000',
     SOLARIS_FAIL_MODE: handlerOnly ? 'open' : 'closed',
@@ -220,7 +225,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   const redis = handlerOnly
     ? new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
     : STORE === 'redis'
-      ? new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableAutoPipelining: process.env.BENCH_AUTOPIPE === '1' })
+      ? new Redis(process.env.BENCH_PROXY_REDIS_URL ?? REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableAutoPipelining: process.env.BENCH_AUTOPIPE === '1' })
       : null;
   if (handlerOnly) redis?.on('error', () => undefined); // refused on purpose
   const rt = await createEngine({ config, db, redis, migrate: false });
@@ -248,6 +253,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, async () => {
     await proxy.drain();
+    await (rt.engine.store as { flushOutbox?: () => Promise<number> }).flushOutbox?.(); // outbox ack: rows not drained yet
     const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger');
     const avg = async (h: typeof metrics.reservationSeconds | typeof metrics.upstreamSeconds) => {
       const v = (await h.get()).values;
@@ -374,7 +380,9 @@ const pad = (s: string, n: number) => s.padStart(n);
 async function main(): Promise<void> {
   const runId = `bench_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   const prefix = `${runId}:`;
-  console.log(`bench:proxy — store=${STORE}, ${SECONDS}s per target and concurrency in ${ROUNDS} alternating rounds (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}`);
+  const aof = SETTLE_ACK === 'outbox' ? await startAofRedis() : null;
+  if (aof) process.env.BENCH_PROXY_REDIS_URL = aof.url; // the forked proxy inherits it
+  console.log(`bench:proxy — store=${STORE}, settle ack=${SETTLE_ACK}${aof ? ' (own Redis, AOF everysec)' : ''}, ${SECONDS}s per target and concurrency in ${ROUNDS} alternating rounds (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}`);
 
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
@@ -492,6 +500,7 @@ async function main(): Promise<void> {
     if (STORE === 'redis') {
       await deleteRedisPrefix(REDIS_URL, prefix);
     }
+    await aof?.stop();
   }
 }
 
