@@ -168,7 +168,7 @@ export function createGate(deps: GateDeps) {
         }
       }
       (req as IncomingMessage & { body?: unknown }).body = body;
-      promptTokens = countTextTokens(promptTextOf(body));
+      promptTokens = countTextTokens(promptTextOf(body), modelOf(body));
     } else {
       // Not JSON (LibreChat's chat always is): do not consume the stream, size the estimate from its length.
       promptTokens = Math.ceil(Number(req.headers['content-length'] ?? 0) / 4) || 0;
