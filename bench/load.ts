@@ -81,7 +81,11 @@ async function main(): Promise<void> {
     children.push(proxy.child);
     const viaProxy = new Pool(proxy.url, { connections: USERS, keepAliveTimeout: 30_000 });
     const direct = new Pool(upstream.url, { connections: Math.ceil(USERS / 10), keepAliveTimeout: 30_000 });
-    const stats = { proxy: { ttfb: [] as number[], total: [] as number[], errors: 0, refused: 0 }, direct: { ttfb: [] as number[], total: [] as number[], errors: 0, refused: 0 } };
+    // `at`: when each answer's request started (ms into the run), to split the cold start from the steady state.
+    const stats = {
+      proxy: { ttfb: [] as number[], total: [] as number[], at: [] as number[], errors: 0, refused: 0 },
+      direct: { ttfb: [] as number[], total: [] as number[], at: [] as number[], errors: 0, refused: 0 },
+    };
     const usageByRequest = new Map<string, { userId: string; prompt: number; completion: number }>();
     const started = performance.now();
     const until = started + DURATION * 1000;
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
             else {
               st.ttfb.push(first - t0);
               st.total.push(performance.now() - t0);
+              st.at.push(t0 - started);
               const m = /"usage":\{"prompt_tokens":(\d+),"completion_tokens":(\d+)/.exec(text);
               const rid = r.headers['x-solaris-request-id'];
               if (!isControl && m && typeof rid === 'string') usageByRequest.set(rid, { userId, prompt: Number(m[1]), completion: Number(m[2]) });
@@ -158,6 +163,13 @@ async function main(): Promise<void> {
     console.log(
       `added by the proxy: TTFB p50 ${f(pct(p.ttfb, 0.5) - pct(d.ttfb, 0.5), 2)} ms, p99 ${f(pct(p.ttfb, 0.99) - pct(d.ttfb, 0.99), 2)} ms; ` +
         `full answer p50 ${f(pct(p.total, 0.5) - pct(d.total, 0.5), 2)} ms, p99 ${f(pct(p.total, 0.99) - pct(d.total, 0.99), 2)} ms; proxy CPU ${f(Number(drained.cpuMs) / Math.max(1, p.total.length), 2)} ms/answer`,
+    );
+    // Steady state: answers whose request started after the first 10 s (every user's counter built by then).
+    const late = (s: typeof p, k: 'ttfb' | 'total') => s[k].filter((_, i) => s.at[i]! >= 10_000);
+    console.log(
+      `steady state (requests started after 10 s): added TTFB p50 ${f(pct(late(p, 'ttfb'), 0.5) - pct(late(d, 'ttfb'), 0.5), 2)} ms, ` +
+        `p99 ${f(pct(late(p, 'ttfb'), 0.99) - pct(late(d, 'ttfb'), 0.99), 2)} ms (${late(p, 'ttfb').length} answers); ` +
+        `first 10 s: proxy TTFB p99 ${f(pct(p.ttfb.filter((_, i) => p.at[i]! < 10_000), 0.99))} ms`,
     );
     console.log(
       `decisions: ${rows.length} ledger rows for ${usageByRequest.size} metered answers — matched upstream usage ${matched}, mismatched/extra ${mismatched}, missing ${missing}; ` +
