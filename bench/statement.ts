@@ -8,12 +8,15 @@
  *   5. ledger ingest through LedgerWriter (group commit), many concurrent settlements.
  * Sequential requests for latency (p50/p99 over BENCH_SAMPLES), targets: HTTP p99 ≤ 5 ms, ingest ≥ 30,000 rows/s.
  * Env: DATABASE_URL, REDIS_URL, BENCH_ROWS (1000000), BENCH_USERS (10000), BENCH_SAMPLES (2000),
- * BENCH_INGEST_ROWS (200000). A throwaway schema and Redis key prefix are created and removed.
+ * BENCH_INGEST_ROWS (200000), BENCH_PROF=http (CPU profile of the HTTP phase). A throwaway schema and Redis key prefix are created and removed.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { Session } from 'node:inspector';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -40,29 +43,78 @@ const TZ = 'America/Sao_Paulo';
 const SECRET = 'bench-statement-secret';
 
 const f = (n: number, d = 2) => fixed(n, d);
+/** BENCH_PROF=http: a CPU profile of this process (client and server) during the HTTP phase, in bench-profiles/. */
+const PROFILE = process.env.BENCH_PROF === 'http';
 
-/** Latency samples of one path, plus the Node process's CPU and GC time while they ran (noise-robust companions). */
-type Timed = number[] & { cpuMs: number; gcMs: number; gcs: number };
-let gcMs = 0;
-let gcs = 0;
+async function startProfile(): Promise<() => Promise<string>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    session.disconnect();
+    mkdirSync('bench-profiles', { recursive: true });
+    const file = `bench-profiles/statement-http-${Date.now()}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(profile));
+    return file;
+  };
+}
+
+/**
+ * Latency samples of one path, plus the Node process's CPU and GC time while they ran (noise-robust companions),
+ * and how many samples a GC pause fell into (a pause inside ~1 % of the samples sets the p99 by itself).
+ */
+type Timed = number[] & { cpuMs: number; gcMs: number; gcs: number; inGc: number; allocKb: number };
+const newSpaceUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
+const gcPauses: Array<{ start: number; end: number }> = [];
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    gcMs += e.duration;
-    gcs++;
-  }
+  for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, end: e.startTime + e.duration });
 }).observe({ entryTypes: ['gc'] });
 
 async function timeIt(n: number, op: () => Promise<void>): Promise<Timed> {
   for (let i = 0; i < Math.min(200, n / 5); i++) await op(); // warm-up (JIT, plans, caches)
   const out: number[] = [];
-  const [gc0, gcs0, cpu0] = [gcMs, gcs, process.cpuUsage()];
+  const starts: number[] = [];
+  const [gc0, cpu0] = [gcPauses.length, process.cpuUsage()];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await op();
+    starts.push(t);
     out.push(performance.now() - t);
   }
   const cpu = process.cpuUsage(cpu0);
-  return Object.assign(out, { cpuMs: (cpu.user + cpu.system) / 1000 / n, gcMs: gcMs - gc0, gcs: gcs - gcs0 });
+  await new Promise((r) => setImmediate(r)); // GC entries are delivered asynchronously
+  const pauses = gcPauses.slice(gc0);
+  let inGc = 0;
+  for (let i = 0, j = 0; i < n; i++) {
+    const [s0, s1] = [starts[i]!, starts[i]! + out[i]!];
+    while (j < pauses.length && pauses[j]!.end < s0) j++;
+    if (j < pauses.length && pauses[j]!.start <= s1) inGc++;
+  }
+  // Bytes allocated per call (young generation), in a separate untimed pass: calls that saw a scavenge are skipped.
+  let bytes = 0;
+  let counted = 0;
+  const probe = newSpaceUsed() - newSpaceUsed(); // the probe's own allocation (~0)
+  for (let i = 0; i < 200; i++) {
+    const before = newSpaceUsed();
+    await op();
+    const after = newSpaceUsed();
+    if (after >= before) {
+      bytes += after - before + probe;
+      counted++;
+    }
+  }
+  return Object.assign(out, {
+    allocKb: bytes / 1024 / Math.max(1, counted),
+    cpuMs: (cpu.user + cpu.system) / 1000 / n,
+    gcMs: pauses.reduce((sum, p) => sum + p.end - p.start, 0),
+    gcs: pauses.length,
+    inGc,
+  });
 }
 
 async function main(): Promise<void> {
@@ -147,11 +199,13 @@ async function main(): Promise<void> {
 
     // ---------- 4. HTTP API ----------
     const headers = { authorization: `Bearer ${token}` };
+    const stopProfile = PROFILE ? await startProfile() : null;
     const http = await timeIt(SAMPLES, async () => {
       const r = await request(`${url}${API_PREFIX}${ApiRoutes.statement}`, { headers, dispatcher: agent });
       if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`);
       await r.body.arrayBuffer();
     });
+    if (stopProfile) console.log(`CPU profile of the HTTP phase (its figures are inflated by the profiler): ${await stopProfile()}`);
     const page2 = await timeIt(Math.min(SAMPLES, 500), async () => {
       const r = await request(`${url}${API_PREFIX}${ApiRoutes.statement}?cursor=${probe.nextCursor}`, { headers, dispatcher: agent });
       await r.body.arrayBuffer();
@@ -170,7 +224,7 @@ async function main(): Promise<void> {
     await readStatement(recorder, userId, {}, 0);
     const parts: Array<[string, Timed]> = [];
     for (const q of sent) {
-      const name = /WITH page/.test(q.text) ? 'page + balance-after query' : /count\(\*\)/.test(q.text) ? 'totals query' : q.text.trim().slice(0, 40);
+      const name = /WITH page/.test(q.text) ? 'page + balance-after + totals query' : /count\(\*\)/.test(q.text) ? 'totals query' : q.text.trim().slice(0, 40);
       parts.push([`${name} (alone${q.name ? ', named' : ''})`, await timeIt(SAMPLES, async () => void (await db.pool.query(q)))]);
     }
     parts.push(['counter read (store.state, Redis)', await timeIt(SAMPLES, async () => void (await rt.engine.store.state(userId, Date.now())))]);
@@ -179,6 +233,27 @@ async function main(): Promise<void> {
     parts.push(['authenticate (JWT verify, cached profile)', await timeIt(SAMPLES, async () => void (await authenticator.authenticate({ authorization: `Bearer ${token}` })))]);
     const sample = await rt.engine.statement(userId, {});
     parts.push(['JSON.stringify of the page', await timeIt(SAMPLES, async () => void JSON.stringify(sample))]);
+    // The transport floor: the same client and agent settings against a bare node:http server that answers the
+    // same page, already serialised (no express, auth, rate limit, queries).
+    const body = JSON.stringify(sample);
+    const floorServer = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    floorServer.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => floorServer.listen(0, '127.0.0.1', r));
+    const floorUrl = `http://127.0.0.1:${(floorServer.address() as AddressInfo).port}/`;
+    const floorAgent = new Agent({ keepAliveTimeout: 60_000, connections: 1 });
+    parts.push([
+      'HTTP floor: bare node:http, same body',
+      await timeIt(SAMPLES, async () => {
+        const r = await request(floorUrl, { headers, dispatcher: floorAgent });
+        await r.body.arrayBuffer();
+      }),
+    ]);
+    await floorAgent.close();
+    floorServer.closeAllConnections();
+    await new Promise((r) => floorServer.close(r));
 
     // ---------- 5. ingest through LedgerWriter ----------
     const writer = new LedgerWriter(db.pool, TZ);
@@ -211,15 +286,15 @@ async function main(): Promise<void> {
     // ---------- report ----------
     const b50 = pct(bare, 0.5);
     const row = (name: string, a: Timed, target = '', ok = '') =>
-      `${name.padEnd(44)}${f(pct(a, 0.5)).padStart(8)}${f(pct(a, 0.99)).padStart(8)}${f(pct(a, 0.5) / b50).padStart(10)}${f(a.cpuMs, 3).padStart(9)}${`${a.gcs}/${f(a.gcMs, 0)}`.padStart(9)}  ${target.padEnd(12)}${ok}`;
+      `${name.padEnd(44)}${f(pct(a, 0.5)).padStart(8)}${f(pct(a, 0.99)).padStart(8)}${f(pct(a, 0.5) / b50).padStart(10)}${f(a.cpuMs, 3).padStart(9)}${f(a.allocKb, 0).padStart(7)}${`${a.gcs}/${f(a.gcMs, 0)}/${a.inGc}`.padStart(12)}  ${target.padEnd(12)}${ok}`;
     console.log(
-      `\n${('statement page (50 rows of ' + ROWS / USERS + ', one user)').padEnd(44)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'×bare p50'.padStart(10)}${'CPU ms'.padStart(9)}${'GCs/ms'.padStart(9)}  target`,
+      `\n${('statement page (50 rows of ' + ROWS / USERS + ', one user)').padEnd(44)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'×bare p50'.padStart(10)}${'CPU ms'.padStart(9)}${'kB'.padStart(7)}${'GC n/ms/hit'.padStart(12)}  target`,
     );
     console.log(row('bare SQL keyset query (pg pool)', bare, '~1.5 ms p99', ''));
     console.log(row('engine.statement (page+totals+balance)', engineT));
     console.log(row('GET /solaris/api/statement (HTTP)', http, 'p99 ≤ 5 ms', pct(http, 0.99) <= 5 ? 'ok' : 'MISSED'));
     console.log(row('GET …/statement?cursor= (page 2, HTTP)', page2, 'p99 ≤ 5 ms', pct(page2, 0.99) <= 5 ? 'ok' : 'MISSED'));
-    console.log('  where the time goes (each piece alone; CPU = this Node process per call):');
+    console.log('  where the time goes (each piece alone; CPU ms and kB allocated = this Node process, per call):');
     for (const [name, t] of parts) console.log(row(`  ${name}`, t));
     console.log(`Postgres execution time of the page query: ${exec.replace('Execution Time: ', '')}`);
     console.log(`\nledger ingest through LedgerWriter: ${Math.round(ingest).toLocaleString('en-US')} rows/s (${INGEST_ROWS.toLocaleString('en-US')} rows, 4,000 concurrent writers) — target ≥ 30,000: ${ingest >= 30_000 ? 'ok' : 'MISSED'}`);
