@@ -227,6 +227,32 @@ describe('webhooks', () => {
     }
   });
 
+  it('prunes old delivered/failed rows, old delivery log entries and old markers; never a pending row', async () => {
+    const q = (sql: string, p: unknown[] = []) => te.db.pool.query(sql, p);
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const fresh = new Date(Date.now() - 86_400_000);
+    const row = async (status: string, at: Date) =>
+      (
+        await q(
+          `INSERT INTO webhook_outbox (event_id, endpoint_id, event_type, payload, status, created_at, delivered_at, next_attempt_at)
+           VALUES (gen_random_uuid(), 'prune-ep', 'test', '{}', $1, $2, CASE WHEN $1 = 'delivered' THEN $2::timestamptz END, now() + interval '1 day')
+           RETURNING id`,
+          [status, at],
+        )
+      ).rows[0].id as number;
+    const ids = { oldDelivered: await row('delivered', old), oldFailed: await row('failed', old), oldPending: await row('pending', old), freshDelivered: await row('delivered', fresh) };
+    await q(`INSERT INTO webhook_deliveries (outbox_id, endpoint_id, event_id, event_type, attempt, ok, duration_ms, created_at)
+             VALUES (1, 'prune-ep', gen_random_uuid(), 'test', 1, true, 3, $1), (2, 'prune-ep', gen_random_uuid(), 'test', 1, true, 3, $2)`, [old, fresh]);
+    await q(`INSERT INTO webhook_markers (key, created_at) VALUES ('prune:old', $1), ('prune:fresh', $2)`, [new Date(Date.now() - 90 * 86_400_000), fresh]);
+    const pruned = await new WebhookDispatcher(te.db, x.webhooks.endpoints, { ...FAST, retentionDays: 30 }).prune();
+    expect(pruned.outbox).toBeGreaterThanOrEqual(2);
+    const left = (await q(`SELECT id FROM webhook_outbox WHERE endpoint_id = 'prune-ep' ORDER BY id`)).rows.map((r) => r.id);
+    expect(left).toEqual([ids.oldPending, ids.freshDelivered]);
+    expect((await q(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = 'prune-ep'`)).rows[0].n).toBe(1);
+    expect((await q(`SELECT key FROM webhook_markers WHERE key LIKE 'prune:%'`)).rows.map((r) => r.key)).toEqual(['prune:fresh']);
+    await q(`DELETE FROM webhook_outbox WHERE endpoint_id = 'prune-ep'`);
+  });
+
   it('daily digest: once per day after the configured hour, across calls', async () => {
     main.reset();
     const u = await x.webhooks.endpoints.update(endpointId, { events: ['usage.daily_digest'] }, ADMIN);

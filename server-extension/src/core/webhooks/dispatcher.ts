@@ -16,6 +16,10 @@ export interface DispatcherOptions {
   /** Back-off: base × 2^(attempt−1), capped, times a random factor in [0.5, 1) (jitter). */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Delivered/failed outbox rows, delivery log entries and fire-once markers older than this are deleted. */
+  retentionDays: number;
+  /** How often a replica prunes (ms). */
+  pruneEveryMs: number;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -25,6 +29,8 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   maxAttempts: 8,
   baseDelayMs: 10_000,
   maxDelayMs: 3_600_000,
+  retentionDays: 30,
+  pruneEveryMs: 3_600_000,
 };
 
 interface OutboxRow {
@@ -56,6 +62,7 @@ export class WebhookDispatcher {
   private wakeResolve: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly inflight = new Set<AbortController>();
+  private lastPrune = 0;
 
   constructor(
     private readonly db: Database,
@@ -74,6 +81,10 @@ export class WebhookDispatcher {
         let n = 0;
         try {
           n = await this.runOnce();
+          if (Date.now() - this.lastPrune >= this.opts.pruneEveryMs) {
+            this.lastPrune = Date.now();
+            await this.prune();
+          }
         } catch (e) {
           this.logger?.error('webhook dispatcher poll failed', { error: e });
         }
@@ -106,6 +117,25 @@ export class WebhookDispatcher {
     for (const c of this.inflight) c.abort();
     await this.loop;
     this.loop = null;
+  }
+
+  /**
+   * Deletes what is done and old (retentionDays): delivered or failed outbox rows, delivery log entries, and
+   * fire-once markers (month/day keys long past). Pending rows are never deleted. Several replicas pruning
+   * at once delete the same rows once. Returns the rows deleted per table.
+   */
+  async prune(now = Date.now()): Promise<{ outbox: number; deliveries: number; markers: number }> {
+    const before = new Date(now - this.opts.retentionDays * 86_400_000);
+    const outbox = await this.db.pool.query(
+      `DELETE FROM webhook_outbox WHERE status IN ('delivered', 'failed') AND COALESCE(delivered_at, created_at) < $1`,
+      [before],
+    );
+    const deliveries = await this.db.pool.query(`DELETE FROM webhook_deliveries WHERE created_at < $1`, [before]);
+    // Markers are month/day keys: keep them well past their period so a late event never fires twice.
+    const markers = await this.db.pool.query(`DELETE FROM webhook_markers WHERE created_at < $1`, [new Date(now - Math.max(this.opts.retentionDays, 62) * 86_400_000)]);
+    const out = { outbox: outbox.rowCount ?? 0, deliveries: deliveries.rowCount ?? 0, markers: markers.rowCount ?? 0 };
+    if (out.outbox + out.deliveries + out.markers > 0) this.logger?.info('webhooks: old rows pruned', out);
+    return out;
   }
 
   /** Claims and delivers one batch of due rows; returns how many were claimed. */
