@@ -309,10 +309,9 @@ const statementQuerySchema = z.object({
 });
 
 /**
- * Named statements, one per query text (the text depends only on which filters and whether a cursor are set:
- * at most 96 texts), so
- * each pool connection parses and plans a statement query once instead of on every call: the page +
- * balance-after text took ~0.8 ms longer per call unnamed (bench:statement, 2026-11-27).
+ * Named statements, one per query text (the text depends only on which filters are set and whether a cursor
+ * is: at most 96 texts), so each pool connection parses and plans a statement query once instead of on every
+ * call: the page + balance-after text took ~0.5–0.8 ms longer per call unnamed (bench:statement, 2026-11-27).
  */
 const statementNames = new Map<string, string>();
 function named(text: string, values: unknown[]): pg.QueryConfig {
