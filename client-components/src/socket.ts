@@ -16,8 +16,21 @@ export interface SolarisSocket {
   disconnect(): unknown;
 }
 
-/** Real socket: same origin, our path, cookies on the handshake; socket.io reconnects by itself. */
-export function createSolarisSocket(opts: { url?: string; path?: string } = {}): SolarisSocket {
-  const options = { path: opts.path ?? SOCKET_PATH, withCredentials: true, autoConnect: true, reconnectionDelayMax: 10_000 };
-  return (opts.url ? io(opts.url, options) : io(options)) as unknown as SolarisSocket;
+/**
+ * Real socket: same origin, our path, cookies on the handshake; socket.io reconnects by itself after network
+ * failures. The server also drops a socket whose credentials stopped being valid (logout, expiry, new role):
+ * socket.io never reconnects after such a server-side disconnect, so we do, a moment later, with the
+ * browser's current cookies — a refreshed session resumes, a logged-out one is refused at the handshake.
+ */
+export function createSolarisSocket(
+  opts: { url?: string; path?: string; reconnectAfterServerDisconnectMs?: number; /** Node callers (tests, tools): credentials. */ extraHeaders?: Record<string, string> } = {},
+): SolarisSocket {
+  const options = { path: opts.path ?? SOCKET_PATH, withCredentials: true, autoConnect: true, reconnectionDelayMax: 10_000, extraHeaders: opts.extraHeaders };
+  const socket = opts.url ? io(opts.url, options) : io(options);
+  socket.on('disconnect', (reason) => {
+    if (reason !== 'io server disconnect') return;
+    const base = opts.reconnectAfterServerDisconnectMs ?? 2_000;
+    setTimeout(() => socket.connect(), base + Math.random() * base);
+  });
+  return socket as unknown as SolarisSocket;
 }

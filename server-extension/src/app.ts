@@ -30,7 +30,7 @@ export interface SolarisServerOptions {
   extras?: SolarisExtras;
   /** Path of widget.js; default: env SOLARIS_WIDGET_FILE or the nearest `dist/widget/widget.js` upward. */
   widgetFile?: string;
-  realtime?: Pick<RealtimeOptions, 'channelPrefix' | 'lookupEmail'>;
+  realtime?: Pick<RealtimeOptions, 'channelPrefix' | 'lookupEmail' | 'recheckMs'>;
 }
 
 export interface SolarisServer {

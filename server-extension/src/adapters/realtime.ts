@@ -24,10 +24,17 @@ export interface RealtimeOptions {
   channelPrefix?: string;
   /** Email shown in the admin `usage` feed. Default: our users_cache table. */
   lookupEmail?: (userId: string) => Promise<string | null>;
+  /**
+   * Every connected socket's handshake credentials are checked again this often (ms, default 60 s): a logout,
+   * an expired token, a deleted user or a lost admin role ends the live feed then, not at the next reconnect.
+   */
+  recheckMs?: number;
 }
 
 export interface Realtime {
   io: IoServer<Record<string, never>, ServerToClientEvents>;
+  /** Checks every local socket's credentials again now; returns how many were disconnected. */
+  recheck(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -90,6 +97,35 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     );
   });
 
+  // ---------- credentials checked again while connected ----------
+  // A socket lives as long as its connection: without this, a logged-out (or deleted, or demoted) user kept
+  // receiving events until the next reconnect. One socket after another, so the check never bursts.
+  let rechecking: Promise<number> | null = null;
+  const recheck = () =>
+    (rechecking ??= (async () => {
+      let dropped = 0;
+      for (const socket of [...io.of('/').sockets.values()]) {
+        const before = (socket.request as SolarisRequest).solarisPrincipal;
+        if (!before || socket.disconnected) continue;
+        let now: Principal | null;
+        try {
+          now = await authenticator.authenticate(socket.request.headers);
+        } catch {
+          continue; // the directory / session store is unreachable: keep the socket, check again next time
+        }
+        if (!now || now.userId !== before.userId || now.isAdmin !== before.isAdmin) {
+          logger?.info('socket credentials no longer valid: disconnected', { userId: before.userId });
+          socket.disconnect(true); // the widget reconnects with its current credentials (client/socket.ts)
+          dropped++;
+        }
+      }
+      return dropped;
+    })().finally(() => {
+      rechecking = null;
+    }));
+  const recheckTimer = setInterval(() => void recheck().catch(() => undefined), opts.recheckMs ?? 60_000);
+  recheckTimer.unref();
+
   // ---------- engine events → rooms (one subscription per attach) ----------
   const emails =
     opts.lookupEmail ??
@@ -146,8 +182,10 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   let closing: Promise<void> | null = null;
   return {
     io,
+    recheck,
     close() {
       closing ??= (async () => {
+        clearInterval(recheckTimer);
         engine.events.off('balance', onBalance);
         engine.events.off('ledger', onLedger);
         engine.events.off('threshold', onThreshold);

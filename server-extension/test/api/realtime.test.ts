@@ -2,6 +2,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { SOCKET_PATH, type BalanceDTO, type QuotaRequestDTO, type ServerToClientEvents } from '@solaris/wire';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { createSolarisSocket } from '../../../client-components/src/socket';
 import { ADMIN, ALICE, BOB, accessToken, cookie, settle, startServer, type RunningServer } from './helpers';
 
 type Client = Socket<ServerToClientEvents> & { got: Array<[string, unknown]> };
@@ -109,6 +110,39 @@ describe('socket.io realtime', () => {
     expect(events(alice, 'request')).toEqual([]);
     expect(events(alice, 'request_decided')).toEqual([]);
     expect(events(admin, 'request_decided')).toEqual([]);
+  });
+
+  it('credentials are checked again while connected: logout and token expiry end the feed, others keep it', async () => {
+    const c = await startServer(te, { realtime: true, server: { realtime: { channelPrefix: `${te.testRedis!.testPrefix}io2`, recheckMs: 150 } } });
+    try {
+      const alice = await open(c.url, cookie(ALICE));
+      const bob = await open(c.url, cookie(BOB));
+      const shortLived = await open(c.url, { authorization: `Bearer ${accessToken(BOB, { expiresIn: 2 })}` });
+      const reasons = new Map<Client, string>();
+      for (const s of [alice, bob, shortLived]) s.on('disconnect', (r) => reasons.set(s, r));
+      c.deadSessions.add('sess-' + ALICE.slice(-4)); // Alice logs out in LibreChat
+      await vi.waitFor(() => expect(reasons.get(alice)).toBe('io server disconnect'), { timeout: 3_000 });
+      expect(bob.connected).toBe(true);
+      await vi.waitFor(() => expect(reasons.get(shortLived)).toBe('io server disconnect'), { timeout: 5_000 });
+      expect(bob.connected).toBe(true);
+      // A logged-out user cannot come back: the handshake is refused.
+      await expect(open(c.url, cookie(ALICE))).rejects.toThrow();
+
+      // The widget's socket comes back by itself once its credentials are good again (a refreshed session).
+      const widget = createSolarisSocket({ url: c.url, extraHeaders: cookie(BOB), reconnectAfterServerDisconnectMs: 50 });
+      let connects = 0;
+      widget.on('connect', () => connects++);
+      await vi.waitFor(() => expect(connects).toBe(1));
+      const bobSession = 'sess-' + BOB.slice(-4);
+      c.deadSessions.add(bobSession);
+      await vi.waitFor(() => expect(widget.connected).toBe(false), { timeout: 3_000 });
+      c.deadSessions.delete(bobSession);
+      await vi.waitFor(() => expect(connects).toBeGreaterThanOrEqual(2), { timeout: 5_000 });
+      expect(widget.connected).toBe(true);
+      widget.disconnect();
+    } finally {
+      await c.close();
+    }
   });
 
   it('close() disconnects sockets promptly so the host can shut down', async () => {
