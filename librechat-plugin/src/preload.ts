@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Mongoose } from 'mongoose';
 import { createGate } from './lib/gate';
+import { mongoAgentKeyUser } from './lib/mongo-directory';
 import { hookHttpCreateServer } from './lib/http-hook';
 import { injectWidget, isLibreChatIndexHtml } from './lib/html';
 import { InflightRegistry } from './lib/inflight';
@@ -136,7 +137,7 @@ export function install(opts: InstallOptions = {}): Installed {
   hookIndexHtml();
 
   const isGated = createGateMatcher(env);
-  const gate = createGate({ runtime, registry, failMode: () => failMode(env) });
+  const gate = createGate({ runtime, registry, failMode: () => failMode(env), agentKeyUser: mongoose ? mongoAgentKeyUser(mongoose) : undefined });
   hookHttpCreateServer({
     isGated: (req) => isGated(req.method, req.url ?? '/'),
     gate,

@@ -4,6 +4,7 @@
  * users/sessions and socket.io.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
 import { Redis } from 'ioredis';
 import { io as ioClient, type Socket } from 'socket.io-client';
@@ -253,6 +254,24 @@ describe('gate in front of LibreChat chat routes', () => {
       expect(r.status, auth.slice(0, 20)).toBe(401);
       expect(r.text).toBe('Unauthorized');
     }
+  });
+
+  it('gates the agents API called with an agents API key (sk-…): the key owner out of quota gets the 402', async () => {
+    const key = (n: string) => 'sk-' + createHash('sha256').update(n).digest('hex');
+    const [live, expired, unknown] = [key('live'), key('expired'), key('unknown')];
+    const hash = (k: string) => createHash('sha256').update(k).digest('hex');
+    await conn.collection('agentapikeys').insertMany([
+      { userId: new Types.ObjectId(users.blocked.id), name: 'ci', keyHash: hash(live), keyPrefix: live.slice(0, 8), createdAt: new Date() },
+      { userId: new Types.ObjectId(users.blocked.id), name: 'old', keyHash: hash(expired), keyPrefix: expired.slice(0, 8), expiresAt: new Date(Date.now() - 1000) },
+    ]);
+    const body = { model: 'fake-model', messages: [{ role: 'user', content: 'olá' }] };
+    for (const path of ['/api/agents/v1/chat/completions', '/api/agents/v1/responses']) {
+      const r = await post(path, body, { Authorization: `Bearer ${live}` });
+      expect(r.status, path).toBe(402);
+      expect(r.json).toMatchObject({ type: 'token_balance', code: 'quota_exceeded' });
+    }
+    // Unknown or expired keys are LibreChat's to refuse (the gate lets them through untouched).
+    for (const k of [expired, unknown]) expect((await post('/api/agents/v1/chat/completions', body, { Authorization: `Bearer ${k}` })).status).toBe(401);
   });
 
   it('holds a bounded reservation per generation and frees it when LibreChat records the spend', async () => {

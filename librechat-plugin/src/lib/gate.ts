@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { BalanceDTO, QuotaExceededBody } from '@solaris/wire';
 import type { QuotaEngine } from '../../../server-extension/src/core/engine';
@@ -26,7 +26,15 @@ export interface GateDeps {
   secrets?: () => JwtSecrets;
   /** Longest we wait for the quota store before applying the fail mode. */
   timeoutMs?: number;
+  /**
+   * The user of a LibreChat agents API key (`Authorization: Bearer sk-…` on /api/agents/v1/*), or null. Without
+   * it those requests pass ungated. Lookups are cached briefly (AGENT_KEY_CACHE_MS).
+   */
+  agentKeyUser?: (apiKey: string) => Promise<string | null>;
 }
+
+/** A revoked or expired agents API key stops being recognised by the gate within this time (LibreChat refuses it at once). */
+const AGENT_KEY_CACHE_MS = 60_000;
 
 class BodyTooLarge extends Error {}
 
@@ -137,8 +145,26 @@ export function createGate(deps: GateDeps) {
     });
   }
 
+  // Agents API keys → user id, per key hash, for a minute (a Mongo read per API call otherwise). Bounded.
+  const agentKeys = new Map<string, { userId: string | null; until: number }>();
+  async function agentKeyUserOf(authorization: string | undefined): Promise<string | null> {
+    if (!deps.agentKeyUser || typeof authorization !== 'string') return null;
+    const m = /^bearer\s+(sk-[A-Za-z0-9]{16,128})\s*$/i.exec(authorization);
+    if (!m) return null;
+    const key = createHash('sha256').update(m[1]!).digest('hex');
+    const hit = agentKeys.get(key);
+    if (hit && hit.until > Date.now()) return hit.userId;
+    const userId = await deps.agentKeyUser(m[1]!).catch((e: unknown) => {
+      log.errorOnce('agent-key', 'Solaris: agents API key lookup failed; such requests pass ungated', { error: errorMessage(e) });
+      return null;
+    });
+    if (agentKeys.size >= 10_000) agentKeys.clear();
+    agentKeys.set(key, { userId, until: Date.now() + AGENT_KEY_CACHE_MS });
+    return userId;
+  }
+
   return async function gate(req: IncomingMessage, res: ServerResponse, pass: () => void): Promise<void> {
-    const userId = accessTokenUser(req.headers.authorization, secrets().access);
+    const userId = accessTokenUser(req.headers.authorization, secrets().access) ?? (await agentKeyUserOf(req.headers.authorization));
     if (!userId) return pass(); // LibreChat answers 401 itself
 
     let rt: GateRuntime;

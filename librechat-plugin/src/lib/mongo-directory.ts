@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Mongoose } from 'mongoose';
 import type { SessionChecker, UserDirectory, UserProfile } from '../../../server-extension/src/adapters/auth/types';
 
@@ -53,5 +54,27 @@ export function mongoSessionChecker(mongoose: Mongoose, now: () => number = Date
       { projection: { _id: 1 } },
     );
     return doc !== null;
+  };
+}
+
+/**
+ * The user of a LibreChat agents API key (`sk-` + 64 hex, `Authorization: Bearer` on /api/agents/v1/*): keys are
+ * stored as the SHA-256 hex of the whole key in `AgentApiKey` documents { userId, keyHash, expiresAt }
+ * (packages/data-schemas/src/methods/agentApiKey.ts `validateAgentApiKey`). null: unknown or expired key — LibreChat
+ * then answers 401 itself. Read-only: LibreChat's own middleware still validates the key and stamps lastUsedAt.
+ */
+export function mongoAgentKeyUser(mongoose: Mongoose): (apiKey: string) => Promise<string | null> {
+  return async (apiKey) => {
+    if (!/^sk-[a-f0-9]{16,128}$/i.test(apiKey)) return null;
+    const model = mongoose.models.AgentApiKey as unknown as { collection?: NativeCollection } | undefined;
+    // Older LibreChat builds without the model: the collection mongoose would name it.
+    const keys = model?.collection ?? (mongoose.connection.collection('agentapikeys') as unknown as NativeCollection);
+    const keyHash = createHash('sha256').update(apiKey).digest('hex');
+    const doc = await keys.findOne({ keyHash }, { projection: { userId: 1, expiresAt: 1 } });
+    if (!doc) return null;
+    const expires = doc.expiresAt instanceof Date ? doc.expiresAt.getTime() : doc.expiresAt ? Date.parse(String(doc.expiresAt)) : NaN;
+    if (Number.isFinite(expires) && expires < Date.now()) return null;
+    const id = doc.userId == null ? '' : String(doc.userId);
+    return OBJECT_ID.test(id) ? id : null;
   };
 }
