@@ -7,7 +7,7 @@
  * physical ceiling, with the ratios to the targets of issue 2.
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default redis://127.0.0.1:6379),
- * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=postgres (that phase alone), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
+ * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=postgres|outbox|ingest (that phase alone; BENCH_NO_DRAIN=1: outbox drainer off), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const USERS = 1000;
 const ONLY_POSTGRES = process.env.BENCH_ONLY === 'postgres';
+const ONLY_OUTBOX = process.env.BENCH_ONLY === 'outbox';
 const CALLERS = 32;
 const run = randomBytes(4).toString('hex');
 const ADMIN = { id: 'bench' };
@@ -76,7 +77,7 @@ async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, 
   // outbox: SOLARIS_SETTLE_ACK=outbox — acknowledged from the user's Redis stream, drained by this process.
   const drainer = kind === 'outbox' && redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE }) : null;
   const store = createStore(config, db, redis, null, drainer);
-  drainer?.start();
+  if (process.env.BENCH_NO_DRAIN !== '1') drainer?.start();
   const engine = new QuotaEngine({ config, db, store });
   let refused = 0;
   const rate = await measure(SECONDS, async (caller, i) => {
@@ -194,6 +195,16 @@ async function main() {
     const setup = new QuotaEngine({ config: loadConfig({ DATABASE_URL }), db, store: createStore(loadConfig({ DATABASE_URL }), db, null) });
     await setup.admin.upsertPlan({ id: 'bench', name: 'Bench', tokenLimit: 1_000_000_000_000, period: 'month', isDefault: true }, ADMIN);
 
+    if (process.env.BENCH_ONLY === 'ingest') {
+      // BENCH_ONLY=ingest: the two ledger-ingest phases alone (A/B of the schema).
+      console.log(`ledger ingest 500-row batches: ×1 ${Math.round(await ledgerBatchBench(db, tz, 1))}, ×2 ${Math.round(await ledgerBatchBench(db, tz, 2))} rows/s (CPU pressure ${cpuPressure()})`);
+      return;
+    }
+    if (ONLY_OUTBOX) {
+      // BENCH_ONLY=outbox: the outbox-ack phase alone; BENCH_NO_DRAIN=1 leaves the drainer off during the phase.
+      console.log(`Redis store, outbox ack: ${Math.round(await engineBench('outbox', db, aofRedis))} decisions/s (CPU pressure ${cpuPressure()})`);
+      return;
+    }
     if (ONLY_POSTGRES) {
       // BENCH_ONLY=postgres: the Postgres store phase alone (A/B of its SQL), nothing else.
       console.log(`Postgres store reserve+settle: ${Math.round(await engineBench('postgres', db, null))} decisions/s (CPU pressure ${cpuPressure()})`);

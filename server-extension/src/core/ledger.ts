@@ -72,8 +72,14 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
          AS t(request_id, user_id, model, prompt_tokens, completion_tokens, weighted_tokens, cost, source, estimated,
               conversation_id, message_id, created_ms)
      ), kinds AS (
+       -- solaris_effective_plan as one set-based join (own plan, else the role's, else the default): a call per
+       -- distinct user of the batch was three index probes each, up to 500 times per statement.
        SELECT u.user_id, COALESCE(pl.period, 'month') AS kind
-       FROM (SELECT DISTINCT user_id FROM input) u LEFT JOIN plans pl ON pl.id = solaris_effective_plan(u.user_id)
+       FROM (SELECT DISTINCT user_id FROM input) u
+       LEFT JOIN user_quotas uq ON uq.user_id = u.user_id
+       LEFT JOIN users_cache c ON c.user_id = u.user_id
+       LEFT JOIN role_plans rp ON rp.role = c.role
+       LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, rp.plan_id, (SELECT d.id FROM plans d WHERE d.is_default LIMIT 1))
      )
      INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost,
                          source, estimated, conversation_id, message_id, period_key, created_at)
