@@ -126,20 +126,21 @@ export class RedisQuotaStore implements QuotaStore {
 
   /**
    * SOLARIS_SETTLE_ACK=outbox: one script appends the row to the user's outbox stream, sets the settled marker
-   * and moves the counter (counted iff recorded); the user is announced to the drainers in the same pipeline.
+   * and moves the counter (counted iff recorded); the user is announced to the drainers by a second command
+   * written in the same tick.
    * No Postgres round trip: the drainer writes the row and emits its `ledger` event.
    */
   private async settleToOutbox(s: Settlement, now: number): Promise<SettleResult> {
     const k = userKeys(s.userId);
     const row = JSON.stringify(s);
-    const reply = await this.withCounter(s.userId, now, async () => {
-      const p = this.redis.pipeline() as unknown as { solarisSettleOutbox(...a: (string | number)[]): unknown; rpush(k: string, v: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
-      p.solarisSettleOutbox(k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row);
-      // Only a hint (another slot): a lost one is found by the drainers' sweep.
-      p.rpush(WAKE_LIST, s.userId);
-      const [[err, out] = [null, null]] = (await p.exec()) ?? [];
-      if (err) throw err;
-      return out as LuaReply;
+    const reply = await this.withCounter(s.userId, now, () => {
+      const counted = this.redis.solarisSettleOutbox(
+        k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row,
+      );
+      // Issued at once, not awaited: no extra round trip. Not in a pipeline either — on Redis Cluster the wake
+      // list lives in another slot. Only a hint: a lost one is found by the drainers' sweep.
+      this.redis.rpush(WAKE_LIST, s.userId).catch(() => undefined);
+      return counted;
     });
     const state = parseState(s.userId, reply);
     const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
