@@ -23,7 +23,7 @@ import type { Settlement } from '../server-extension/src/core/quota-store';
 import { userKeys, type RedisQuotaStore } from '../server-extension/src/core/redis-quota-store';
 import { SettleOutbox } from '../server-extension/src/core/settle-outbox';
 import { startAofRedis } from '../server-extension/src/dev/aof-redis';
-import { deleteRedisPrefix } from './_shared';
+import { deleteRedisPrefix, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,6 +31,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const USERS = 1000;
 const ONLY_POSTGRES = process.env.BENCH_ONLY === 'postgres';
 const ONLY_OUTBOX = process.env.BENCH_ONLY === 'outbox';
+/** BENCH_AUTOPIPE=1: ioredis enableAutoPipelining on the bench's Redis clients (A/B switch). */
+const AUTOPIPE = process.env.BENCH_AUTOPIPE === '1';
 const CALLERS = 32;
 const run = randomBytes(4).toString('hex');
 const ADMIN = { id: 'bench' };
@@ -68,6 +70,9 @@ function cpuPressure(): string {
 
 const userOf = (caller: number, i: number) => `bench-user-${(caller * 7919 + i * 31) % USERS}`;
 
+/** settle() latency per store phase (ms): what a caller waits for its acknowledgement, under the 32-caller load. */
+const settleLatency = new Map<string, { p50: number; p99: number }>();
+
 async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, redis: Redis | null): Promise<number> {
   const config = loadConfig({
     DATABASE_URL,
@@ -80,6 +85,7 @@ async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, 
   if (process.env.BENCH_NO_DRAIN !== '1') drainer?.start();
   const engine = new QuotaEngine({ config, db, store });
   let refused = 0;
+  const settleMs: number[] = [];
   const rate = await measure(SECONDS, async (caller, i) => {
     const userId = userOf(caller, i);
     const requestId = `${kind}-${run}-${caller}-${i}`;
@@ -88,8 +94,11 @@ async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, 
       refused++;
       return;
     }
+    const t0 = performance.now();
     await engine.settle({ userId, requestId, model: 'gpt-4o-mini', promptTokens: 60, completionTokens: 40, source: 'proxy' });
+    settleMs.push(performance.now() - t0);
   });
+  settleLatency.set(kind, { p50: pct(settleMs, 0.5), p99: pct(settleMs, 0.99) });
   if (drainer) {
     const t0 = Date.now();
     await (store as RedisQuotaStore).flushOutbox();
@@ -183,11 +192,14 @@ async function main() {
   await migrate({ client: admin, schema });
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema });
   const prefix = `bench:${run}:`;
-  const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+  const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableAutoPipelining: AUTOPIPE });
   // SOLARIS_SETTLE_ACK=outbox needs a Redis with AOF: a private redis-server (appendfsync everysec, Redis's
   // default and the compose file's), with its own INCRBY ceiling measured in the same run.
-  const aof = await startAofRedis({ appendfsync: (process.env.BENCH_APPENDFSYNC as 'always' | 'everysec' | undefined) ?? 'everysec' });
-  const aofRedis = new Redis(aof.url, { maxRetriesPerRequest: 2 });
+  // BENCH_AOF_URL: use that Redis (must have appendonly yes) instead, e.g. to read its INFO afterwards.
+  const aof = process.env.BENCH_AOF_URL
+    ? { url: process.env.BENCH_AOF_URL, stop: async () => {} }
+    : await startAofRedis({ appendfsync: (process.env.BENCH_APPENDFSYNC as 'always' | 'everysec' | undefined) ?? 'everysec' });
+  const aofRedis = new Redis(aof.url, { maxRetriesPerRequest: 2, enableAutoPipelining: AUTOPIPE });
   const tz = 'America/Sao_Paulo';
   try {
     const pressureBefore = cpuPressure();
@@ -202,7 +214,7 @@ async function main() {
     }
     if (ONLY_OUTBOX) {
       // BENCH_ONLY=outbox: the outbox-ack phase alone; BENCH_NO_DRAIN=1 leaves the drainer off during the phase.
-      console.log(`Redis store, outbox ack: ${Math.round(await engineBench('outbox', db, aofRedis))} decisions/s (CPU pressure ${cpuPressure()})`);
+      console.log(`Redis store, outbox ack: ${Math.round(await engineBench('outbox', db, aofRedis))} decisions/s, settle p50/p99 ${settleLatency.get('outbox')!.p50.toFixed(2)}/${settleLatency.get('outbox')!.p99.toFixed(2)} ms (CPU pressure ${cpuPressure()})`);
       return;
     }
     if (ONLY_POSTGRES) {
@@ -256,6 +268,11 @@ async function main() {
     const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
     console.log(`\nquota bench — ${USERS} users, ${CALLERS} concurrent callers, ${SECONDS} s per phase, Node ${process.version}`);
     for (const r of table) console.log(r.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  '));
+    const lat = (k: string) => {
+      const l = settleLatency.get(k);
+      return l ? `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)}` : '—';
+    };
+    console.log(`settle() latency p50 / p99 ms: Redis ledger ack ${lat('redis')}, Redis outbox ack ${lat('outbox')}, Postgres store ${lat('postgres')}`);
     console.log(
       `Redis counters == ledger sum (ledger ack, outbox ack after the drain): ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s}; ${obCounted} vs ${ob[0]!.s})`}`,
     );

@@ -71,6 +71,7 @@ export class RedisQuotaStore implements QuotaStore {
   readonly kind = 'redis' as const;
   private readonly redis: SolarisRedis;
   private readonly ledger: LedgerWriter;
+  private readonly toAnnounce = new Set<string>();
 
   constructor(private readonly opts: RedisQuotaStoreOptions) {
     const r = opts.redis;
@@ -137,14 +138,27 @@ export class RedisQuotaStore implements QuotaStore {
       const counted = this.redis.solarisSettleOutbox(
         k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row,
       );
-      // Issued at once, not awaited: no extra round trip. Not in a pipeline either — on Redis Cluster the wake
-      // list lives in another slot. Only a hint: a lost one is found by the drainers' sweep.
-      this.redis.rpush(WAKE_LIST, s.userId).catch(() => undefined);
+      this.announce(s.userId);
       return counted;
     });
     const state = parseState(s.userId, reply);
     const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
     return { duplicate: reply[0] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
+  }
+
+  /**
+   * Tells the drainers a user's outbox has rows: one RPUSH per event-loop turn for every user settled in it (a
+   * socket write per settlement cost more than the script on this kind of box). Not awaited, not in a pipeline
+   * with the script (Redis Cluster: another slot). Only a hint: a lost one is found by the drainers' sweep.
+   */
+  private announce(userId: string): void {
+    this.toAnnounce.add(userId);
+    if (this.toAnnounce.size > 1) return;
+    setImmediate(() => {
+      const users = [...this.toAnnounce];
+      this.toAnnounce.clear();
+      this.redis.rpush(WAKE_LIST, ...users).catch(() => undefined);
+    });
   }
 
   /**
