@@ -54,10 +54,12 @@ export class PostgresQuotaStore implements QuotaStore {
 
   async reserve(input: ReserveInput, now: number): Promise<ReserveResult> {
     const { userId, requestId, estimate } = input;
-    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; open_count: number; mine: boolean; inserted: boolean }>(
-      `SELECT * FROM solaris_quota_reserve($1, $2, $3, $4, $5, $6, $7)`,
-      [userId, requestId, estimate, new Date(now), this.opts.timezone, new Date(now + this.opts.reservationTtlMs), this.opts.maxInflight],
-    );
+    // Named: each connection parses and plans the call once.
+    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; open_count: number; mine: boolean; inserted: boolean }>({
+      name: 'solaris_quota_reserve',
+      text: `SELECT * FROM solaris_quota_reserve($1, $2, $3, $4, $5, $6, $7)`,
+      values: [userId, requestId, estimate, new Date(now), this.opts.timezone, new Date(now + this.opts.reservationTtlMs), this.opts.maxInflight],
+    });
     const row = rows[0]!;
     const state = this.toState(userId, row);
     if (row.inserted) return { ok: true, outcome: 'reserved', state: { ...state, reserved: state.reserved + estimate } };
@@ -67,13 +69,14 @@ export class PostgresQuotaStore implements QuotaStore {
   }
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {
-    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; l_seq: number | null; l_period_key: string | null; l_cost: number | null }>(
-      `SELECT * FROM solaris_quota_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [
+    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; l_seq: number | null; l_period_key: string | null; l_cost: number | null }>({
+      name: 'solaris_quota_settle',
+      text: `SELECT * FROM solaris_quota_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      values: [
         s.userId, s.requestId, s.model, s.promptTokens, s.completionTokens, s.weightedTokens, s.cost, s.source, s.estimated,
         s.conversationId ?? null, s.messageId ?? null, new Date(s.occurredAt), new Date(now), this.opts.timezone,
       ],
-    );
+    });
     const r = rows[0]!;
     const state = this.toState(s.userId, r);
     if (r.l_seq == null) {
