@@ -294,15 +294,30 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       }
       // Postgres / Redis could not answer: the operator chose what happens (SOLARIS_FAIL_MODE).
       if (config.SOLARIS_FAIL_MODE === 'closed') {
-        logger?.warn('quota store unavailable: request refused (SOLARIS_FAIL_MODE=closed)', { requestId, err: e });
+        logger?.warn('quota store unavailable: request refused (SOLARIS_FAIL_MODE=closed)', { requestId, ...storeError(e) });
         sendError(res, 503, 'store_unavailable', 'O controle de cota está indisponível no momento. Tente de novo em instantes.', { 'retry-after': '5' });
         return null;
       }
-      logger?.warn('quota store unavailable: request passed through UNMETERED (SOLARIS_FAIL_MODE=open)', { requestId, userId: caller.userId, err: e });
+      logger?.warn('quota store unavailable: request passed through UNMETERED (SOLARIS_FAIL_MODE=open)', { requestId, userId: caller.userId, ...storeError(e) });
       metrics?.failOpen.inc();
       m.metered = false;
     }
     return { m, raw, json };
+  }
+
+  /**
+   * During a store outage every request logs a line (operators reconcile unmetered ones by id), but the full
+   * error (stack) only once a minute: serialising it per request cost more than the request (bench:proxy).
+   */
+  let storeErrorLoggedAt = 0;
+  function storeError(e: unknown): Record<string, unknown> {
+    const now = Date.now();
+    if (now - storeErrorLoggedAt >= 60_000) {
+      storeErrorLoggedAt = now;
+      return { err: e };
+    }
+    const x = e as { code?: unknown; message?: unknown } | null;
+    return { errCode: x?.code ?? null, errMessage: typeof x?.message === 'string' ? x.message.slice(0, 200) : String(e) };
   }
 
   // ---------- upstream ----------
