@@ -17,9 +17,13 @@ import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { arg, deleteRedisPrefix, fixed, pct } from './_shared';
+import { startAofRedis } from '../server-extension/src/dev/aof-redis';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** BENCH_SETTLE_ACK=outbox: the servers acknowledge settlements from the Redis outbox, on a private AOF Redis. */
+const SETTLE_ACK = process.env.BENCH_SETTLE_ACK === 'outbox' ? 'outbox' : 'ledger';
+const redisUrl = () => process.env.BENCH_AOF_REDIS_URL ?? REDIS_URL; // set by main() for its forks
 const CLIENTS = arg('clients', 'BENCH_CLIENTS', 2000);
 const SAMPLES = arg('samples', 'BENCH_SAMPLES', 1000);
 const GAP_MS = arg('gap', 'BENCH_GAP_MS', 2);
@@ -37,9 +41,9 @@ async function roleServer(schema: string, prefix: string): Promise<void> {
   const { createEngine } = await import('../server-extension/src/core/create-engine');
   const { createSolarisServer } = await import('../server-extension/src/app');
   const { createLibreChatAuthenticator } = await import('../server-extension/src/adapters/auth');
-  const config = loadConfig({ DATABASE_URL, REDIS_URL, LOG_LEVEL: 'error' });
+  const config = loadConfig({ DATABASE_URL, REDIS_URL: redisUrl(), LOG_LEVEL: 'error', SOLARIS_SETTLE_ACK: SETTLE_ACK });
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
-  const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
+  const redis = new Redis(redisUrl(), { keyPrefix: prefix, maxRetriesPerRequest: 2 });
   const rt = await createEngine({ config, db, redis, migrate: false });
   const authenticator = createLibreChatAuthenticator({
     engine: rt.engine,
@@ -186,7 +190,12 @@ async function main(): Promise<void> {
   await migrate({ client: admin, schema });
   await admin.query(`UPDATE ${schema}.plans SET token_limit = 1000000000000 WHERE is_default`);
   const children: ChildProcess[] = [];
-  console.log(`bench:realtime — ${CLIENTS} socket.io clients (websocket, child process), ${SAMPLES} events per measurement, ${GAP_MS} ms apart, Node ${process.version}`);
+  const aof = SETTLE_ACK === 'outbox' ? await startAofRedis() : null;
+  if (aof) process.env.BENCH_AOF_REDIS_URL = aof.url;
+  console.log(
+    `bench:realtime — ${CLIENTS} socket.io clients (websocket, child process), ${SAMPLES} events per measurement, ${GAP_MS} ms apart, ` +
+      `settle ack ${SETTLE_ACK}${aof ? ' (own Redis, AOF everysec)' : ''}, Node ${process.version}`,
+  );
   const lines: string[] = [];
   try {
     for (const servers of [1, 2]) {
@@ -218,7 +227,8 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
-    await deleteRedisPrefix(REDIS_URL, prefix);
+    await deleteRedisPrefix(redisUrl(), prefix);
+    await aof?.stop();
   }
 }
 
