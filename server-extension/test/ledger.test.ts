@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { SolarisError } from '../src/core/errors';
-import { LedgerWriter, encodeCursor } from '../src/core/ledger';
+import { LedgerWriter, encodeCursor, insertLedgerRows } from '../src/core/ledger';
 import type { Settlement } from '../src/core/quota-store';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 
@@ -159,6 +159,15 @@ describe('ledger', () => {
       expect(settled[6]!.status).toBe('rejected');
       const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE user_id = 'nb-user'`);
       expect(rows[0].n).toBe(10);
+    });
+
+    it('a batch is written in request id order: seq follows it, whatever order the plan-kind joins produce', async () => {
+      for (const [size, users] of [[3, 1], [7, 2], [40, 5], [300, 150]] as const) {
+        const batch = Array.from({ length: size }, (_, i) => settlement(`ord-${size}-${String(i).padStart(4, '0')}`, `ord-user-${size}-${(i * 37) % users}`));
+        await insertLedgerRows(t.db.pool, [...batch].reverse(), TZ);
+        const { rows } = await t.db.pool.query(`SELECT request_id FROM ledger WHERE request_id LIKE $1 ORDER BY seq`, [`ord-${size}-%`]);
+        expect(rows.map((r) => r.request_id), `batch of ${size}`).toEqual(batch.map((b) => b.requestId));
+      }
     });
 
     it('duplicate ids in one batch → one row, one "inserted"', async () => {

@@ -68,9 +68,9 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
     sorted,
     text: `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[],
-                            $8::text[], $9::bool[], $10::text[], $11::text[], $12::bigint[])
+                            $8::text[], $9::bool[], $10::text[], $11::text[], $12::bigint[]) WITH ORDINALITY
          AS t(request_id, user_id, model, prompt_tokens, completion_tokens, weighted_tokens, cost, source, estimated,
-              conversation_id, message_id, created_ms)
+              conversation_id, message_id, created_ms, ord)
      ), kinds AS (
        -- solaris_effective_plan as one set-based join (own plan, else the role's, else the default): a call per
        -- distinct user of the batch was three index probes each, up to 500 times per statement.
@@ -87,6 +87,9 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
             i.weighted_tokens, i.cost, i.source, i.estimated, i.conversation_id, i.message_id,
             solaris_period_key(k.kind, to_timestamp(i.created_ms / 1000.0), $13), to_timestamp(i.created_ms / 1000.0)
      FROM input i JOIN kinds k ON k.user_id = i.user_id
+     -- The joins may reorder rows: keep the batch order (request id order), so seq follows it and concurrent
+     -- batches take the unique index's locks in the same order.
+     ORDER BY i.ord
      ON CONFLICT (request_id) DO NOTHING
      RETURNING ${LEDGER_COLUMNS}, user_id`,
     values: [
