@@ -7,7 +7,7 @@
  * physical ceiling, with the ratios to the targets of issue 2.
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default redis://127.0.0.1:6379),
- * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=postgres|outbox|ingest (that phase alone; BENCH_NO_DRAIN=1: outbox drainer off), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
+ * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=redis|postgres|outbox|ingest (that phase alone; BENCH_NO_DRAIN=1: outbox drainer off), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -210,6 +210,11 @@ async function main() {
     if (process.env.BENCH_ONLY === 'ingest') {
       // BENCH_ONLY=ingest: the two ledger-ingest phases alone (A/B of the schema).
       console.log(`ledger ingest 500-row batches: ×1 ${Math.round(await ledgerBatchBench(db, tz, 1))}, ×2 ${Math.round(await ledgerBatchBench(db, tz, 2))} rows/s (CPU pressure ${cpuPressure()})`);
+      return;
+    }
+    if (process.env.BENCH_ONLY === 'redis') {
+      // BENCH_ONLY=redis: the Redis store with the ledger ack alone.
+      console.log(`Redis store, ledger ack: ${Math.round(await engineBench('redis', db, redis))} decisions/s, settle p50/p99 ${settleLatency.get('redis')!.p50.toFixed(2)}/${settleLatency.get('redis')!.p99.toFixed(2)} ms (CPU pressure ${cpuPressure()})`);
       return;
     }
     if (ONLY_OUTBOX) {
