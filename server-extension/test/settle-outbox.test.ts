@@ -12,7 +12,9 @@ import type { RedisQuotaStore } from '../src/core/redis-quota-store';
 import { WAKE_LIST, type SettleOutbox } from '../src/core/settle-outbox';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { startAofRedis, type AofRedis } from '../src/dev/aof-redis';
-import { createTestDb, createTestRedis, flushPrefix } from './helpers/infra';
+import { createTestDb, createTestRedis, flushPrefix, TEST_DATABASE_URL } from './helpers/infra';
+import { openDatabase } from '../src/core/db';
+import { startFaultProxy } from './reliability/faults';
 
 const ADMIN = { id: 'admin-1' };
 
@@ -168,4 +170,49 @@ describe('SOLARIS_SETTLE_ACK=outbox on a Redis without persistence', () => {
       await db.drop();
     }
   });
+});
+
+describe('outbox ack while Postgres is unreachable', () => {
+  it('acknowledges and counts at once (a crossed threshold waits, no error); the rows reach the ledger once it is back', async () => {
+    const aof = await startAofRedis();
+    const db = await createTestDb();
+    const target = new URL(TEST_DATABASE_URL);
+    const fault = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const via = new URL(db.childEnvUrl);
+    via.port = String(fault.port);
+    const viaDb = await openDatabase({ databaseUrl: via.toString(), max: 4 });
+    const redis = createTestRedis(undefined, aof.url);
+    const config = loadConfig({ DATABASE_URL: via.toString(), SOLARIS_SETTLE_ACK: 'outbox', SOLARIS_MAX_INFLIGHT: '100' });
+    const rt = await createEngine({ config, db: viaDb, redis, migrate: false });
+    const rows = async () =>
+      (await db.pool.query(`SELECT count(*)::int AS n, COALESCE(sum(weighted_tokens), 0)::int AS s FROM ledger WHERE user_id = 'pg-down'`)).rows[0] as { n: number; s: number };
+    const settle = (id: string, tokens: number) => rt.engine.settle({ userId: 'pg-down', requestId: id, model: 'm', promptTokens: tokens, completionTokens: 0, source: 'proxy' });
+    try {
+      await rt.engine.admin.upsertPlan({ id: 'p', name: 'P', tokenLimit: 1000, period: 'month', isDefault: true }, ADMIN);
+      await settle('before', 100); // the counter exists (building it needs Postgres)
+      await vi.waitFor(async () => expect((await rows()).n).toBe(1));
+      fault.cut();
+      for (const [i, tokens] of [250, 250, 250].entries()) {
+        const r = await settle(`down-${i}`, tokens); // 850 / 1000 at the end: crosses 80 %
+        expect(r.duplicate).toBe(false);
+      }
+      expect((await rt.engine.balance('pg-down')).used).toBe(850);
+      expect(await rows()).toEqual({ n: 1, s: 100 }); // nothing reached Postgres
+      fault.restore();
+      await vi.waitFor(async () => expect(await rows()).toEqual({ n: 4, s: 850 }), { timeout: 10_000 });
+      // The threshold missed during the outage fires with the next settlement.
+      await settle('after', 10);
+      const fired = (await db.pool.query(`SELECT threshold FROM threshold_notifications WHERE user_id = 'pg-down'`)).rows.map((r) => r.threshold);
+      expect(fired).toEqual([80]);
+    } finally {
+      fault.restore();
+      await rt.engine.close();
+      await flushPrefix(redis);
+      redis.disconnect();
+      await viaDb.close();
+      await fault.close();
+      await db.drop();
+      await aof.stop();
+    }
+  }, 30_000);
 });

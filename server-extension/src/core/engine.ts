@@ -182,7 +182,13 @@ export class QuotaEngine {
       if (!r.deferred) this.events.emit('ledger', { userId: req.userId, entry });
       this.events.emit('balance', balance);
       // Buffered (Postgres down): threshold_notifications cannot be written now; the next settlement fires them.
-      if (!r.buffered) await this.fireThresholds(r.state, balance);
+      if (r.deferred) {
+        // Outbox ack: the settlement is recorded and counted already; Postgres being down must not turn that
+        // into an error for the caller. The next settlement fires what was missed (fired-once by primary key).
+        await this.fireThresholds(r.state, balance).catch((e: unknown) => {
+          this.logger?.warn('thresholds not fired now (will be at the next settlement)', { userId: req.userId, err: e });
+        });
+      } else if (!r.buffered) await this.fireThresholds(r.state, balance);
       return { duplicate: false, entry, balance };
     }
     return { duplicate: true, entry: r.entry, balance };
