@@ -62,7 +62,7 @@ export async function checkPostgres(url: string | undefined): Promise<CheckResul
   }
 }
 
-export async function checkRedis(url: string | undefined): Promise<CheckResult> {
+export async function checkRedis(url: string | undefined, settleAck: 'ledger' | 'outbox' = 'ledger'): Promise<CheckResult> {
   const name = 'Redis';
   if (!url) return { name, ok: true, detail: 'REDIS_URL not set: the Postgres quota store is used (single process realtime)' };
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
@@ -76,7 +76,12 @@ export async function checkRedis(url: string | undefined): Promise<CheckResult> 
     const pong = await withTimeout(redis.ping(), 'PING');
     const info = await redis.info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
-    return { name, ok: pong === 'PONG', detail: `${where(url)}, Redis ${version}` };
+    // SOLARIS_SETTLE_ACK=outbox acknowledges settlements from Redis: only as durable as its AOF.
+    const aof = /^aof_enabled:1\r?$/m.test(await redis.info('persistence'));
+    if (settleAck === 'outbox' && !aof) {
+      return { name, ok: false, detail: `${where(url)}, Redis ${version}: SOLARIS_SETTLE_ACK=outbox needs appendonly yes (the engine will refuse to start)` };
+    }
+    return { name, ok: pong === 'PONG', detail: `${where(url)}, Redis ${version}, appendonly ${aof ? 'yes' : 'no'}` };
   } catch (e) {
     return { name, ok: false, detail: `${where(url)}: ${reason(socketError ?? e)}` };
   } finally {
@@ -129,7 +134,7 @@ export async function runDoctor(env: Record<string, string | undefined> = proces
   }
   const [postgres, redis, litellm] = await Promise.all([
     checkPostgres(config.DATABASE_URL),
-    checkRedis(config.REDIS_URL),
+    checkRedis(config.REDIS_URL, config.SOLARIS_SETTLE_ACK),
     checkLiteLLM(config.LITELLM_URL, config.LITELLM_API_KEY),
   ]);
   return [

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { buildPluginFolder } from './build-output';
 import { createTestDb, TEST_REDIS_URL, uniqueName, type TestDb } from '../helpers/infra';
+import { startAofRedis } from '../../src/dev/aof-redis';
 import { loadConfig } from '../../src/core/config';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
 
@@ -175,6 +176,19 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
       const lines = r.stdout.trim().split('\n');
       expect(lines.map((l) => l.split(':')[0])).toEqual(['✔ Configuration', '✔ Metering setup', '✔ Postgres', '✔ Redis', '✔ LiteLLM', '✔ LibreChat secrets']);
       expect(r.stdout).toMatch(/✔ Redis: 127\.0\.0\.1:6379, Redis 7/);
+    });
+
+    it('SOLARIS_SETTLE_ACK=outbox on a Redis without AOF → ✘ Redis naming appendonly; with AOF → ✔', async () => {
+      const noAof = await run(['doctor'], { ...good(), SOLARIS_SETTLE_ACK: 'outbox' });
+      expect(noAof.code).toBe(1);
+      expect(noAof.stdout).toMatch(/^✘ Redis: 127\.0\.0\.1:6379, Redis 7\S*: SOLARIS_SETTLE_ACK=outbox needs appendonly yes/m);
+      const aof = await startAofRedis();
+      try {
+        const ok = await run(['doctor'], { ...good(), SOLARIS_SETTLE_ACK: 'outbox', REDIS_URL: aof.url });
+        expect(ok.stdout).toMatch(/^✔ Redis: .*appendonly yes/m);
+      } finally {
+        await aof.stop();
+      }
     });
 
     it('Redis with a wrong password → ✘ Redis with the reason; Redis stopped → ✘ Redis; the password is never printed', async () => {
