@@ -235,16 +235,18 @@ export async function startTwoReplicaCluster(
   tag: string,
   opts: { chunkDelayMs: number; env?: Record<string, string> },
 ): Promise<TwoReplicaCluster> {
+  const outboxAck = opts.env?.SOLARIS_SETTLE_ACK === 'outbox';
   const [db, redis, fake, bundle] = await Promise.all([
     createTestDb(),
-    startPrivateRedis(),
+    startPrivateRedis({ appendonly: outboxAck }),
     startFakeUpstream({ chunks: 20, chunkDelayMs: opts.chunkDelayMs }),
     buildStandalone(tag),
   ]);
   const env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url, ...opts.env };
   const replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
   const admin = await createEngine({
-    config: loadConfig({ DATABASE_URL: db.childEnvUrl }),
+    // With the outbox ack the admin engine drains too (a third "replica"), so the ledger catches up while replicas die.
+    config: loadConfig({ DATABASE_URL: db.childEnvUrl, SOLARIS_SETTLE_ACK: outboxAck ? 'outbox' : 'ledger' }),
     db,
     redis: new IORedis(redis.url, { maxRetriesPerRequest: 2 }),
     outbox: false,

@@ -2,6 +2,8 @@
  * Crash: `kill -9` one of two standalone server processes in the middle of a streaming load. Afterwards
  * (and after a restart) every request whose client got the whole answer is in the ledger exactly once with
  * what the upstream reported; the dead process's reservations expire by TTL; the balance equals the ledger.
+ * Twice: settlements acknowledged after their ledger commit (default), and from the Redis outbox
+ * (SOLARIS_SETTLE_ACK=outbox, Redis with AOF): rows the dead process acknowledged are drained by the others.
  */
 import type { EngineRuntime } from '../../src/core/create-engine';
 import type { FakeUpstream } from '../../src/dev/fake-upstream';
@@ -10,6 +12,8 @@ import { sleep } from './faults';
 import { chat, count, ledgerRows, openReservations, runLoad, upstreamUsage, type Replica, startReplica, startTwoReplicaCluster, type TwoReplicaCluster } from './cluster';
 
 const TTL_MS = 4_000;
+
+for (const ack of ['ledger', 'outbox'] as const) {
 let db: TestDb;
 let fake: FakeUpstream;
 let replicas: Replica[] = [];
@@ -17,13 +21,16 @@ let admin: EngineRuntime;
 let env: Record<string, string>;
 let cluster: TwoReplicaCluster | undefined;
 
-beforeAll(async () => {
-  cluster = await startTwoReplicaCluster('crash', { chunkDelayMs: 15, env: { SOLARIS_RESERVATION_TTL_MS: String(TTL_MS) } });
-  ({ db, fake, replicas, admin, env } = cluster);
-});
-afterAll(async () => cluster?.stop());
+describe(`crash: kill -9 of one of two server processes mid-load (${ack} ack)`, () => {
+  beforeAll(async () => {
+    cluster = await startTwoReplicaCluster(`crash-${ack}`, {
+      chunkDelayMs: 15,
+      env: { SOLARIS_RESERVATION_TTL_MS: String(TTL_MS), SOLARIS_SETTLE_ACK: ack },
+    });
+    ({ db, fake, replicas, admin, env } = cluster);
+  });
+  afterAll(async () => cluster?.stop());
 
-describe('crash: kill -9 of one of two server processes mid-load', () => {
   it('acknowledged requests are in the ledger exactly once; dead reservations expire; balance = ledger', async () => {
     const userId = 'crash-user';
     await admin.engine.admin.setLimitOverride({ userId, limit: 10_000_000 }, { id: 'reliability' });
@@ -66,6 +73,15 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
       await sleep(100);
     }
 
+    // Outbox ack: acknowledged rows reach the ledger when drained (by the surviving processes).
+    const acknowledged = results.filter((x) => x.outcome === 'completed').map((x) => x.requestId);
+    await vi.waitFor(
+      async () => {
+        const have = new Set((await ledgerRows(db.pool, userId)).map((r) => r.request_id));
+        expect(acknowledged.filter((id) => !have.has(id))).toEqual([]);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
     const rows = await ledgerRows(db.pool, userId);
     const byId = new Map(rows.map((r) => [r.request_id, r]));
     const upstream = upstreamUsage(fake);
@@ -94,9 +110,10 @@ describe('crash: kill -9 of one of two server processes mid-load', () => {
     expect(again.outcome).toBe('completed');
     await vi.waitFor(async () => expect((await admin.engine.balance(userId)).used).toBe((await ledgerRows(db.pool, userId)).reduce((a, r) => a + Number(r.weighted_tokens), 0)));
     console.info(
-      `[reliability] crash: 240 streams (40 concurrent) over 2 processes, kill -9 at request 100 → ${c.completed} acknowledged (all in ledger once), ` +
+      `[reliability] crash (${ack} ack): 240 streams (40 concurrent) over 2 processes, kill -9 at request 100 → ${c.completed} acknowledged (all in ledger once), ` +
         `${failed.length} cut by the kill (${lostUnacknowledged} of them reached the upstream, not acknowledged, not charged); ` +
         `${orphansAfterLoad} orphan reservations expired ${expiredAfter} ms after the kill (TTL ${TTL_MS} ms); restart ${restartMs} ms; ledger rows ${rows.length}`,
     );
   }, 90_000);
 });
+}

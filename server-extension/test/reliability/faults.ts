@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 /**
  * Fault injection we own (never touch the machine's shared Postgres / Redis):
  * - a TCP proxy (node:net) in front of a real server that can be cut (every socket destroyed, new ones
@@ -100,12 +103,15 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `appendonly`: persist to an AOF in a temp dir (SOLARIS_SETTLE_ACK=outbox needs it); default none. */
+export async function startPrivateRedis(opts: { appendonly?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const clients: Redis[] = [];
+  const dir = opts.appendonly ? mkdtempSync(join(tmpdir(), 'solaris-redis-')) : null;
+  const persistence = dir ? ['--appendonly', 'yes', '--dir', dir] : ['--appendonly', 'no'];
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--protected-mode', 'no'], {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 10_000;
@@ -147,6 +153,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async stop() {
       for (const c of clients) c.disconnect();
       await kill();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
