@@ -198,8 +198,19 @@ describe('outbox ack while Postgres is unreachable', () => {
       }
       expect((await rt.engine.balance('pg-down')).used).toBe(850);
       expect(await rows()).toEqual({ n: 1, s: 100 }); // nothing reached Postgres
+      // A user whose counter must be rebuilt meanwhile (it needs Postgres): the call fails, but the row is
+      // recorded (ledger outbox) and charged once Postgres is back — never lost.
+      await redis.del(userKeys('pg-down-cold').counter);
+      await expect(rt.engine.settle({ userId: 'pg-down-cold', requestId: 'cold-1', model: 'm', promptTokens: 40, completionTokens: 0, source: 'proxy' })).rejects.toMatchObject({
+        code: 'store_unavailable',
+      });
       fault.restore();
       await vi.waitFor(async () => expect(await rows()).toEqual({ n: 4, s: 850 }), { timeout: 10_000 });
+      await vi.waitFor(
+        async () => expect((await db.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE user_id = 'pg-down-cold'`)).rows[0].n).toBe(1),
+        { timeout: 10_000 },
+      );
+      expect((await rt.engine.balance('pg-down-cold')).used).toBe(40);
       // The threshold missed during the outage fires with the next settlement.
       await settle('after', 10);
       const fired = (await db.pool.query(`SELECT threshold FROM threshold_notifications WHERE user_id = 'pg-down'`)).rows.map((r) => r.threshold);

@@ -134,13 +134,21 @@ export class RedisQuotaStore implements QuotaStore {
   private async settleToOutbox(s: Settlement, now: number): Promise<SettleResult> {
     const k = userKeys(s.userId);
     const row = JSON.stringify(s);
-    const reply = await this.withCounter(s.userId, now, () => {
-      const counted = this.redis.solarisSettleOutbox(
-        k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row,
-      );
-      this.announce(s.userId);
-      return counted;
-    });
+    let reply: LuaReply;
+    try {
+      reply = await this.withCounter(s.userId, now, () => {
+        const counted = this.redis.solarisSettleOutbox(
+          k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row,
+        );
+        this.announce(s.userId);
+        return counted;
+      });
+    } catch (e) {
+      // The counter had to be rebuilt and Postgres is down: the script never ran, so nothing recorded the row.
+      // Record it in the ledger outbox (the Postgres-outage path) rather than lose it.
+      if (this.opts.outbox && isPostgresUnavailable(e)) return this.settleBuffered(s, now, this.opts.outbox);
+      throw e;
+    }
     const state = parseState(s.userId, reply);
     const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
     return { duplicate: reply[0] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
