@@ -78,6 +78,7 @@ async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, 
     DATABASE_URL,
     SOLARIS_MAX_INFLIGHT: '1000',
     SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}',
+    SOLARIS_SETTLE_ACK: kind === 'outbox' ? 'outbox' : 'ledger',
   });
   // outbox: SOLARIS_SETTLE_ACK=outbox — acknowledged from the user's Redis stream, drained by this process.
   const drainer = kind === 'outbox' && redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE }) : null;

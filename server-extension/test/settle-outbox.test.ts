@@ -79,13 +79,21 @@ describe('settlements acknowledged from the Redis outbox', () => {
     const u = uid();
     await settle(u, 'lost-1', 40);
     await until(() => ledger(u), (v) => v.n === 1);
-    // Append a row the way the script does, but announce nothing.
-    const row = { requestId: 'lost-2', userId: u, model: 'm', promptTokens: 5, completionTokens: 0, weightedTokens: 5, cost: 0, source: 'proxy', estimated: false, occurredAt: Date.now() };
-    await t.testRedis!.xadd(userKeys(u).outbox, '*', 'j', JSON.stringify(row));
-    await new Promise((r) => setTimeout(r, 100));
-    expect((await ledger(u)).n).toBe(1); // nobody knows about it yet
-    expect(await drainer().sweep()).toBeGreaterThanOrEqual(1);
-    expect(await until(() => ledger(u), (v) => v.n === 2)).toEqual({ s: 45, n: 2 });
+    await drainer().stop(); // no drainer: nothing may pick the row up by chance
+    try {
+      await t.testRedis!.del(WAKE_LIST);
+      // Append a row the way the script does, but announce nothing.
+      const row = { requestId: 'lost-2', userId: u, model: 'm', promptTokens: 5, completionTokens: 0, weightedTokens: 5, cost: 0, source: 'proxy', estimated: false, occurredAt: Date.now() };
+      await t.testRedis!.xadd(userKeys(u).outbox, '*', 'j', JSON.stringify(row));
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await ledger(u)).n).toBe(1); // nobody knows about it yet
+      expect(await drainer().sweepAndDrain()).toBeGreaterThanOrEqual(1); // what every sweep does (and every start)
+      expect(await ledger(u)).toEqual({ s: 45, n: 2 });
+    } finally {
+      drainer().start();
+    }
+    // Drained streams are deleted, not left empty (a key per user forever, found by every sweep).
+    expect(await until(() => t.testRedis!.exists(userKeys(u).outbox), (v) => v === 0)).toBe(0);
   });
 
   it('a counter rebuilt while rows wait in the outbox includes them, once', async () => {
@@ -226,4 +234,39 @@ describe('outbox ack while Postgres is unreachable', () => {
       await aof.stop();
     }
   }, 30_000);
+});
+
+describe('rows left in the outbox streams under SOLARIS_SETTLE_ACK=ledger (switched back, or replicas mid-switch)', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await createTestEngine({ store: 'redis', realClock: true });
+  });
+  afterAll(async () => t?.cleanup());
+  const leftover = (userId: string, requestId: string, tokens: number) =>
+    t.testRedis!.xadd(
+      userKeys(userId).outbox,
+      '*',
+      'j',
+      JSON.stringify({ requestId, userId, model: 'm', promptTokens: tokens, completionTokens: 0, weightedTokens: tokens, cost: 0, source: 'proxy', estimated: false, occurredAt: Date.now() }),
+    );
+  const sum = async (userId: string) =>
+    (await t.db.pool.query(`SELECT count(*)::int AS n, COALESCE(sum(weighted_tokens), 0)::int AS s FROM ledger WHERE user_id = $1`, [userId])).rows[0];
+
+  it('the sweep writes them to the ledger', async () => {
+    await leftover('left-1', 'left-a', 30);
+    await leftover('left-2', 'left-b', 40);
+    const drainer = (t.engine.store as unknown as { opts: { settleOutbox: SettleOutbox } }).opts.settleOutbox;
+    expect(await drainer.sweepAndDrain()).toBeGreaterThanOrEqual(2);
+    expect(await sum('left-1')).toEqual({ n: 1, s: 30 });
+    expect(await sum('left-2')).toEqual({ n: 1, s: 40 });
+    expect(await t.testRedis!.exists(userKeys('left-1').outbox)).toBe(0);
+  });
+
+  it('a counter rebuild writes them first, so the balance counts them', async () => {
+    await t.engine.settle({ userId: 'left-3', requestId: 'left-c', model: 'm', promptTokens: 10, completionTokens: 0, source: 'proxy' });
+    await leftover('left-3', 'left-d', 25);
+    await t.testRedis!.del(userKeys('left-3').counter);
+    expect((await t.engine.balance('left-3')).used).toBe(35);
+    expect(await sum('left-3')).toEqual({ n: 2, s: 35 });
+  });
 });

@@ -46,7 +46,7 @@ export function createStore(
   settleOutbox: SettleOutbox | null = null,
 ): QuotaStore {
   const common = { timezone: config.SOLARIS_TIMEZONE, reservationTtlMs: config.SOLARIS_RESERVATION_TTL_MS, maxInflight: config.SOLARIS_MAX_INFLIGHT };
-  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox, settleOutbox });
+  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox, settleOutbox, settleAck: config.SOLARIS_SETTLE_ACK });
   return new PostgresQuotaStore({ ...common, pool: db.pool });
 }
 
@@ -72,11 +72,10 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     redis && outboxOpts !== false
       ? new LedgerOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger, ...(typeof outboxOpts === 'object' ? outboxOpts : {}) })
       : null;
-  let settleOutbox: SettleOutbox | null = null;
-  if (redis && config.SOLARIS_SETTLE_ACK === 'outbox') {
-    await assertAppendOnly(redis); // acknowledging from Redis is only as durable as its AOF
-    settleOutbox = new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger });
-  }
+  // The users' outbox streams: drained continuously with SOLARIS_SETTLE_ACK=outbox, swept every 30 s otherwise
+  // (rows left by an earlier outbox configuration or by replicas mid-switch still reach the ledger).
+  if (redis && config.SOLARIS_SETTLE_ACK === 'outbox') await assertAppendOnly(redis); // only as durable as Redis's AOF
+  const settleOutbox = redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger }) : null;
   const store = createStore(config, db, redis, outbox, settleOutbox);
   outbox?.start();
   const engine = new QuotaEngine({ config, db, store, clock: opts.clock, logger: opts.logger });
@@ -85,7 +84,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     settleOutbox.onWritten = (rows) => {
       for (const row of rows) engine.events.emit('ledger', { userId: row.user_id, entry: { ...toEntry(row), balanceAfter: null } });
     };
-    settleOutbox.start();
+    settleOutbox.start(config.SOLARIS_SETTLE_ACK === 'outbox' ? 'drain' : 'sweep');
   }
   return {
     engine,

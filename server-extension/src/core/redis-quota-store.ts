@@ -29,10 +29,13 @@ export interface RedisQuotaStoreOptions {
    */
   outbox?: LedgerOutbox | null;
   /**
-   * SOLARIS_SETTLE_ACK=outbox: settlements are acknowledged once the settle script has appended them to the
-   * user's outbox stream (core/settle-outbox.ts drains it to the ledger). Absent: ledger first.
+   * The users' outbox streams (core/settle-outbox.ts). With settleAck 'outbox', settlements are acknowledged
+   * once the settle script has appended them there; in either mode a counter rebuild writes a user's rows
+   * still waiting there first (rows left by an earlier `outbox` configuration are never skipped).
    */
   settleOutbox?: SettleOutbox | null;
+  /** SOLARIS_SETTLE_ACK. Default 'ledger': the ledger row first. */
+  settleAck?: 'ledger' | 'outbox';
 }
 
 /** A settled marker lives this long; a replay older than REPLAY_WINDOW_MS never touches the counter. */
@@ -103,7 +106,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {
     // A settlement older than the replay window goes ledger first: only the ledger can tell a new row from a replay then.
-    if (this.opts.settleOutbox && now - s.occurredAt <= REPLAY_WINDOW_MS) return this.settleToOutbox(s, now);
+    if (this.opts.settleAck === 'outbox' && this.opts.settleOutbox && now - s.occurredAt <= REPLAY_WINDOW_MS) return this.settleToOutbox(s, now);
     let written: Awaited<ReturnType<LedgerWriter['write']>>;
     try {
       written = await this.ledger.write(s);

@@ -5,6 +5,7 @@ import { insertLedgerRows, type LedgerRow } from './ledger';
 import { OUTBOX_DEAD_STREAM, isPostgresUnavailable } from './ledger-outbox';
 import { ConfigError } from './config';
 import { userKeys } from './redis-keys';
+import outboxTrimLua from './lua/outbox-trim.lua';
 import type { Logger } from './logger';
 
 /**
@@ -60,10 +61,13 @@ export class SettleOutbox {
   private loop: Promise<void> | null = null;
   private blocking: Redis | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
   onWritten: SettleOutboxOptions['onWritten'];
 
   constructor(private readonly opts: SettleOutboxOptions) {
     this.onWritten = opts.onWritten;
+    const r = opts.redis as unknown as Record<string, unknown>;
+    if (typeof r.solarisOutboxTrim !== 'function') opts.redis.defineCommand('solarisOutboxTrim', { numberOfKeys: 1, lua: outboxTrimLua });
   }
 
   /** Announces a user's stream to the drainers (also queued in the settle pipeline by the store). */
@@ -94,17 +98,28 @@ export class SettleOutbox {
     return n;
   }
 
-  start(): void {
+  /**
+   * `drain` (SOLARIS_SETTLE_ACK=outbox): a drainer woken by the announcements, plus the sweep. `sweep` (ledger
+   * ack): nothing new arrives, but rows acknowledged before a switch back to `ledger`, or by replicas still on
+   * `outbox` during a rolling change, must not stay in Redis — every 30 s the streams found are drained.
+   */
+  start(mode: 'drain' | 'sweep' = 'drain'): void {
     if (!this.stopped) return;
     this.stopped = false;
-    // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
-    this.blocking = this.opts.redis.duplicate();
-    this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
-    this.loop = this.run();
+    if (mode === 'drain') {
+      // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
+      this.blocking = this.opts.redis.duplicate();
+      this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
+      this.loop = this.run();
+    }
     const sweep = () => {
-      void this.sweep()
-        .catch((e: unknown) => this.opts.logger?.warn('settle outbox: sweep failed', { err: e }))
+      this.sweeping = (mode === 'drain' ? this.sweep() : this.sweepAndDrain())
+        .then(() => undefined)
+        .catch((e: unknown) => {
+          this.opts.logger?.warn('settle outbox: sweep failed', { err: e });
+        })
         .finally(() => {
+          this.sweeping = null;
           if (!this.stopped) {
             this.sweepTimer = setTimeout(sweep, this.opts.sweepMs ?? 30_000);
             this.sweepTimer.unref();
@@ -120,6 +135,7 @@ export class SettleOutbox {
     this.stopped = true;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.blocking?.disconnect(); // ends a BLPOP in progress
+    await this.sweeping; // a sweep in progress finishes its pass (the pool closes after us)
     await this.loop;
     this.loop = null;
     this.blocking = null;
@@ -231,13 +247,23 @@ export class SettleOutbox {
     for (const d of dead) tx.xadd(OUTBOX_DEAD_STREAM, '*', 'id', d.id, 's', d.raw, 'reason', d.reason);
     const byUser = new Map<string, string[]>();
     for (const d of done) byUser.set(d.userId, [...(byUser.get(d.userId) ?? []), d.id]);
-    for (const [u, ids] of byUser) tx.xdel(outboxStreamKey(u), ...ids);
+    for (const [u, ids] of byUser) (tx as unknown as { solarisOutboxTrim(k: string, ...ids: string[]): void }).solarisOutboxTrim(outboxStreamKey(u), ...ids);
     for (const u of conflictedUsers) tx.del(userKeys(u).counter);
     if (done.length || dead.length || conflictedUsers.size) await tx.exec();
     for (const d of dead) this.opts.logger?.error('settle outbox: entry cannot be written; moved to the dead stream', { id: d.id, reason: d.reason });
     for (const u of conflictedUsers) this.opts.logger?.warn('settle outbox: request id already in the ledger for another user; counter dropped for rebuild', { userId: u });
     if (inserted.length) this.onWritten?.(inserted);
     return inserted.length;
+  }
+
+  /** Drains every stream found (sweep mode): 500 users at a time. Returns rows written. */
+  async sweepAndDrain(): Promise<number> {
+    const users = await this.scanUsers();
+    let written = 0;
+    for (let i = 0; i < users.length; i += USERS_PER_PASS) {
+      written += (await this.drainUsers(users.slice(i, i + USERS_PER_PASS), ROWS_PER_INSERT)).written;
+    }
+    return written;
   }
 
   /** Announces every stream that holds rows (a process may have died between its settle and its announce). */
