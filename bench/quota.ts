@@ -22,15 +22,13 @@ import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/led
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { userKeys, type RedisQuotaStore } from '../server-extension/src/core/redis-quota-store';
 import { SettleOutbox } from '../server-extension/src/core/settle-outbox';
-import { startAofRedis } from '../server-extension/src/dev/aof-redis';
+import { startAofRedis } from '../server-extension/src/dev/redis-server';
 import { deleteRedisPrefix, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const USERS = 1000;
-const ONLY_POSTGRES = process.env.BENCH_ONLY === 'postgres';
-const ONLY_OUTBOX = process.env.BENCH_ONLY === 'outbox';
 /** BENCH_AUTOPIPE=1: ioredis enableAutoPipelining on the bench's Redis clients (A/B switch). */
 const AUTOPIPE = process.env.BENCH_AUTOPIPE === '1';
 const CALLERS = 32;
@@ -208,24 +206,23 @@ async function main() {
     const setup = new QuotaEngine({ config: loadConfig({ DATABASE_URL }), db, store: createStore(loadConfig({ DATABASE_URL }), db, null) });
     await setup.admin.upsertPlan({ id: 'bench', name: 'Bench', tokenLimit: 1_000_000_000_000, period: 'month', isDefault: true }, ADMIN);
 
-    if (process.env.BENCH_ONLY === 'ingest') {
-      // BENCH_ONLY=ingest: the two ledger-ingest phases alone (A/B of the schema).
-      console.log(`ledger ingest 500-row batches: ×1 ${Math.round(await ledgerBatchBench(db, tz, 1))}, ×2 ${Math.round(await ledgerBatchBench(db, tz, 2))} rows/s (CPU pressure ${cpuPressure()})`);
-      return;
-    }
-    if (process.env.BENCH_ONLY === 'redis') {
-      // BENCH_ONLY=redis: the Redis store with the ledger ack alone.
-      console.log(`Redis store, ledger ack: ${Math.round(await engineBench('redis', db, redis))} decisions/s, settle p50/p99 ${settleLatency.get('redis')!.p50.toFixed(2)}/${settleLatency.get('redis')!.p99.toFixed(2)} ms (CPU pressure ${cpuPressure()})`);
-      return;
-    }
-    if (ONLY_OUTBOX) {
-      // BENCH_ONLY=outbox: the outbox-ack phase alone; BENCH_NO_DRAIN=1 leaves the drainer off during the phase.
-      console.log(`Redis store, outbox ack: ${Math.round(await engineBench('outbox', db, aofRedis))} decisions/s, settle p50/p99 ${settleLatency.get('outbox')!.p50.toFixed(2)}/${settleLatency.get('outbox')!.p99.toFixed(2)} ms (CPU pressure ${cpuPressure()})`);
-      return;
-    }
-    if (ONLY_POSTGRES) {
-      // BENCH_ONLY=postgres: the Postgres store phase alone (A/B of its SQL), nothing else.
-      console.log(`Postgres store reserve+settle: ${Math.round(await engineBench('postgres', db, null))} decisions/s (CPU pressure ${cpuPressure()})`);
+    // BENCH_ONLY=<phase>: that phase alone, for A/B runs (BENCH_NO_DRAIN=1: the outbox drainer off during it).
+    const only = process.env.BENCH_ONLY;
+    if (only) {
+      const store = async (label: string, kind: 'redis' | 'outbox' | 'postgres', r: Redis | null) => {
+        const rate = await engineBench(kind, db, r);
+        const l = settleLatency.get(kind)!;
+        return `${label}: ${Math.round(rate)} decisions/s, settle p50/p99 ${l.p50.toFixed(2)}/${l.p99.toFixed(2)} ms`;
+      };
+      const phases: Record<string, () => Promise<string>> = {
+        redis: () => store('Redis store, ledger ack', 'redis', redis),
+        outbox: () => store('Redis store, outbox ack', 'outbox', aofRedis),
+        postgres: () => store('Postgres store', 'postgres', null),
+        ingest: async () => `ledger ingest 500-row batches: ×1 ${Math.round(await ledgerBatchBench(db, tz, 1))}, ×2 ${Math.round(await ledgerBatchBench(db, tz, 2))} rows/s`,
+      };
+      const phase = phases[only];
+      if (!phase) throw new Error(`BENCH_ONLY must be one of ${Object.keys(phases).join(', ')}`);
+      console.log(`${await phase()} (CPU pressure ${cpuPressure()})`);
       return;
     }
     const bareIncr = await measure(Math.max(2, SECONDS / 2), async (caller, i) => {

@@ -17,7 +17,7 @@ import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { arg, deleteRedisPrefix, fixed, pct } from './_shared';
-import { startAofRedis } from '../server-extension/src/dev/aof-redis';
+import { startAofRedis } from '../server-extension/src/dev/redis-server';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

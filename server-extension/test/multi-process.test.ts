@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { TEST_REDIS_URL } from './helpers/infra';
-import { startAofRedis, type AofRedis } from '../src/dev/aof-redis';
+import { startAofRedis, type AofRedis } from '../src/dev/redis-server';
 
 const root = resolve(__dirname, '../..');
 let bundleDir: string;

@@ -7,7 +7,7 @@ import { QuotaEngine } from '../src/core/engine';
 import { createStore } from '../src/core/create-engine';
 import type { SolarisConfig } from '../src/core/config';
 import { createTestEngine, type TestEngine } from './helpers/engine';
-import { startAofRedis, type AofRedis } from '../src/dev/aof-redis';
+import { startAofRedis, type AofRedis } from '../src/dev/redis-server';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
 

@@ -11,7 +11,7 @@ import { userKeys } from '../src/core/redis-quota-store';
 import type { RedisQuotaStore } from '../src/core/redis-quota-store';
 import { WAKE_LIST, type SettleOutbox } from '../src/core/settle-outbox';
 import { createTestEngine, type TestEngine } from './helpers/engine';
-import { startAofRedis, type AofRedis } from '../src/dev/aof-redis';
+import { startAofRedis, type AofRedis } from '../src/dev/redis-server';
 import { createTestDb, createTestRedis, flushPrefix, TEST_DATABASE_URL } from './helpers/infra';
 import { openDatabase } from '../src/core/db';
 import { startFaultProxy } from './reliability/faults';

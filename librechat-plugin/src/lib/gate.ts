@@ -5,6 +5,7 @@ import type { BalanceDTO, QuotaExceededBody } from '@solaris/wire';
 import type { QuotaEngine } from '../../../server-extension/src/core/engine';
 import type { SolarisConfig } from '../../../server-extension/src/core/config';
 import { hmacKey, readJwtSecrets, type JwtSecrets } from '../../../server-extension/src/adapters/auth/secrets';
+import { TtlCache } from '../../../server-extension/src/adapters/auth/ttl-cache';
 import { countTextTokens, maxTokensOf, modelOf, promptTextOf } from './estimate';
 import type { InflightRegistry } from './inflight';
 import { errorMessage, log } from './log';
@@ -27,10 +28,11 @@ export interface GateDeps {
   /** Longest we wait for the quota store before applying the fail mode. */
   timeoutMs?: number;
   /**
-   * The user of a LibreChat agents API key (`Authorization: Bearer sk-…` on /api/agents/v1/*), or null. Without
-   * it those requests pass ungated. Lookups are cached briefly (AGENT_KEY_CACHE_MS).
+   * The user of a LibreChat agents API key (`Authorization: Bearer sk-…` on /api/agents/v1/*), given the key's
+   * SHA-256 hex (LibreChat's `keyHash`), or null. Without it those requests pass ungated. Lookups are cached
+   * briefly (AGENT_KEY_CACHE_MS).
    */
-  agentKeyUser?: (apiKey: string) => Promise<string | null>;
+  agentKeyUser?: (keyHash: string) => Promise<string | null>;
 }
 
 /** A revoked or expired agents API key stops being recognised by the gate within this time (LibreChat refuses it at once). */
@@ -145,22 +147,18 @@ export function createGate(deps: GateDeps) {
     });
   }
 
-  // Agents API keys → user id, per key hash, for a minute (a Mongo read per API call otherwise). Bounded.
-  const agentKeys = new Map<string, { userId: string | null; until: number }>();
+  // Agents API keys → user id, per key hash, for a minute (a Mongo read per API call otherwise).
+  const agentKeys = new TtlCache<string | null>(AGENT_KEY_CACHE_MS);
   async function agentKeyUserOf(authorization: string | undefined): Promise<string | null> {
-    if (!deps.agentKeyUser || typeof authorization !== 'string') return null;
-    const m = /^bearer\s+(sk-[A-Za-z0-9]{16,128})\s*$/i.exec(authorization);
+    const lookup = deps.agentKeyUser;
+    if (!lookup || typeof authorization !== 'string') return null;
+    const m = /^bearer\s+(sk-[a-f0-9]{16,128})\s*$/i.exec(authorization);
     if (!m) return null;
-    const key = createHash('sha256').update(m[1]!).digest('hex');
-    const hit = agentKeys.get(key);
-    if (hit && hit.until > Date.now()) return hit.userId;
-    const userId = await deps.agentKeyUser(m[1]!).catch((e: unknown) => {
+    const keyHash = createHash('sha256').update(m[1]!).digest('hex');
+    return agentKeys.get(keyHash, () => lookup(keyHash)).catch((e: unknown) => {
       log.errorOnce('agent-key', 'Solaris: agents API key lookup failed; such requests pass ungated', { error: errorMessage(e) });
-      return null;
+      return null; // not cached: the next request asks again
     });
-    if (agentKeys.size >= 10_000) agentKeys.clear();
-    agentKeys.set(key, { userId, until: Date.now() + AGENT_KEY_CACHE_MS });
-    return userId;
   }
 
   return async function gate(req: IncomingMessage, res: ServerResponse, pass: () => void): Promise<void> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Mongoose } from 'mongoose';
 import type { SessionChecker, UserDirectory, UserProfile } from '../../../server-extension/src/adapters/auth/types';
 
@@ -58,18 +57,17 @@ export function mongoSessionChecker(mongoose: Mongoose, now: () => number = Date
 }
 
 /**
- * The user of a LibreChat agents API key (`sk-` + 64 hex, `Authorization: Bearer` on /api/agents/v1/*): keys are
- * stored as the SHA-256 hex of the whole key in `AgentApiKey` documents { userId, keyHash, expiresAt }
+ * The user of a LibreChat agents API key (`sk-` + hex, `Authorization: Bearer` on /api/agents/v1/*), by the key's
+ * SHA-256 hex: keys are stored hashed so in `AgentApiKey` documents { userId, keyHash, expiresAt }
  * (packages/data-schemas/src/methods/agentApiKey.ts `validateAgentApiKey`). null: unknown or expired key — LibreChat
  * then answers 401 itself. Read-only: LibreChat's own middleware still validates the key and stamps lastUsedAt.
  */
-export function mongoAgentKeyUser(mongoose: Mongoose): (apiKey: string) => Promise<string | null> {
-  return async (apiKey) => {
-    if (!/^sk-[a-f0-9]{16,128}$/i.test(apiKey)) return null;
+export function mongoAgentKeyUser(mongoose: Mongoose): (keyHash: string) => Promise<string | null> {
+  return async (keyHash) => {
+    if (!/^[a-f0-9]{64}$/.test(keyHash)) return null;
     const model = mongoose.models.AgentApiKey as unknown as { collection?: NativeCollection } | undefined;
     // Older LibreChat builds without the model: the collection mongoose would name it.
     const keys = model?.collection ?? (mongoose.connection.collection('agentapikeys') as unknown as NativeCollection);
-    const keyHash = createHash('sha256').update(apiKey).digest('hex');
     const doc = await keys.findOne({ keyHash }, { projection: { userId: 1, expiresAt: 1 } });
     if (!doc) return null;
     const expires = doc.expiresAt instanceof Date ? doc.expiresAt.getTime() : doc.expiresAt ? Date.parse(String(doc.expiresAt)) : NaN;

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { aofEnabled } from '../core/settle-outbox';
 import { loadConfig, type SolarisConfig } from '../core/config';
 import { scrubText } from '../core/logger';
 
@@ -74,10 +75,10 @@ export async function checkRedis(url: string | undefined, settleAck: 'ledger' | 
   try {
     await withTimeout(redis.connect(), 'connect');
     const pong = await withTimeout(redis.ping(), 'PING');
-    const info = await redis.info('server');
+    const info = await redis.info(); // every section: server (version) and persistence (AOF)
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     // SOLARIS_SETTLE_ACK=outbox acknowledges settlements from Redis: only as durable as its AOF.
-    const aof = /^aof_enabled:1\r?$/m.test(await redis.info('persistence'));
+    const aof = aofEnabled(info);
     if (settleAck === 'outbox' && !aof) {
       return { name, ok: false, detail: `${where(url)}, Redis ${version}: SOLARIS_SETTLE_ACK=outbox needs appendonly yes (the engine will refuse to start)` };
     }

@@ -208,29 +208,12 @@ export class LedgerOutbox {
       if (s) good.push({ id, s });
       else dead.push({ id, raw: f.s ?? '', reason: 'unparseable entry' });
     }
-    let written = 0;
     const done: string[] = dead.map((d) => d.id);
-    if (good.length) {
-      try {
-        await insertLedgerRows(this.opts.pool, good.map((g) => g.s), this.opts.timezone);
-        written = good.length;
-        done.push(...good.map((g) => g.id));
-      } catch (e) {
-        if (isPostgresUnavailable(e)) throw e; // still down: entries stay pending, retried next pass
-        // A bad row must not block the others: one by one; the ones Postgres refuses go to the dead stream.
-        for (const g of good) {
-          try {
-            await insertLedgerRows(this.opts.pool, [g.s], this.opts.timezone);
-            written++;
-            done.push(g.id);
-          } catch (err) {
-            if (isPostgresUnavailable(err)) throw err;
-            dead.push({ id: g.id, raw: JSON.stringify(g.s), reason: (err as Error).message });
-            done.push(g.id);
-          }
-        }
-      }
-    }
+    const { refused } = await insertOrSetAside(this.opts.pool, good.map((g) => g.s), this.opts.timezone);
+    const idOf = new Map(good.map((g) => [g.s, g.id]));
+    for (const r of refused) dead.push({ id: idOf.get(r.s)!, raw: JSON.stringify(r.s), reason: r.reason });
+    done.push(...good.map((g) => g.id));
+    const written = good.length - refused.length;
     for (const d of dead) {
       this.opts.logger?.error('ledger outbox: entry cannot be written; moved to the dead stream', { id: d.id, reason: d.reason, stream: OUTBOX_DEAD_STREAM });
       await this.opts.redis.xadd(OUTBOX_DEAD_STREAM, '*', 'id', d.id, 's', d.raw, 'reason', d.reason);
@@ -244,13 +227,42 @@ export class LedgerOutbox {
   }
 }
 
-function toFields(fields: string[]): Record<string, string> {
+/**
+ * Inserts buffered rows (ON CONFLICT DO NOTHING). A failure that is not an outage (a bad row) must not block
+ * the others: then row by row, and the rows Postgres refuses come back in `refused` (the caller moves them to
+ * the dead stream). An outage still throws: the rows stay buffered.
+ */
+export async function insertOrSetAside(
+  pool: pg.Pool,
+  rows: Settlement[],
+  timezone: string,
+): Promise<{ results: Awaited<ReturnType<typeof insertLedgerRows>>; refused: Array<{ s: Settlement; reason: string }> }> {
+  const refused: Array<{ s: Settlement; reason: string }> = [];
+  if (rows.length === 0) return { results: new Map(), refused };
+  try {
+    return { results: await insertLedgerRows(pool, rows, timezone), refused };
+  } catch (e) {
+    if (isPostgresUnavailable(e)) throw e;
+  }
+  const results: Awaited<ReturnType<typeof insertLedgerRows>> = new Map();
+  for (const s of rows) {
+    try {
+      for (const [k, v] of await insertLedgerRows(pool, [s], timezone)) results.set(k, v);
+    } catch (err) {
+      if (isPostgresUnavailable(err)) throw err;
+      refused.push({ s, reason: (err as Error).message });
+    }
+  }
+  return { results, refused };
+}
+
+export function toFields(fields: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
   return out;
 }
 
-function parseSettlement(raw: string | undefined): Settlement | null {
+export function parseSettlement(raw: string | undefined): Settlement | null {
   if (!raw) return null;
   try {
     const s = JSON.parse(raw) as Settlement;

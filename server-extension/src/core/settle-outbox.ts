@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Settlement } from './quota-store';
-import { insertLedgerRows, type LedgerRow } from './ledger';
-import { OUTBOX_DEAD_STREAM, isPostgresUnavailable } from './ledger-outbox';
+import type { LedgerRow } from './ledger';
+import { OUTBOX_DEAD_STREAM, insertOrSetAside, parseSettlement, toFields } from './ledger-outbox';
 import { ConfigError } from './config';
 import { userKeys } from './redis-keys';
 import outboxTrimLua from './lua/outbox-trim.lua';
@@ -46,10 +46,12 @@ type StreamEntry = [id: string, fields: string[]];
 
 const outboxStreamKey = (userId: string) => userKeys(userId).outbox;
 
+/** Does this INFO text (the `persistence` section or all of it) say appendonly yes? */
+export const aofEnabled = (info: string): boolean => /^aof_enabled:1\r?$/m.test(info);
+
 /** Redis must persist what it acknowledges: appendonly yes (INFO works where CONFIG is disabled, e.g. managed Redis). */
 export async function assertAppendOnly(redis: Redis): Promise<void> {
-  const info = await redis.info('persistence');
-  if (!/^aof_enabled:1\r?$/m.test(info)) {
+  if (!aofEnabled(await redis.info('persistence'))) {
     throw new ConfigError(
       'Invalid configuration: SOLARIS_SETTLE_ACK=outbox needs Redis with appendonly yes (settlements are acknowledged from Redis); enable AOF or set SOLARIS_SETTLE_ACK=ledger',
     );
@@ -70,18 +72,6 @@ export class SettleOutbox {
     if (typeof r.solarisOutboxTrim !== 'function') opts.redis.defineCommand('solarisOutboxTrim', { numberOfKeys: 1, lua: outboxTrimLua });
   }
 
-  /** Announces a user's stream to the drainers (also queued in the settle pipeline by the store). */
-  async announce(userId: string): Promise<void> {
-    await this.opts.redis.rpush(WAKE_LIST, userId);
-  }
-
-  /** Rows acknowledged but not yet in the ledger, over all users (scan; for tests and /readyz-like checks). */
-  async backlog(): Promise<number> {
-    let n = 0;
-    for (const userId of await this.scanUsers()) n += await this.opts.redis.xlen(outboxStreamKey(userId));
-    return n;
-  }
-
   /**
    * Writes one user's outbox rows to the ledger now and removes them: the counter rebuild calls it (under the
    * user's lock) before it sums the ledger, so a rebuild never misses an acknowledged row.
@@ -91,11 +81,9 @@ export class SettleOutbox {
     return written;
   }
 
-  /** Writes every user's outbox rows now (tests, shutdown): scan, then flushUser each. */
+  /** Writes every user's outbox rows now (tests, tools). */
   async flushAll(): Promise<number> {
-    let n = 0;
-    for (const userId of await this.scanUsers()) n += await this.flushUser(userId);
-    return n;
+    return this.drainFound(Number.MAX_SAFE_INTEGER);
   }
 
   /**
@@ -139,16 +127,6 @@ export class SettleOutbox {
     await this.loop;
     this.loop = null;
     this.blocking = null;
-  }
-
-  /** Drains everything announced until the wake list is empty (tests, shutdown). Returns rows written. */
-  async drainAll(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const users = await this.popUsers();
-      if (users.length === 0) return total;
-      total += (await this.drainUsers(users, ROWS_PER_INSERT)).written;
-    }
   }
 
   private async run(): Promise<void> {
@@ -196,8 +174,9 @@ export class SettleOutbox {
       const list = (entries as StreamEntry[]) ?? [];
       if (list.length >= perUser) more.push(users[i]!);
       for (const [id, fields] of list) {
-        const raw = fieldOf(fields, 'j') ?? '';
-        rows.push({ userId: users[i]!, id, s: parseSettlement(raw, users[i]!), raw });
+        const raw = toFields(fields).j ?? '';
+        const s = parseSettlement(raw);
+        rows.push({ userId: users[i]!, id, s: s?.userId === users[i] ? s : null, raw });
       }
     });
     let written = 0;
@@ -214,33 +193,22 @@ export class SettleOutbox {
     const inserted: Array<LedgerRow & { user_id: string }> = [];
     const conflictedUsers = new Set<string>();
     const done: Array<{ userId: string; id: string }> = [...dead];
-    const collect = (results: Awaited<ReturnType<typeof insertLedgerRows>>, part: typeof good) => {
-      for (const g of part) {
-        const res = results.get(g.s.requestId);
-        if (!res) continue;
-        if (res.inserted) inserted.push(res.row);
-        // The id is already in the ledger for someone else: this user's counter counted a row the ledger will
-        // never hold. Drop the counter; the next call rebuilds it from the ledger.
-        else if (res.row.user_id !== g.s.userId) conflictedUsers.add(g.s.userId);
+    const { results, refused } = await insertOrSetAside(this.opts.pool, good.map((g) => g.s), this.opts.timezone);
+    const refusedReason = new Map(refused.map((x) => [x.s, x.reason]));
+    for (const g of good) {
+      const reason = refusedReason.get(g.s);
+      if (reason !== undefined) {
+        dead.push({ ...g, reason });
         done.push(g);
+        continue;
       }
-    };
-    if (good.length) {
-      try {
-        collect(await insertLedgerRows(this.opts.pool, good.map((g) => g.s), this.opts.timezone), good);
-      } catch (e) {
-        if (isPostgresUnavailable(e)) throw e;
-        // One bad row must not block the others: one by one; the ones Postgres refuses go to the dead stream.
-        for (const g of good) {
-          try {
-            collect(await insertLedgerRows(this.opts.pool, [g.s], this.opts.timezone), [g]);
-          } catch (err) {
-            if (isPostgresUnavailable(err)) throw err;
-            dead.push({ ...g, reason: (err as Error).message });
-            done.push(g);
-          }
-        }
-      }
+      const res = results.get(g.s.requestId);
+      if (!res) continue;
+      if (res.inserted) inserted.push(res.row);
+      // The id is already in the ledger for someone else: this user's counter counted a row the ledger will
+      // never hold. Drop the counter; the next call rebuilds it from the ledger.
+      else if (res.row.user_id !== g.s.userId) conflictedUsers.add(g.s.userId);
+      done.push(g);
     }
     const r = this.opts.redis;
     const tx = r.pipeline();
@@ -256,12 +224,17 @@ export class SettleOutbox {
     return inserted.length;
   }
 
-  /** Drains every stream found (sweep mode): 500 users at a time. Returns rows written. */
+  /** Drains every stream found (sweep mode). Returns rows written. */
   async sweepAndDrain(): Promise<number> {
+    return this.drainFound(ROWS_PER_INSERT);
+  }
+
+  /** Scans for streams and drains them, 500 users at a time (≤ `perUser` rows each). */
+  private async drainFound(perUser: number): Promise<number> {
     const users = await this.scanUsers();
     let written = 0;
     for (let i = 0; i < users.length; i += USERS_PER_PASS) {
-      written += (await this.drainUsers(users.slice(i, i + USERS_PER_PASS), ROWS_PER_INSERT)).written;
+      written += (await this.drainUsers(users.slice(i, i + USERS_PER_PASS), perUser)).written;
     }
     return written;
   }
@@ -290,20 +263,5 @@ export class SettleOutbox {
       }
     } while (cursor !== '0');
     return [...users];
-  }
-}
-
-function fieldOf(fields: string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
-}
-
-function parseSettlement(raw: string, userId: string): Settlement | null {
-  try {
-    const s = JSON.parse(raw) as Settlement;
-    if (typeof s?.requestId !== 'string' || s.userId !== userId || typeof s.occurredAt !== 'number') return null;
-    return s;
-  } catch {
-    return null;
   }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { buildPluginFolder } from './build-output';
 import { createTestDb, TEST_REDIS_URL, uniqueName, type TestDb } from '../helpers/infra';
-import { startAofRedis } from '../../src/dev/aof-redis';
+import { startAofRedis } from '../../src/dev/redis-server';
 import { loadConfig } from '../../src/core/config';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
 
