@@ -121,7 +121,10 @@ const underPrefix = (url: string | undefined) => {
 export function createSolarisServer(opts: SolarisServerOptions): SolarisServer {
   const app = express();
   app.disable('x-powered-by');
-  // 'etag' stays on: res.sendFile takes its ETag setting from the app (the widget's cheap 304s).
+  // No ETag on API answers: they are `Cache-Control: no-store`, and Express would hash every JSON body (a
+  // statement page is ~20 kB) for nothing. The widget files keep theirs: they are served by a sub-app with
+  // 'etag' on, because res.sendFile takes its ETag setting from the app that serves it (cheap 304s).
+  app.set('etag', false);
   app.set('case sensitive routing', true);
 
   app.use(
@@ -136,7 +139,11 @@ export function createSolarisServer(opts: SolarisServerOptions): SolarisServer {
       extras: opts.extras,
     }),
   );
-  app.use(widgetRoutes(opts.widgetFile));
+  const widgetApp = express();
+  widgetApp.disable('x-powered-by');
+  widgetApp.set('etag', true);
+  widgetApp.use(widgetRoutes(opts.widgetFile));
+  app.use(widgetApp);
   for (const r of opts.extraRoutes ?? []) app.use(r);
   app.use((_req, res) => sendError(res, new SolarisError('not_found', 'Route not found')));
   app.use(errorHandler(opts.logger));

@@ -349,7 +349,7 @@ export async function readStatement(
   const limit = q.limit ?? 50;
   const params: unknown[] = [];
   const where = statementWhere(userId, q, params);
-  const totalsParams = [...params];
+  const whereParams = params.length;
   let keyset = '';
   if (q.cursor) {
     const c = decodeCursor(q.cursor);
@@ -364,45 +364,72 @@ export async function readStatement(
     }
     throw e;
   };
+  // The totals of the whole filter, on a second connection at the same time (they use only the filter's
+  // parameters, which come first).
   const totalsP = db
-    .query<{ requests: number; p: number; c: number; w: number; cost: number }>(
+    .query<TotalsRow>(
       named(
         `SELECT count(*)::int AS requests, COALESCE(sum(prompt_tokens),0) AS p, COALESCE(sum(completion_tokens),0) AS c,
               COALESCE(sum(weighted_tokens),0) AS w, COALESCE(sum(cost),0) AS cost FROM ledger WHERE ${where}`,
-        totalsParams,
+        params.slice(0, whereParams),
       ),
     )
     .catch(dataError);
   totalsP.catch(() => undefined); // awaited below, after the page
-  // The page and each row's balance-after in one round trip (statementWhere puts the user id in $1).
-  const page = await db
-    .query<LedgerRow & { created_text: string; used_through: number; granted_then: number }>(
+  // The page (limit + 1 rows, to know whether a next page exists) and each row's balance-after in one round
+  // trip, built as JSON by Postgres: parsing one JSON text costs Node about half the CPU and a third of the
+  // garbage of pg's per-field row parsing (a Date and 18 strings a row): 0.39 → 0.22 ms CPU and 83 → ~40 kB
+  // per 50-row page (bench:statement, 2026-11-27). createdAt travels as epoch ms (to_char is slower in SQL).
+  const n = params.length; // $n = limit + 1
+  const result = await db
+    .query<{ items: string | null; more: boolean; cursor_t: string | null; cursor_s: string | null }>(
       named(
         `WITH page AS (
            SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
-           WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}
-         ), ${BALANCE_AFTER_CTES}
-         SELECT page.*, y.used_through,
-                (SELECT COALESCE(sum(tokens), 0) FROM adj WHERE adj.kind = 'grant' AND adj.period_key = page.period_key
-                   AND adj.created_at <= page.created_at) AS granted_then
-         FROM page JOIN y USING (seq) ORDER BY page.created_at DESC, page.seq DESC`,
+           WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${n}
+         ), ${BALANCE_AFTER_CTES}, ordered AS (
+           SELECT page.*, y.used_through,
+                  (SELECT COALESCE(sum(tokens), 0) FROM adj WHERE adj.kind = 'grant' AND adj.period_key = page.period_key
+                     AND adj.created_at <= page.created_at) AS granted_then,
+                  row_number() OVER (ORDER BY page.created_at DESC, page.seq DESC) AS rn
+           FROM page JOIN y USING (seq)
+         )
+         SELECT
+           (SELECT json_agg(json_build_object(
+              'id', o.seq::text, 'requestId', o.request_id, 'createdAt', floor(extract(epoch FROM o.created_at) * 1000)::bigint,
+              'model', o.model, 'promptTokens', o.prompt_tokens, 'completionTokens', o.completion_tokens,
+              'totalTokens', o.total_tokens, 'weightedTokens', o.weighted_tokens, 'cost', o.cost, 'source', o.source,
+              'estimated', o.estimated, 'conversationId', o.conversation_id, 'messageId', o.message_id,
+              'periodKey', o.period_key, 'balanceAfter', o.granted_then - o.used_through) ORDER BY o.rn)::text
+            FROM ordered o WHERE o.rn < $${n}) AS items,
+           EXISTS (SELECT 1 FROM ordered WHERE rn = $${n}) AS more,
+           (SELECT created_text FROM ordered WHERE rn = $${n} - 1) AS cursor_t,
+           (SELECT seq::text FROM ordered WHERE rn = $${n} - 1) AS cursor_s`,
         params,
       ),
     )
     .catch(dataError);
-  const rows = page.rows.slice(0, limit);
-  const last = rows[rows.length - 1];
-  const nextCursor = page.rows.length > limit && last ? encodeCursor({ t: last.created_text, s: Number(last.seq) }) : null;
-
+  const r = result.rows[0]!;
+  const items = r.items === null ? [] : (JSON.parse(r.items) as StatementItemJson[]);
+  const nextCursor = r.more && r.cursor_t !== null ? encodeCursor({ t: r.cursor_t, s: Number(r.cursor_s) }) : null;
+  // Remaining right after each row (uses the current limit: limits are not versioned). The JSON carries
+  // grants-then minus used-through; the counter read ran alongside the query.
   const [totals, currentLimitValue] = await Promise.all([totalsP, limitP]);
+  for (const it of items as Array<StatementItemJson | LedgerEntryDTO>) {
+    it.createdAt = new Date(it.createdAt).toISOString();
+    it.balanceAfter = currentLimitValue + Number(it.balanceAfter);
+  }
   const t = totals.rows[0]!;
   return {
-    // Remaining right after each row (uses the current limit: limits are not versioned).
-    items: rows.map((r) => toEntry(r, currentLimitValue + Number(r.granted_then) - Number(r.used_through))),
+    items: items as unknown as LedgerEntryDTO[],
     nextCursor,
     totals: { requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost) },
   };
 }
+
+/** A statement item as the page query builds it: createdAt in epoch ms, balanceAfter still without the current limit. */
+type StatementItemJson = Omit<LedgerEntryDTO, 'createdAt' | 'balanceAfter'> & { createdAt: number | string; balanceAfter: number };
+type TotalsRow = { requests: number; p: string; c: string; w: string; cost: string };
 
 /**
  * Balance after each row of `page` (a CTE of the caller): grants made in the period up to the row, minus

@@ -56,6 +56,7 @@ describe('REST API: users see only their own data', () => {
     expect(me.status).toBe(200);
     expect(me.json as MeDTO).toMatchObject({ userId: ALICE, email: 'alice@example.com', isAdmin: false, balance: { userId: ALICE, limit: 10_000 } });
     expect(me.res.headers.get('cache-control')).toBe('no-store');
+    expect(me.res.headers.get('etag')).toBeNull(); // no-store answers are not hashed for an ETag
     expect(me.res.headers.get('access-control-allow-origin')).toBeNull();
 
     const bal = await call(api(ApiRoutes.balance), { headers: bearer(BOB) });
