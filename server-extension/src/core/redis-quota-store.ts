@@ -47,8 +47,11 @@ const REBUILD_MARK_WINDOW_MS = 15 * 60 * 1000;
 const COUNTER_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 const LOCK_TTL_MS = 5_000;
 
-/** Missing hash fields come back as null. */
-type LuaReply = (string | null)[];
+/**
+ * {status, reserved, ...counter fields} (see parseState). Missing hash fields come back as null; `reserved`, and
+ * `used` once a settle moved it, come back as integers (a Lua number is an integer reply: no tostring in Lua).
+ */
+type LuaReply = (string | number | null)[];
 
 interface SolarisRedis extends Redis {
   solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<LuaReply>;
@@ -310,19 +313,21 @@ function pendingEntry(s: Settlement, periodKey: string): LedgerEntryDTO {
 }
 
 /**
- * Lua replies are {status, reserved, ...counter fields in this order} (FIELDS in lua/_counter.lua): read
- * positionally, no per-call object of field names. A field the hash lacks comes back as null.
+ * Lua replies are {status, reserved, ...counter fields in this order} (the HMGET in lua/_counter.lua): read
+ * positionally, no per-call object of field names. A field the hash lacks comes back as null. `reserved` is an
+ * integer, `used` a string or (moved by settle) an integer; the other fields are strings.
  */
 const COUNTER_FIELDS = ['pl', 'pkd', 'pk', 'ps', 'pe', 'lim', 'gr', 'used', 'ne', 'cap', 'wp', 'fd'] as const;
 const F = Object.fromEntries(COUNTER_FIELDS.map((f, i) => [f, i + 2])) as Record<(typeof COUNTER_FIELDS)[number], number>;
 
 function parseState(userId: string, reply: LuaReply): CounterState {
-  const fd = reply[F.fd];
+  const text = reply as (string | null)[];
+  const fd = text[F.fd];
   return {
     userId,
-    planId: reply[F.pl] || null,
-    periodKind: (reply[F.pkd] || 'month') as PeriodKind,
-    periodKey: reply[F.pk] ?? '',
+    planId: text[F.pl] || null,
+    periodKind: (text[F.pkd] || 'month') as PeriodKind,
+    periodKey: text[F.pk] ?? '',
     periodStart: Number(reply[F.ps]),
     periodEnd: Number(reply[F.pe]),
     limit: Number(reply[F.lim]),
@@ -330,7 +335,7 @@ function parseState(userId: string, reply: LuaReply): CounterState {
     used: Number(reply[F.used]),
     reserved: Number(reply[1] ?? 0),
     fired: fd ? fd.split(',').map(Number).sort((a, b) => a - b) : [],
-    personalCap: reply[F.cap] ? Number(reply[F.cap]) : null,
-    warnPercent: reply[F.wp] ? Number(reply[F.wp]) : null,
+    personalCap: text[F.cap] ? Number(text[F.cap]) : null,
+    warnPercent: text[F.wp] ? Number(text[F.wp]) : null,
   };
 }

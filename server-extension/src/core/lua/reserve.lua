@@ -1,13 +1,13 @@
 -- Reserve `estimate` weighted tokens for one request, atomically. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash sq:{u}:c   KEYS[2] reservations hash sq:{u}:r (requestId -> "amount:expiresAtMs")
 -- ARGV: requestId, estimate, nowMs, ttlMs, maxInflight
--- Returns {status, reserved, counter fields in FIELDS order}; status MISSING means: rebuild the counter from
--- Postgres, then retry.
+-- Returns {status, reserved (integer), counter fields in HMGET order (_counter.lua)}; status MISSING means:
+-- rebuild the counter from Postgres, then retry.
 local now = tonumber(ARGV[3])
 local v = readCounter(KEYS[1], now)
 if not v then return {'MISSING'} end
 
-local reserved, open, mine, expired = sumReservations(KEYS[2], now, true, ARGV[1])
+local reserved, open, mine, expired = purgeReservations(KEYS[2], now, ARGV[1])
 if expired then
   -- Rebuilt before this decision; the purged holds are gone, so the retry does not come back here.
   redis.call('DEL', KEYS[1])
@@ -25,7 +25,8 @@ elseif available <= 0 or estimate > available then
   status = 'quota_exceeded'
 else
   local ttl = tonumber(ARGV[4])
-  redis.call('HSET', KEYS[2], ARGV[1], estimate .. ':' .. (now + ttl))
+  -- ARGV[2] as sent (an integer): one number-to-string conversion fewer.
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. (now + ttl))
   -- The hash lives as long as its longest hold: a first hold sets the TTL, later ones only extend it (GT),
   -- which saves the PTTL read.
   if open == 0 then
@@ -35,4 +36,4 @@ else
   end
   reserved = reserved + estimate
 end
-return {status, tostring(reserved), unpack(v)}
+return {status, reserved, unpack(v)}

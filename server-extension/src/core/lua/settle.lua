@@ -6,6 +6,8 @@
 -- KEYS[4] here, in the same atomic step that sets the marker and moves the counter — counted iff recorded.
 -- periodKey '' = not known (the row is not in the ledger yet): the row belongs to this counter's period when
 -- occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
+-- Returns {status, reserved (integer), counter fields in HMGET order (_counter.lua); `used` is an integer once
+-- moved}.
 local now = tonumber(ARGV[4])
 local v = readCounter(KEYS[1], now)
 if not v then return {'MISSING'} end
@@ -23,8 +25,15 @@ if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
     same = occ ~= nil and occ >= tonumber(v[PS]) and occ < tonumber(v[PE])
   end
   if same then
-    v[USED] = tostring(redis.call('HINCRBY', KEYS[1], 'used', ARGV[2]))
+    v[USED] = redis.call('HINCRBY', KEYS[1], 'used', ARGV[2])
   end
 end
-local reserved = sumReservations(KEYS[2], now, false, nil)
-return {status, tostring(reserved), unpack(v)}
+-- The holds still open (expired ones are not counted; reserve/state purge them). Values only: HVALS.
+local res = redis.call('HVALS', KEYS[2])
+local reserved = 0
+for i = 1, #res do
+  local s = res[i]
+  local p = find(s, ':', 1, true)
+  if tonumber(sub(s, p + 1)) > now then reserved = reserved + tonumber(sub(s, 1, p - 1)) end
+end
+return {status, reserved, unpack(v)}

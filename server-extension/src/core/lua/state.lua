@@ -3,10 +3,10 @@
 local now = tonumber(ARGV[1])
 local v = readCounter(KEYS[1], now)
 if not v then return {'MISSING'} end
-local reserved, _, _, expired = sumReservations(KEYS[2], now, true, nil)
+local reserved, _, _, expired = purgeReservations(KEYS[2], now, nil)
 if expired then
   -- Rebuild from the ledger (see _counter.lua).
   redis.call('DEL', KEYS[1])
   return {'MISSING'}
 end
-return {'ok', tostring(reserved), unpack(v)}
+return {'ok', reserved, unpack(v)}
