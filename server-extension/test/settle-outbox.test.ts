@@ -256,7 +256,8 @@ describe('rows left in the outbox streams under SOLARIS_SETTLE_ACK=ledger (switc
     await leftover('left-1', 'left-a', 30);
     await leftover('left-2', 'left-b', 40);
     const drainer = (t.engine.store as unknown as { opts: { settleOutbox: SettleOutbox } }).opts.settleOutbox;
-    expect(await drainer.sweepAndDrain()).toBeGreaterThanOrEqual(2);
+    // The engine's own periodic sweep may take some of them first (same code path): the outcome is what counts.
+    await drainer.sweepAndDrain();
     expect(await sum('left-1')).toEqual({ n: 1, s: 30 });
     expect(await sum('left-2')).toEqual({ n: 1, s: 40 });
     expect(await t.testRedis!.exists(userKeys('left-1').outbox)).toBe(0);
