@@ -75,6 +75,30 @@ describe('settlements acknowledged from the Redis outbox', () => {
     }
   });
 
+  it('write-behind: the settling process writes its own rows (no wake-up needed); stopped, it announces them instead', async () => {
+    const u = uid();
+    await t.engine.balance(u); // builds the counter (a rebuild reads the user's stream back: not what is measured)
+    await t.testRedis!.del(WAKE_LIST);
+    const streamReads = async () => Number(/cmdstat_xrange:calls=(\d+)/.exec(await t.testRedis!.info('commandstats'))?.[1] ?? 0);
+    const readsBefore = await streamReads();
+    // 60 settlements at once: group-committed from memory, entries deleted by id, nothing announced.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => settle(u, `wb-${i}`, 10)));
+    expect(await until(() => ledger(u), (v) => v.n === 60)).toEqual({ s: 600, n: 60 });
+    expect(await until(() => t.testRedis!.exists(userKeys(u).outbox), (v) => v === 0)).toBe(0);
+    expect(await t.testRedis!.llen(WAKE_LIST)).toBe(0);
+    expect(await streamReads()).toBe(readsBefore); // nobody had to read the stream back
+    // A stopped drainer takes nothing from memory: the row stays in the stream and its user is announced.
+    await drainer().stop();
+    try {
+      await settle(u, 'wb-stopped', 10);
+      expect(await streamLen(u)).toBe(1);
+      expect(await until(() => t.testRedis!.lrange(WAKE_LIST, 0, -1), (v) => v.includes(u))).toContain(u);
+    } finally {
+      drainer().start();
+    }
+    expect(await until(() => ledger(u), (v) => v.n === 61)).toEqual({ s: 610, n: 61 });
+  });
+
   it('a lost announce (process died after its settle script) is found by the sweep', async () => {
     const u = uid();
     await settle(u, 'lost-1', 40);

@@ -133,36 +133,39 @@ export class RedisQuotaStore implements QuotaStore {
 
   /**
    * SOLARIS_SETTLE_ACK=outbox: one script appends the row to the user's outbox stream, sets the settled marker
-   * and moves the counter (counted iff recorded); the user is announced to the drainers by a second command
-   * written in the same tick.
-   * No Postgres round trip: the drainer writes the row and emits its `ledger` event.
+   * and moves the counter (counted iff recorded), and answers the stream entry id. This process then writes
+   * the row to the ledger from memory (SettleOutbox.enqueue: group commit, then the entry is deleted by id);
+   * the stream is what makes it durable, so a crash before that write leaves the row for the sweep or the
+   * next counter rebuild. No Postgres round trip here: the writer emits the `ledger` event.
    */
   private async settleToOutbox(s: Settlement, now: number): Promise<SettleResult> {
     const k = userKeys(s.userId);
     const row = JSON.stringify(s);
     let reply: LuaReply;
     try {
-      reply = await this.withCounter(s.userId, now, () => {
-        const counted = this.redis.solarisSettleOutbox(
+      reply = await this.withCounter(s.userId, now, () =>
+        this.redis.solarisSettleOutbox(
           k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row,
-        );
-        this.announce(s.userId);
-        return counted;
-      });
+        ),
+      );
     } catch (e) {
       // The counter had to be rebuilt and Postgres is down: the script never ran, so nothing recorded the row.
       // Record it in the ledger outbox (the Postgres-outage path) rather than lose it.
       if (this.opts.outbox && isPostgresUnavailable(e)) return this.settleBuffered(s, now, this.opts.outbox);
       throw e;
     }
+    const entryId = reply[14];
+    // Not taken from memory (drainer stopped, or too many rows waiting): the drainers find it in the stream.
+    if (typeof entryId === 'string' && !this.opts.settleOutbox!.enqueue(s.userId, entryId, s, row)) this.announce(s.userId);
     const state = parseState(s.userId, reply);
     const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
     return { duplicate: reply[0] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
   }
 
   /**
-   * Tells the drainers a user's outbox has rows: one RPUSH per event-loop turn for every user settled in it (a
-   * socket write per settlement cost more than the script on this kind of box). Not awaited, not in a pipeline
+   * Tells the drainers a user's outbox has rows (when this process does not write them itself): one RPUSH per
+   * event-loop turn for every user settled in it (a socket write per settlement cost more than the script on
+   * this kind of box). Not awaited, not in a pipeline
    * with the script (Redis Cluster: another slot). Only a hint: a lost one is found by the drainers' sweep.
    */
   private announce(userId: string): void {

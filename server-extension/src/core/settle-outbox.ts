@@ -11,10 +11,13 @@ import type { Logger } from './logger';
 /**
  * The per-user outbox of SOLARIS_SETTLE_ACK=outbox (docs/architecture.md, "Settlement acknowledged from the
  * Redis outbox"). The settle Lua script appends each row to `sq:{u}:o` (same slot as the counter) in the
- * step that counts it; this module drains those streams into the ledger in batches, on every replica.
- *
- * `sq:outbox:wake` is a list of users whose stream may hold rows: a hint pushed after each settle (not
- * atomic with it), re-filled by a sweeper that scans for streams nobody announced.
+ * step that counts it, and answers the entry id. Two ways out to the ledger, both idempotent (ON CONFLICT on
+ * the request id; entries deleted by id once written):
+ * - write-behind (`enqueue`): the process that settled writes its own rows from memory, group-committed —
+ *   no stream read, no wake-up round trips. The common path.
+ * - the drainer: users announced on `sq:outbox:wake` (rows this process did not take: write-behind full,
+ *   drainer stopped, or a failed write) and users found by the sweep (a process died before writing) have
+ *   their streams read and written in batches, on every replica.
  */
 export const WAKE_LIST = 'sq:outbox:wake';
 const USERS_PER_PASS = 500;
@@ -26,6 +29,8 @@ const ROWS_PER_INSERT = 500;
  */
 const LINGER_MS = 25;
 const SMALL_PASS_ROWS = 200;
+/** Write-behind rows held in memory at most; beyond, rows take the announced path (the stream holds them anyway). */
+const MAX_WRITE_BEHIND = 10_000;
 
 export interface SettleOutboxOptions {
   redis: Redis;
@@ -43,6 +48,7 @@ export interface SettleOutboxOptions {
 }
 
 type StreamEntry = [id: string, fields: string[]];
+type OutboxRow = { userId: string; id: string; s: Settlement | null; raw: string };
 
 const outboxStreamKey = (userId: string) => userKeys(userId).outbox;
 
@@ -64,12 +70,65 @@ export class SettleOutbox {
   private blocking: Redis | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  /** Write-behind: rows this process appended, waiting for their ledger INSERT. */
+  private pending: OutboxRow[] = [];
+  private writers = 0;
+  private writersDone: Promise<void> = Promise.resolve();
+  private endWriters: (() => void) | null = null;
+  private lastWriteWarning = 0;
   onWritten: SettleOutboxOptions['onWritten'];
 
   constructor(private readonly opts: SettleOutboxOptions) {
     this.onWritten = opts.onWritten;
     const r = opts.redis as unknown as Record<string, unknown>;
     if (typeof r.solarisOutboxTrim !== 'function') opts.redis.defineCommand('solarisOutboxTrim', { numberOfKeys: 1, lua: outboxTrimLua });
+  }
+
+  /**
+   * Write-behind: `id` is the entry the settle script just appended for this row. The row is written to the
+   * ledger from memory with the others of this turn (one INSERT per ≤ 500 rows; the next batch gathers while
+   * one is in flight, a second starts only when a full one waits), then its entry is deleted. Returns false
+   * when it does not take the row (drainer not started, or too many rows waiting): announce it then.
+   */
+  enqueue(userId: string, id: string, s: Settlement, raw: string): boolean {
+    if (this.stopped || this.pending.length >= MAX_WRITE_BEHIND) return false;
+    this.pending.push({ userId, id, s, raw });
+    if (this.writers === 0) {
+      this.startWriter(true);
+    } else if (this.writers === 1 && this.pending.length >= ROWS_PER_INSERT) {
+      this.startWriter(false);
+    }
+    return true;
+  }
+
+  private startWriter(nextTurn: boolean): void {
+    if (this.writers++ === 0) this.writersDone = new Promise((resolve) => (this.endWriters = resolve));
+    const run = async () => {
+      try {
+        while (this.pending.length) await this.writeBehind(this.pending.splice(0, ROWS_PER_INSERT));
+      } finally {
+        if (--this.writers === 0) this.endWriters?.();
+      }
+    };
+    // The first writer waits for the end of this event-loop turn, so the rows settled in it share one INSERT.
+    if (nextTurn) setImmediate(() => void run());
+    else void run();
+  }
+
+  private async writeBehind(batch: OutboxRow[]): Promise<void> {
+    try {
+      await this.writeChunk(batch);
+    } catch (e) {
+      // Postgres (or Redis) unavailable: the rows are safe in their streams. Hand their users to the drainer,
+      // which retries every second, and stop holding rows in memory meanwhile.
+      const rest = this.pending.splice(0);
+      const users = [...new Set([...batch, ...rest].map((r) => r.userId))];
+      await this.opts.redis.rpush(WAKE_LIST, ...users).catch(() => undefined);
+      if (Date.now() - this.lastWriteWarning > 60_000) {
+        this.lastWriteWarning = Date.now();
+        this.opts.logger?.warn('settle outbox: ledger write failed; rows stay in Redis and the drainer retries', { err: e, rows: batch.length + rest.length });
+      }
+    }
   }
 
   /**
@@ -123,6 +182,7 @@ export class SettleOutbox {
     this.stopped = true;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.blocking?.disconnect(); // ends a BLPOP in progress
+    await this.writersDone; // rows taken from memory are written (or handed back to the streams' drainers)
     await this.sweeping; // a sweep in progress finishes its pass (the pool closes after us)
     await this.loop;
     this.loop = null;
@@ -167,7 +227,7 @@ export class SettleOutbox {
       else read.xrange(outboxStreamKey(u), '-', '+', 'COUNT', perUser);
     }
     const replies = (await read.exec()) ?? [];
-    const rows: Array<{ userId: string; id: string; s: Settlement | null; raw: string }> = [];
+    const rows: OutboxRow[] = [];
     const more: string[] = [];
     replies.forEach(([err, entries], i) => {
       if (err) throw err;
@@ -187,7 +247,7 @@ export class SettleOutbox {
     return { written, read: rows.length };
   }
 
-  private async writeChunk(chunk: Array<{ userId: string; id: string; s: Settlement | null; raw: string }>): Promise<number> {
+  private async writeChunk(chunk: OutboxRow[]): Promise<number> {
     const good = chunk.filter((c): c is typeof c & { s: Settlement } => c.s != null);
     const dead = chunk.filter((c) => c.s == null).map((c) => ({ ...c, reason: 'unparseable entry' }));
     const inserted: Array<LedgerRow & { user_id: string }> = [];

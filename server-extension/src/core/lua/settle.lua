@@ -7,17 +7,19 @@
 -- periodKey '' = not known (the row is not in the ledger yet): the row belongs to this counter's period when
 -- occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
 -- Returns {status, reserved (integer), counter fields in HMGET order (_counter.lua); `used` is an integer once
--- moved}.
+-- moved[, the outbox entry id when this call appended the row (15th element)]}: the caller writes that entry
+-- to the ledger from memory (write-behind) and deletes it by id.
 local now = tonumber(ARGV[4])
 local v = readCounter(KEYS[1], now)
 if not v then return {'MISSING'} end
 
 redis.call('HDEL', KEYS[2], ARGV[1])
 local status = 'already'
+local entry = false
 -- The marker makes a replay (retry, or a racing rebuild that already counted the row) a no-op.
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
   status = 'settled'
-  if KEYS[4] then redis.call('XADD', KEYS[4], '*', 'j', ARGV[7]) end
+  if KEYS[4] then entry = redis.call('XADD', KEYS[4], '*', 'j', ARGV[7]) end
   -- A row of another period (settled late, after the counter rolled over) does not touch this one.
   local same = ARGV[3] == v[PK]
   if ARGV[3] == '' then
@@ -36,4 +38,6 @@ for i = 1, #res do
   local p = find(s, ':', 1, true)
   if tonumber(sub(s, p + 1)) > now then reserved = reserved + tonumber(sub(s, 1, p - 1)) end
 end
-return {status, reserved, unpack(v)}
+local out = {status, reserved, unpack(v)}
+if entry then out[15] = entry end
+return out
