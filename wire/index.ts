@@ -21,6 +21,12 @@ export interface BalanceDTO {
   periodKey: string; // e.g. '2026-11', '2026-W48', '2026-11-27'
   periodStart: string; // ISO-8601
   periodEnd: string; // ISO-8601 (exclusive): the moment the quota resets
+  /**
+   * IANA zone of the deployment (SOLARIS_TIMEZONE, e.g. 'America/Sao_Paulo'): periods are calendar
+   * months/weeks/days there, so clients show periodEnd and statement dates in it, not the browser's zone.
+   * Always set by the server; a client talking to an older server treats it as optional.
+   */
+  timeZone: string;
   limit: number; // plan limit or per-user override
   granted: number; // active grants in this period
   used: number; // settled weighted tokens in this period (since the last reset)

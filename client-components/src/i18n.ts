@@ -9,6 +9,8 @@ const ptBR = {
   counterStaleShort: 'offline',
   counterLive: 'Atualizado ao vivo',
   resetsAt: (d: string) => `Renova em ${d}`,
+  /** Friendly name of America/Sao_Paulo, shown after a time of day: "00:00 (horário de Brasília)". */
+  zoneBrasilia: 'horário de Brasília',
   stateOk: 'Normal',
   stateWarning: 'Atenção',
   stateBlocked: 'Bloqueado',
@@ -253,6 +255,7 @@ const en: Messages = {
   counterStaleShort: 'offline',
   counterLive: 'Live',
   resetsAt: (d) => `Resets on ${d}`,
+  zoneBrasilia: 'Brasília time',
   stateOk: 'OK',
   stateWarning: 'Warning',
   stateBlocked: 'Blocked',
@@ -505,43 +508,99 @@ export function detectLocale(doc: Document = document): Locale {
   return toLocale(stored) ?? toLocale(doc.documentElement.getAttribute('lang')) ?? 'pt-BR';
 }
 
+/** IANA zones with a friendly name in the message tables; any other zone shows Intl's short name ("AMT", "GMT+0"). */
+const FRIENDLY_ZONES: Record<string, (t: Messages) => string> = { 'America/Sao_Paulo': (t) => t.zoneBrasilia };
+
+/**
+ * Every date and time the user reads goes through these. `timeZone` is the deployment's zone
+ * (BalanceDTO.timeZone): quota periods are calendar days/weeks/months *there*, so the reset date and the
+ * statement rows are shown in it, whatever zone the browser is in. Without one (older server) or with a
+ * zone this browser does not know, the browser's own zone is used and no zone name is added.
+ */
 export interface Formatters {
   locale: Locale;
   number(n: number): string;
   compact(n: number): string;
   percent(p: number): string;
   usd(n: number): string;
-  dateTime(iso: string): string;
-  date(iso: string): string;
+  /** Short date and time ("01/12/2026, 00:00"), in `timeZone` when given. */
+  dateTime(iso: string, timeZone?: string): string;
+  /** Medium date and time ("1 de dez. de 2026, 00:00"), in `timeZone` when given. */
+  date(iso: string, timeZone?: string): string;
+  /** A calendar day key (YYYY-MM-DD, already a day of the deployment zone) as "01/12" (pt-BR). */
   day(ymd: string): string;
+  /**
+   * How to name `timeZone` next to a time of day: "horário de Brasília" / "Brasília time" for
+   * America/Sao_Paulo, otherwise Intl's short name at `iso` (default now); '' without a usable zone.
+   */
+  zoneName(timeZone: string | undefined, iso?: string): string;
+  /** When the quota resets, in the deployment zone and saying so: "1 de dez. de 2026, 00:00 (horário de Brasília)". */
+  resetDate(b: { periodEnd: string; timeZone?: string }): string;
 }
 
 export function makeFormatters(locale: Locale): Formatters {
   const tag = locale === 'pt-BR' ? 'pt-BR' : 'en-US';
+  const t = MESSAGES[locale];
   const num = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
   const compact = new Intl.NumberFormat(tag, { notation: 'compact', maximumFractionDigits: 1 });
   const pct = new Intl.NumberFormat(tag, { maximumFractionDigits: 1 });
   const usd = new Intl.NumberFormat(tag, { style: 'currency', currency: 'USD', maximumFractionDigits: 4, minimumFractionDigits: 2 });
   // A single request often costs fractions of a cent: keep two significant digits instead of "US$ 0,00".
   const usdSmall = new Intl.NumberFormat(tag, { style: 'currency', currency: 'USD', maximumSignificantDigits: 2 });
-  const dt = new Intl.DateTimeFormat(tag, { dateStyle: 'short', timeStyle: 'short' });
-  const d = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short' });
   const day = new Intl.DateTimeFormat(tag, { day: '2-digit', month: '2-digit', timeZone: 'UTC' });
-  const safe = (f: (s: string) => string) => (s: string) => {
+  // One Intl.DateTimeFormat per (style, zone), built on first use; '' = the browser's zone.
+  const cache = new Map<string, Intl.DateTimeFormat | null>();
+  const inZone = (style: 'short' | 'medium' | 'zone', timeZone: string | undefined): Intl.DateTimeFormat | null => {
+    const zone = timeZone ?? '';
+    const key = `${style} ${zone}`;
+    let f = cache.get(key);
+    if (f === undefined) {
+      const opts: Intl.DateTimeFormatOptions =
+        style === 'zone' ? { timeZoneName: 'short' } : { dateStyle: style, timeStyle: 'short' };
+      try {
+        f = new Intl.DateTimeFormat(tag, zone ? { ...opts, timeZone: zone } : opts);
+      } catch {
+        f = null; // a zone this browser's Intl does not know
+      }
+      cache.set(key, f);
+    }
+    return f;
+  };
+  const usableZone = (timeZone: string | undefined) => (timeZone && inZone('zone', timeZone) ? timeZone : undefined);
+  const formatDate = (style: 'short' | 'medium') => (iso: string, timeZone?: string) =>
+    (inZone(style, usableZone(timeZone)) ?? (inZone(style, undefined) as Intl.DateTimeFormat)).format(new Date(iso));
+  const zoneName = (timeZone: string | undefined, iso?: string): string => {
+    const zone = usableZone(timeZone);
+    if (!zone) return '';
+    const friendly = FRIENDLY_ZONES[zone];
+    if (friendly) return friendly(t);
+    // The short name can depend on the instant (summer time): name it at the date shown.
+    const at = new Date(iso ?? Date.now());
+    const parts = (inZone('zone', zone) as Intl.DateTimeFormat).formatToParts(Number.isNaN(at.getTime()) ? new Date() : at);
+    return parts.find((p) => p.type === 'timeZoneName')?.value ?? zone;
+  };
+  const safe = <A extends unknown[]>(f: (s: string, ...rest: A) => string) => (s: string, ...rest: A) => {
     try {
-      return f(s);
+      return f(s, ...rest);
     } catch {
       return s;
     }
   };
+  const date = safe(formatDate('medium'));
   return {
     locale,
     number: (n) => num.format(n),
     compact: (n) => compact.format(n),
     percent: (p) => `${pct.format(p)}%`,
     usd: (n) => (n !== 0 && Math.abs(n) < 0.01 ? usdSmall.format(n) : usd.format(n)),
-    dateTime: safe((iso) => dt.format(new Date(iso))),
-    date: safe((iso) => d.format(new Date(iso))),
+    dateTime: safe(formatDate('short')),
+    date,
     day: safe((ymd) => day.format(new Date(`${ymd}T00:00:00Z`))),
+    zoneName,
+    resetDate: (b) => {
+      const zone = zoneName(b.timeZone, b.periodEnd);
+      const when = date(b.periodEnd, b.timeZone);
+      return zone ? `${when} (${zone})` : when;
+    },
   };
 }

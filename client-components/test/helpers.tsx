@@ -115,6 +115,7 @@ export function balance(p: Partial<BalanceDTO> = {}): BalanceDTO {
     periodKey: '2026-11',
     periodStart: '2026-11-01T03:00:00.000Z',
     periodEnd: '2026-12-01T03:00:00.000Z',
+    timeZone: 'America/Sao_Paulo',
     limit,
     granted,
     used,

@@ -99,7 +99,7 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
               <dd data-testid="solaris-user-remaining">{fmt.number(u.balance.remaining)}</dd>
             </div>
           </dl>
-          <p className="sol-muted">{t.resetsAt(fmt.date(u.balance.periodEnd))}</p>
+          <p className="sol-muted">{t.resetsAt(fmt.resetDate(u.balance))}</p>
         </>
       )}
       {notes}

@@ -37,7 +37,7 @@ export function QuotaBlockedModal() {
     >
       {b && (
         <>
-          <p className="sol-strong">{t.resetsAt(fmt.date(b.periodEnd))}</p>
+          <p className="sol-strong">{t.resetsAt(fmt.resetDate(b))}</p>
           <p>{options.blockedHelpText ?? t.blockedHelp}</p>
           {options.quotaRequests !== false && <QuotaRequestSection />}
           {options.contactUrl && (

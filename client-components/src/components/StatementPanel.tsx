@@ -19,6 +19,9 @@ interface Draft {
 export function StatementPanel({ userId }: { userId?: string }) {
   const { t, fmt, options } = useSolaris();
   const { data: balance } = useBalance();
+  // Rows in the deployment's zone (the one the periods follow), named once in the column header.
+  const timeZone = balance?.timeZone;
+  const zoneName = fmt.zoneName(timeZone);
   const [draft, setDraft] = useState<Draft>({ period: 'current', model: '', conversationId: '' });
   const [applied, setApplied] = useState<Draft>(draft);
   const periodKey = userId ? undefined : balance?.periodKey;
@@ -140,7 +143,7 @@ export function StatementPanel({ userId }: { userId?: string }) {
           <table className="sol-table" data-testid="solaris-statement-table">
             <thead>
               <tr>
-                <th scope="col">{t.colDate}</th>
+                <th scope="col">{zoneName ? `${t.colDate} (${zoneName})` : t.colDate}</th>
                 <th scope="col">{t.colModel}</th>
                 <th scope="col" className="sol-num">{t.colPrompt}</th>
                 <th scope="col" className="sol-num">{t.colCompletion}</th>
@@ -152,7 +155,7 @@ export function StatementPanel({ userId }: { userId?: string }) {
             <tbody>
               {items.map((e) => (
                 <tr key={e.id} data-testid="solaris-statement-row">
-                  <td>{fmt.dateTime(e.createdAt)}</td>
+                  <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
                   <td>
                     {e.model}
                     {e.estimated && (

@@ -66,7 +66,7 @@ export function TokenCounter({ onOpen, compact = false }: { onOpen?: () => void;
       </button>
       <span role="tooltip" id={tipId} className="sol-tooltip">
         {stateWord} · {b.personalCap != null && `${t.personalCap(fmt.number(b.personalCap))} · `}
-        {t.resetsAt(fmt.date(b.periodEnd))} · {connected ? t.counterLive : t.counterStale}
+        {t.resetsAt(fmt.resetDate(b))} · {connected ? t.counterLive : t.counterStale}
       </span>
     </span>
   );

@@ -28,7 +28,7 @@ export function UsageWarningModal() {
     >
       {b && (
         <>
-          <p className="sol-strong">{t.resetsAt(fmt.date(b.periodEnd))}</p>
+          <p className="sol-strong">{t.resetsAt(fmt.resetDate(b))}</p>
           <div className="sol-actions">
             <button
               type="button"

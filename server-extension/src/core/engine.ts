@@ -110,7 +110,8 @@ export class QuotaEngine {
   }
 
   toBalance(state: CounterState): BalanceDTO {
-    const balance = toBalance(state, this.thresholdsFor(state));
+    // Every BalanceDTO (REST, socket events, admin DTOs, webhooks) is built here: it carries the deployment zone.
+    const balance = toBalance(state, this.thresholdsFor(state), this.config.SOLARIS_TIMEZONE);
     // Personal settings are additive fields: present only when the user chose them.
     if (state.personalCap != null) balance.personalCap = state.personalCap;
     if (state.warnPercent != null) balance.warnPercent = state.warnPercent;

@@ -86,8 +86,8 @@ export interface QuotaStore {
   close(): Promise<void>;
 }
 
-/** Turn a counter into the wire balance. */
-export function toBalance(s: CounterState, thresholds: number[]): BalanceDTO {
+/** Turn a counter into the wire balance. `timeZone`: the deployment's (SOLARIS_TIMEZONE), the zone its periods follow. */
+export function toBalance(s: CounterState, thresholds: number[], timeZone: string): BalanceDTO {
   const capacity = s.limit + s.granted;
   // Percent and state follow *settled* usage (what the user really spent); open reservations only
   // shrink `remaining`, so a burst of in-flight requests does not flash the warning modal.
@@ -102,6 +102,7 @@ export function toBalance(s: CounterState, thresholds: number[]): BalanceDTO {
     periodKey: s.periodKey,
     periodStart: new Date(s.periodStart).toISOString(),
     periodEnd: new Date(s.periodEnd).toISOString(),
+    timeZone,
     limit: s.limit,
     granted: s.granted,
     used: s.used,

@@ -62,6 +62,9 @@ describe('REST API: users see only their own data', () => {
     const bal = await call(api(ApiRoutes.balance), { headers: bearer(BOB) });
     expect((bal.json as BalanceDTO).userId).toBe(BOB);
     expect((bal.json as BalanceDTO).used).toBe(10);
+    // The deployment zone (SOLARIS_TIMEZONE, default São Paulo): the widget shows periodEnd in it.
+    expect((bal.json as BalanceDTO).timeZone).toBe(te.config.SOLARIS_TIMEZONE);
+    expect(te.config.SOLARIS_TIMEZONE).toBe('America/Sao_Paulo');
 
     const st = await call(api(ApiRoutes.statement), { headers: bearer(BOB) });
     const page = st.json as StatementPageDTO;
@@ -224,7 +227,7 @@ describe('REST API: admin', () => {
     const users = (await call(api(ApiRoutes.adminUsers) + '?q=alice', { headers: H })).json as AdminUsersPageDTO;
     expect(users.items.map((i) => i.userId)).toEqual([ALICE]);
     const detail = await call(u(ApiRoutes.adminUser, BOB), { headers: H });
-    expect(detail.json).toMatchObject({ userId: BOB, planId: 'pro', limitOverride: 20_000 });
+    expect(detail.json).toMatchObject({ userId: BOB, planId: 'pro', limitOverride: 20_000, balance: { timeZone: 'America/Sao_Paulo' } });
     const st = await call(u(ApiRoutes.adminUserStatement, ALICE) + '?limit=1', { headers: H });
     expect((st.json as StatementPageDTO).items[0]!.requestId).toBe('a-3');
     const csv = await call(u('/admin/users/:userId/statement.csv', ALICE), { headers: H });
