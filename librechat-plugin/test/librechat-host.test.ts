@@ -231,7 +231,10 @@ describe('gate in front of LibreChat chat routes', () => {
       expect(body).toMatchObject({ type: 'token_balance', balance: 0, code: 'quota_exceeded' });
       expect(body.promptTokens).toBeGreaterThan(0);
       expect(body.tokenCost).toBeGreaterThan(body.promptTokens);
-      expect(typeof body.message).toBe('string');
+      // The reset moment in the deployment's zone (the period ends at local midnight), whatever the server's TZ.
+      const local = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone: 'America/Sao_Paulo' }).format(new Date(body.resetAt));
+      expect(local.endsWith('00:00')).toBe(true);
+      expect(body.message).toContain(`será renovada em ${local}`);
     }
     await until(() => blocked.length >= variants.length);
     expect(blocked[0]!.reason).toBe('quota_exceeded');
