@@ -39,6 +39,20 @@ export function useBalance() {
   return useQuery({ queryKey: keys.balance, queryFn: () => api.get<BalanceDTO>(ApiRoutes.balance) });
 }
 
+/**
+ * The deployment's IANA zone (BalanceDTO.timeZone — one server setting, the same in every balance) for
+ * dates shown outside any one balance: the user's quota request, and in the admin tab the audit log, the
+ * live feed, webhook deliveries, quota requests, "last seen" and the expiry date an admin picks.
+ * Source, everywhere: the signed-in user's own balance (`keys.balance`; in the admin tab, the admin's).
+ * It is always there: the widget seeds it from `/me` (initialBalance) before it shows any admin
+ * control, the counter keeps it current, and a host app without that seed fetches it once. A user
+ * detail's or a feed event's balance would carry the same zone but is not there on every admin view.
+ * undefined (→ the browser's zone, no zone name) while loading or from an older server.
+ */
+export function useDeploymentTimeZone(): string | undefined {
+  return useBalance().data?.timeZone;
+}
+
 const PAGE = 50;
 
 /** Keyset-paged statement (newest first): `fetchNextPage` follows `nextCursor`. */

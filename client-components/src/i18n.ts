@@ -128,6 +128,8 @@ const ptBR = {
   auditDetails: 'Detalhes',
   liveEmpty: 'Aguardando uso…',
   liveTitle: 'Uso ao vivo',
+  /** Caption above a list of times, naming their zone once: "Horários (horário de Brasília)". */
+  timesIn: (zone: string) => `Horários (${zone})`,
   demo: 'Demonstração',
   // quota requests (user)
   requestTitle: 'Pedir mais tokens',
@@ -183,6 +185,8 @@ const ptBR = {
   denyTitle: (who: string) => `Negar o pedido de ${who}`,
   approveTokens: 'Tokens a conceder',
   expiresAt: 'Expira em (opcional)',
+  /** Under the expiry date: the grant lasts to the end of that day in the deployment zone. */
+  expiresHint: (zone: string) => `Vale até o fim do dia (23:59, ${zone}).`,
   messageToUser: 'Mensagem ao usuário (opcional)',
   confirmApprove: (n: string, who: string) => `Conceder ${n} tokens a ${who} e aprovar o pedido?`,
   confirmDeny: (who: string) => `Negar o pedido de ${who}?`,
@@ -373,6 +377,7 @@ const en: Messages = {
   auditDetails: 'Details',
   liveEmpty: 'Waiting for usage…',
   liveTitle: 'Live usage',
+  timesIn: (zone) => `Times (${zone})`,
   demo: 'Demo',
   requestTitle: 'Request more tokens',
   requestIntro: 'Ask your administrator for more tokens. You can have one open request at a time.',
@@ -425,6 +430,7 @@ const en: Messages = {
   denyTitle: (who) => `Deny ${who}'s request`,
   approveTokens: 'Tokens to grant',
   expiresAt: 'Expires on (optional)',
+  expiresHint: (zone) => `Valid to the end of that day (11:59 PM, ${zone}).`,
   messageToUser: 'Message to the user (optional)',
   confirmApprove: (n, who) => `Grant ${n} tokens to ${who} and approve the request?`,
   confirmDeny: (who) => `Deny ${who}'s request?`,
@@ -527,6 +533,18 @@ export interface Formatters {
   dateTime(iso: string, timeZone?: string): string;
   /** Medium date and time ("1 de dez. de 2026, 00:00"), in `timeZone` when given. */
   date(iso: string, timeZone?: string): string;
+  /**
+   * A time shown on its own, in `timeZone` and saying so: "20/11/2026, 00:30 (horário de Brasília)".
+   * (In a list, name the zone once in the header instead — `zoneLabel` — and use `dateTime` per row.)
+   */
+  dateTimeZoned(iso: string, timeZone?: string): string;
+  /** A header or caption naming the zone once: "Quando (horário de Brasília)"; `label` alone without a usable zone. */
+  zoneLabel(label: string, timeZone: string | undefined): string;
+  /**
+   * The instant at which calendar day `ymd` (YYYY-MM-DD) reaches wall-clock `time` (HH:MM:SS) in
+   * `timeZone` (the browser's zone without a usable one), as ISO; null for an invalid day.
+   */
+  wallTime(ymd: string, time: string, timeZone?: string): string | null;
   /** A calendar day key (YYYY-MM-DD, already a day of the deployment zone) as "01/12" (pt-BR). */
   day(ymd: string): string;
   /**
@@ -550,13 +568,17 @@ export function makeFormatters(locale: Locale): Formatters {
   const day = new Intl.DateTimeFormat(tag, { day: '2-digit', month: '2-digit', timeZone: 'UTC' });
   // One Intl.DateTimeFormat per (style, zone), built on first use; '' = the browser's zone.
   const cache = new Map<string, Intl.DateTimeFormat | null>();
-  const inZone = (style: 'short' | 'medium' | 'zone', timeZone: string | undefined): Intl.DateTimeFormat | null => {
+  const inZone = (style: 'short' | 'medium' | 'zone' | 'parts', timeZone: string | undefined): Intl.DateTimeFormat | null => {
     const zone = timeZone ?? '';
     const key = `${style} ${zone}`;
     let f = cache.get(key);
     if (f === undefined) {
       const opts: Intl.DateTimeFormatOptions =
-        style === 'zone' ? { timeZoneName: 'short' } : { dateStyle: style, timeStyle: 'short' };
+        style === 'zone'
+          ? { timeZoneName: 'short' }
+          : style === 'parts'
+            ? { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' }
+            : { dateStyle: style, timeStyle: 'short' };
       try {
         f = new Intl.DateTimeFormat(tag, zone ? { ...opts, timeZone: zone } : opts);
       } catch {
@@ -587,14 +609,50 @@ export function makeFormatters(locale: Locale): Formatters {
     }
   };
   const date = safe(formatDate('medium'));
+  const dateTime = safe(formatDate('short'));
+  const zoneLabel = (label: string, timeZone: string | undefined) => {
+    const zone = zoneName(timeZone);
+    return zone ? `${label} (${zone})` : label;
+  };
+  // Wall clock of `zone` at instant `ms`, read back as if it were UTC: minus `ms`, the zone's offset there.
+  const offsetAt = (zone: string, ms: number): number => {
+    const parts = (inZone('parts', zone) as Intl.DateTimeFormat).formatToParts(new Date(ms));
+    const n = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
+    return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(ms / 1000) * 1000;
+  };
+  const wallTime = (ymd: string, time: string, timeZone?: string): string | null => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+    const hms = /^(\d{2}):(\d{2}):(\d{2})$/.exec(time);
+    if (!m || !hms) return null;
+    const zone = usableZone(timeZone);
+    if (!zone) {
+      const local = new Date(`${ymd}T${time}`);
+      return Number.isNaN(local.getTime()) ? null : local.toISOString();
+    }
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const wall = Date.UTC(y, mo - 1, d, Number(hms[1]), Number(hms[2]), Number(hms[3]));
+    const check = new Date(Date.UTC(y, mo - 1, d));
+    if (Number.isNaN(wall) || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
+    // Offset at the first guess, then again at the result (the two differ only across a DST change).
+    let at = wall - offsetAt(zone, wall);
+    at = wall - offsetAt(zone, at);
+    return new Date(at).toISOString();
+  };
   return {
     locale,
     number: (n) => num.format(n),
     compact: (n) => compact.format(n),
     percent: (p) => `${pct.format(p)}%`,
     usd: (n) => (n !== 0 && Math.abs(n) < 0.01 ? usdSmall.format(n) : usd.format(n)),
-    dateTime: safe(formatDate('short')),
+    dateTime,
     date,
+    dateTimeZoned: (iso, timeZone) => {
+      const zone = zoneName(timeZone, iso);
+      const when = dateTime(iso, timeZone);
+      return zone ? `${when} (${zone})` : when;
+    },
+    zoneLabel,
+    wallTime,
     day: safe((ymd) => day.format(new Date(`${ymd}T00:00:00Z`))),
     zoneName,
     resetDate: (b) => {

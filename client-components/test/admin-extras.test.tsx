@@ -144,7 +144,8 @@ describe('Admin: quota requests', () => {
     const body = approve?.body as { tokens: number; expiresAt: string; message: string };
     expect(body.tokens).toBe(2500);
     expect(body.message).toBe('metade agora');
-    expect(new Date(body.expiresAt).getDate()).toBe(next.getDate());
+    // End of that day in the deployment zone (the balance's America/Sao_Paulo, UTC-3), whatever the browser's.
+    expect(body.expiresAt).toBe(new Date(Date.parse(`${ymd}T23:59:59.000Z`) + 3 * 3_600_000).toISOString());
     // the list was invalidated: only Bia's is pending now
     await waitFor(() => expect(within(screen.getByTestId('solaris-requests-table')).getAllByTestId('solaris-request-row')).toHaveLength(1));
 

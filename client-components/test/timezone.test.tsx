@@ -1,9 +1,12 @@
-import { screen, within } from '@testing-library/react';
-import { ApiRoutes, ExtrasRoutes } from '@solaris/wire';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { ApiRoutes, ExtrasRoutes, type AdminUserDTO, type QuotaRequestDTO } from '@solaris/wire';
 import { makeFormatters } from '../src/i18n';
 import { TokenCounter } from '../src/components/TokenCounter';
 import { StatementPanel } from '../src/components/StatementPanel';
-import { balance, entry, fakeApi, renderSolaris } from './helpers';
+import { QuotaRequestSection } from '../src/components/QuotaRequestSection';
+import { AdminTab } from '../src/admin/AdminTab';
+import { balance, entry, fakeApi, renderSolaris, type Call } from './helpers';
 
 // The "browser" is in Manaus (UTC-4) while the deployment is in São Paulo (UTC-3): the quota resets on
 // 2026-12-01 00:00 in São Paulo = 2026-11-30 23:00 in Manaus. Node applies a TZ change at runtime.
@@ -73,4 +76,145 @@ describe('dates in the deployment time zone', () => {
     expect(row).toHaveTextContent('11/20/26, 12:30 AM');
     expect(row).not.toHaveTextContent('11/19/26');
   });
+
+  it('dateTimeZoned names the zone of a time shown on its own; zoneLabel names it once in a header', () => {
+    const pt = makeFormatters('pt-BR');
+    const en = makeFormatters('en');
+    expect(pt.dateTimeZoned(AT, 'America/Sao_Paulo')).toBe('20/11/2026, 00:30 (horário de Brasília)');
+    expect(en.dateTimeZoned(AT, 'UTC')).toBe('11/20/26, 3:30 AM (UTC)');
+    expect(pt.dateTimeZoned(AT)).toBe('19/11/2026, 23:30'); // older server: browser zone, unnamed
+    expect(en.zoneLabel('When', 'America/Sao_Paulo')).toBe('When (Brasília time)');
+    expect(en.zoneLabel('When', undefined)).toBe('When');
+    expect(en.zoneLabel('When', 'Mars/Olympus_Mons')).toBe('When');
+  });
+
+  it('wallTime: a calendar day of the deployment zone reaching a wall-clock time, as an instant', () => {
+    const pt = makeFormatters('pt-BR');
+    expect(pt.wallTime('2026-12-10', '23:59:59', 'America/Sao_Paulo')).toBe('2026-12-11T02:59:59.000Z');
+    expect(pt.wallTime('2026-12-10', '23:59:59', 'UTC')).toBe('2026-12-10T23:59:59.000Z');
+    // Either side of New York's spring-forward (2027-03-14 02:00 EST → 03:00 EDT).
+    expect(pt.wallTime('2027-03-13', '23:59:59', 'America/New_York')).toBe('2027-03-14T04:59:59.000Z');
+    expect(pt.wallTime('2027-03-14', '23:59:59', 'America/New_York')).toBe('2027-03-15T03:59:59.000Z');
+    // No usable zone: the browser's (Manaus, UTC-4).
+    expect(pt.wallTime('2026-12-10', '23:59:59')).toBe('2026-12-11T03:59:59.000Z');
+    expect(pt.wallTime('2026-12-10', '23:59:59', 'Mars/Olympus_Mons')).toBe('2026-12-11T03:59:59.000Z');
+    expect(pt.wallTime('2026-02-30', '23:59:59', 'America/Sao_Paulo')).toBeNull();
+    expect(pt.wallTime('10/12/2026', '23:59:59', 'America/Sao_Paulo')).toBeNull();
+  });
+
+  it('the user sees when they sent their quota request in the deployment zone, saying so', async () => {
+    const open = quotaRequest({ userId: 'u1', createdAt: AT });
+    const api = fakeApi({
+      [`GET ${ApiRoutes.balance}`]: () => balance({ timeZone: 'America/Sao_Paulo' }),
+      [`GET ${ExtrasRoutes.myRequestSuggestion}`]: () => ({ tokens: 3000, avgDailyUse: 100, daysLeft: 10, minimum: 1000, autoApproveTokens: null, autoApproveAvailable: false, open }),
+    });
+    renderSolaris(<QuotaRequestSection />, { fetch: api.fetch });
+    const sent = await screen.findByTestId('solaris-request-sent');
+    await waitFor(() => expect(within(sent).getByRole('status')).toHaveTextContent('Você pediu 3.000 tokens em 20/11/2026, 00:30 (horário de Brasília).'));
+    expect(sent).not.toHaveTextContent('19/11/2026');
+  });
+
+  it('admin tab: users, requests, webhook deliveries, audit log and live feed in the deployment zone, named once per list', async () => {
+    const users: AdminUserDTO[] = [
+      { userId: 'u1', email: 'ana@ex.com', name: null, role: 'USER', lastSeenAt: AT, planId: 'basic', limitOverride: null, balance: balance({ userId: 'u1' }) },
+    ];
+    const api = fakeApi({
+      // The admin's own balance: the one source of the zone in the admin tab.
+      [`GET ${ApiRoutes.balance}`]: () => balance({ userId: 'admin', timeZone: 'America/Sao_Paulo' }),
+      [`GET ${ApiRoutes.adminUsers}`]: () => ({ items: users, total: 1 }),
+      [`GET ${ExtrasRoutes.adminRequests}`]: () => ({ items: [quotaRequest({ createdAt: AT })], pendingCount: 1 }),
+      [`GET ${ExtrasRoutes.adminWebhooks}`]: () => [],
+      [`GET ${ExtrasRoutes.adminWebhookDeliveries}`]: () => [
+        { id: 'd1', endpointId: 'env:0', eventId: 'e1', eventType: 'user.blocked', attempt: 1, statusCode: 200, ok: true, error: null, durationMs: 12, createdAt: AT },
+      ],
+      [`GET ${ApiRoutes.adminAudit}`]: () => ({
+        items: [{ id: 'a1', actorId: 'admin', actorEmail: 'root@ex.com', action: 'grant', targetUserId: 'u1', details: { tokens: 500 }, createdAt: AT }],
+        nextCursor: null,
+      }),
+    });
+    const { socket } = renderSolaris(<AdminTab />, { fetch: api.fetch, locale: 'en' });
+    const expectInZone = (el: HTMLElement) => {
+      expect(el).toHaveTextContent('11/20/26, 12:30 AM');
+      expect(el).not.toHaveTextContent('11/19/26');
+    };
+
+    const usersTable = await screen.findByTestId('solaris-users-table');
+    expect(await within(usersTable).findByRole('columnheader', { name: 'Last seen (Brasília time)' })).toBeInTheDocument();
+    expectInZone(within(usersTable).getAllByRole('row')[1] as HTMLElement);
+
+    await userEvent.click(screen.getByRole('tab', { name: /^Requests/ }));
+    const requests = await screen.findByTestId('solaris-requests-table');
+    expect(within(requests).getByRole('columnheader', { name: 'When (Brasília time)' })).toBeInTheDocument();
+    expectInZone(within(requests).getByTestId('solaris-request-row'));
+
+    await userEvent.click(screen.getByRole('tab', { name: 'Webhooks' }));
+    const deliveries = await screen.findByTestId('solaris-deliveries-table');
+    expect(within(deliveries).getByRole('columnheader', { name: 'When (Brasília time)' })).toBeInTheDocument();
+    expectInZone(within(deliveries).getAllByRole('row')[1] as HTMLElement);
+
+    await userEvent.click(screen.getByRole('tab', { name: 'Audit' }));
+    const audit = await screen.findByTestId('solaris-audit-table');
+    expect(within(audit).getByRole('columnheader', { name: 'When (Brasília time)' })).toBeInTheDocument();
+    const [, auditRow] = within(audit).getAllByRole('row');
+    expectInZone(auditRow as HTMLElement);
+    expect(auditRow).not.toHaveTextContent('Brasília'); // the zone is named once, in the header
+
+    await userEvent.click(screen.getByRole('tab', { name: 'Live' }));
+    expect(screen.queryByTestId('solaris-live-zone')).toBeNull(); // nothing listed yet, nothing to caption
+    await socket.emit('usage', { userId: 'u1', email: 'ana@ex.com', entry: entry(7, { createdAt: AT }), balance: balance({ used: 8_200 }) });
+    expect(screen.getByTestId('solaris-live-zone')).toHaveTextContent('Times (Brasília time)');
+    const feed = screen.getByTestId('solaris-live-feed');
+    expect(feed).toHaveTextContent('11/20/26, 12:30 AM ana@ex.com · gpt-4o-mini');
+    expect(feed).not.toHaveTextContent('11/19/26');
+    expect(feed).not.toHaveTextContent('Brasília');
+  });
+
+  it('an approval expiring "on 10/12" lasts to the end of 10/12 in the deployment zone, not the browser\'s', async () => {
+    const api = fakeApi({
+      [`GET ${ApiRoutes.balance}`]: () => balance({ userId: 'admin', timeZone: 'America/Sao_Paulo' }),
+      [`GET ${ApiRoutes.adminUsers}`]: () => ({ items: [], total: 0 }),
+      [`GET ${ExtrasRoutes.adminRequests}`]: () => ({ items: [quotaRequest({ createdAt: AT })], pendingCount: 1 }),
+      [`POST /admin/quota-requests/:requestId/approve`]: (c: Call) => ({ ...quotaRequest(), status: 'approved', grantedTokens: (c.body as { tokens: number }).tokens }),
+    });
+    renderSolaris(<AdminTab />, { fetch: api.fetch });
+    await userEvent.click(screen.getByRole('tab', { name: /^Pedidos/ }));
+    const table = await screen.findByTestId('solaris-requests-table');
+    await userEvent.click(within(table).getByRole('button', { name: 'Aprovar: ana@ex.com' }));
+    const form = screen.getByRole('form', { name: 'Aprovar o pedido de ana@ex.com' });
+    const expires = within(form).getByLabelText('Expira em (opcional)');
+    expect(expires).toHaveAccessibleDescription('Vale até o fim do dia (23:59, horário de Brasília).');
+    const year = new Date().getUTCFullYear() + 1; // always in the future
+    await userEvent.type(expires, `${year}-12-10`);
+    await userEvent.click(within(form).getByRole('button', { name: 'Aprovar' }));
+    const dlg = await screen.findByRole('alertdialog', { name: 'Confirmar' });
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Confirmar' }));
+    await waitFor(() => expect(api.calls.some((c) => c.path === '/admin/quota-requests/7/approve')).toBe(true));
+    const body = api.calls.find((c) => c.path === '/admin/quota-requests/7/approve')?.body as { expiresAt: string };
+    // 23:59:59 in São Paulo (UTC-3), not 23:59:59 in Manaus (UTC-4) = 03:59:59Z.
+    expect(body.expiresAt).toBe(`${year}-12-11T02:59:59.000Z`);
+  });
 });
+
+// 03:30 UTC = 00:30 on the 20th in São Paulo, 23:30 on the 19th in Manaus.
+const AT = '2026-11-20T03:30:00.000Z';
+
+function quotaRequest(p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO {
+  return {
+    id: '7',
+    userId: 'u1',
+    email: 'ana@ex.com',
+    name: null,
+    tokens: 3000,
+    reason: 'relatório',
+    periodKey: '2026-11',
+    status: 'pending',
+    autoApproved: false,
+    grantedTokens: null,
+    grantExpiresAt: null,
+    message: null,
+    decidedBy: null,
+    decidedAt: null,
+    createdAt: AT,
+    ...p,
+  };
+}

@@ -1,10 +1,12 @@
-import { useAuditLog } from '../hooks';
+import { useAuditLog, useDeploymentTimeZone } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote } from '../components/ui';
 
 export function AuditLog() {
   const { t, fmt } = useSolaris();
   const q = useAuditLog();
+  // Times in the deployment's zone, named once in the column header (see useDeploymentTimeZone).
+  const timeZone = useDeploymentTimeZone();
   const items = q.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <div>
@@ -16,7 +18,7 @@ export function AuditLog() {
           <table className="sol-table" data-testid="solaris-audit-table">
             <thead>
               <tr>
-                <th scope="col">{t.auditWhen}</th>
+                <th scope="col">{fmt.zoneLabel(t.auditWhen, timeZone)}</th>
                 <th scope="col">{t.auditWho}</th>
                 <th scope="col">{t.auditAction}</th>
                 <th scope="col">{t.auditTarget}</th>
@@ -26,7 +28,7 @@ export function AuditLog() {
             <tbody>
               {items.map((a) => (
                 <tr key={a.id}>
-                  <td>{fmt.dateTime(a.createdAt)}</td>
+                  <td>{fmt.dateTime(a.createdAt, timeZone)}</td>
                   <td>{a.actorEmail ?? a.actorId}</td>
                   <td>
                     <code>{a.action}</code>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { QuotaRequestDTO, QuotaRequestStatus } from '@solaris/wire';
 import { useAdminRequests, useDecideRequest, type RequestStatusFilter } from '../hooks-extras';
+import { useDeploymentTimeZone } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { ErrorNote, Notice, positiveInt } from '../components/ui';
 import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
@@ -38,13 +39,6 @@ export function PendingBadge({ count }: { count: number | null }) {
   );
 }
 
-/** yyyy-mm-dd from a date input → end of that local day, ISO (the API wants an offset date-time). */
-const endOfDay = (ymd: string): string | null => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(ymd)) return null;
-  const d = new Date(`${ymd}T23:59:59`);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-};
-
 function DecideForm({ request, approve, onAsk, onClose }: { request: QuotaRequestDTO; approve: boolean; onAsk(p: PendingAction): void; onClose(): void }) {
   const { t, fmt } = useSolaris();
   const decide = useDecideRequest();
@@ -54,6 +48,9 @@ function DecideForm({ request, approve, onAsk, onClose }: { request: QuotaReques
   const [error, setError] = useState<unknown>(null);
   const first = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const who = request.email ?? request.name ?? request.userId;
+  // The expiry day is a day of the deployment's zone (see useDeploymentTimeZone), like the quota periods.
+  const timeZone = useDeploymentTimeZone();
+  const zone = fmt.zoneName(timeZone);
   useEffect(() => first.current?.focus(), []);
 
   const submit = (e: FormEvent) => {
@@ -66,7 +63,8 @@ function DecideForm({ request, approve, onAsk, onClose }: { request: QuotaReques
     }
     const n = positiveInt(tokens);
     if (n === null) return setError(new Error(t.invalidNumber));
-    const expiresAt = expires ? endOfDay(expires) : null;
+    // yyyy-mm-dd from the date input → end of that day there, ISO (the API wants an offset date-time).
+    const expiresAt = expires ? fmt.wallTime(expires, '23:59:59', timeZone) : null;
     if (expires && (!expiresAt || Date.parse(expiresAt) <= Date.now())) return setError(new Error(t.invalidDate));
     onAsk({
       message: t.confirmApprove(fmt.number(n), who),
@@ -91,8 +89,13 @@ function DecideForm({ request, approve, onAsk, onClose }: { request: QuotaReques
             </label>
             <label>
               {t.expiresAt}
-              <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
+              <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} aria-describedby={zone ? `sol-expires-${request.id}` : undefined} />
             </label>
+            {zone && (
+              <span id={`sol-expires-${request.id}`} className="sol-muted sol-small">
+                {t.expiresHint(zone)}
+              </span>
+            )}
           </>
         )}
         <label className="sol-grow">
@@ -123,6 +126,8 @@ export function QuotaRequestsAdmin() {
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const items = list.data?.items ?? [];
+  // Times in the deployment's zone (see useDeploymentTimeZone), named once in the column header.
+  const timeZone = useDeploymentTimeZone();
 
   const start = (request: QuotaRequestDTO, approve: boolean) => {
     setError(null);
@@ -156,7 +161,7 @@ export function QuotaRequestsAdmin() {
                 <th scope="col">{t.colUser}</th>
                 <th scope="col" className="sol-num">{t.colAsked}</th>
                 <th scope="col">{t.colReason}</th>
-                <th scope="col">{t.colWhen}</th>
+                <th scope="col">{fmt.zoneLabel(t.colWhen, timeZone)}</th>
                 <th scope="col">{t.colStatus}</th>
                 <th scope="col">{t.colDecision}</th>
               </tr>
@@ -169,7 +174,7 @@ export function QuotaRequestsAdmin() {
                     <td>{who}</td>
                     <td className="sol-num">{fmt.number(r.tokens)}</td>
                     <td>{r.reason ?? '—'}</td>
-                    <td>{fmt.dateTime(r.createdAt)}</td>
+                    <td>{fmt.dateTime(r.createdAt, timeZone)}</td>
                     <td>
                       <RequestStatus r={r} />
                     </td>

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import { useAdminUsageByModel, useAdminUsageDaily } from '../hooks';
+import { useAdminUsageByModel, useAdminUsageDaily, useDeploymentTimeZone } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { BarChart, ErrorNote } from '../components/ui';
 
@@ -41,13 +41,21 @@ export function UsageCharts({ now = () => Date.now() }: { now?: () => number }) 
 export function LiveFeed() {
   const { t, fmt } = useSolaris();
   const feed = useSolarisStore((s) => s.feed);
+  // Times in the deployment's zone (see useDeploymentTimeZone), named once above the list.
+  const timeZone = useDeploymentTimeZone();
+  const zone = fmt.zoneName(timeZone);
   return (
     <section aria-label={t.liveTitle}>
       {feed.length === 0 && <p className="sol-muted">{t.liveEmpty}</p>}
+      {feed.length > 0 && zone && (
+        <p className="sol-muted sol-small" data-testid="solaris-live-zone">
+          {t.timesIn(zone)}
+        </p>
+      )}
       <ol className="sol-feed" aria-live="polite" data-testid="solaris-live-feed">
         {feed.map((e) => (
           <li key={e.entry.id}>
-            <span className="sol-muted">{fmt.dateTime(e.entry.createdAt)}</span> <strong>{e.email ?? e.userId}</strong> · {e.entry.model} ·{' '}
+            <span className="sol-muted">{fmt.dateTime(e.entry.createdAt, timeZone)}</span> <strong>{e.email ?? e.userId}</strong> · {e.entry.model} ·{' '}
             {fmt.number(e.entry.weightedTokens)} tok · {fmt.percent(e.balance.percent)}
           </li>
         ))}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { useAdminUsers, type AdminSort } from '../hooks';
+import { useAdminUsers, useDeploymentTimeZone, type AdminSort } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, StateBadge, UsageBar } from '../components/ui';
 
@@ -19,6 +19,8 @@ export function UsersTable({ onSelect }: { onSelect(userId: string): void }) {
   const q = useDebounced(search.trim(), 250);
   const users = useAdminUsers(q, sort);
   const items = users.data?.items ?? [];
+  // "Last seen" in the deployment's zone (see useDeploymentTimeZone), named once in the column header.
+  const timeZone = useDeploymentTimeZone();
   return (
     <div className="sol-users">
       <div className="sol-filters" role="search">
@@ -52,7 +54,7 @@ export function UsersTable({ onSelect }: { onSelect(userId: string): void }) {
                 <th scope="col">{t.colPlan}</th>
                 <th scope="col">{t.colUsage}</th>
                 <th scope="col">{t.colState}</th>
-                <th scope="col">{t.colLastSeen}</th>
+                <th scope="col">{fmt.zoneLabel(t.colLastSeen, timeZone)}</th>
               </tr>
             </thead>
             <tbody>
@@ -80,7 +82,7 @@ export function UsersTable({ onSelect }: { onSelect(userId: string): void }) {
                     <td>
                       <StateBadge state={b.state} />
                     </td>
-                    <td>{u.lastSeenAt ? fmt.dateTime(u.lastSeenAt) : '—'}</td>
+                    <td>{u.lastSeenAt ? fmt.dateTime(u.lastSeenAt, timeZone) : '—'}</td>
                   </tr>
                 );
               })}

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { WEBHOOK_EVENT_TYPES, type WebhookEndpointCreatedDTO, type WebhookEndpointDTO, type WebhookEndpointInput, type WebhookEventType } from '@solaris/wire';
 import { useCreateWebhook, useDeleteWebhook, useTestWebhook, useUpdateWebhook, useWebhookDeliveries, useWebhooks } from '../hooks-extras';
+import { useDeploymentTimeZone } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, Notice } from '../components/ui';
 import { ConfirmDialog, type PendingAction } from './ConfirmDialog';
@@ -103,6 +104,8 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpointDTO[] }) {
   const { t, fmt } = useSolaris();
   const [endpointId, setEndpointId] = useState('');
   const q = useWebhookDeliveries(endpointId);
+  // Times in the deployment's zone (see useDeploymentTimeZone), named once in the column header.
+  const timeZone = useDeploymentTimeZone();
   const nameOf = (id: string) => {
     const e = endpoints.find((x) => x.id === id);
     return e ? e.name || e.url : id;
@@ -136,7 +139,7 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpointDTO[] }) {
           <table className="sol-table" data-testid="solaris-deliveries-table">
             <thead>
               <tr>
-                <th scope="col">{t.colWhen}</th>
+                <th scope="col">{fmt.zoneLabel(t.colWhen, timeZone)}</th>
                 <th scope="col">{t.colEndpoint}</th>
                 <th scope="col">{t.colEvent}</th>
                 <th scope="col" className="sol-num">{t.colAttempt}</th>
@@ -147,7 +150,7 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpointDTO[] }) {
             <tbody>
               {(q.data ?? []).map((d) => (
                 <tr key={d.id}>
-                  <td>{fmt.dateTime(d.createdAt)}</td>
+                  <td>{fmt.dateTime(d.createdAt, timeZone)}</td>
                   <td>{nameOf(d.endpointId)}</td>
                   <td>
                     <code>{d.eventType}</code>

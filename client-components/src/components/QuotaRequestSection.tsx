@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useCancelRequest, useOpenRequest, useRequestSuggestion } from '../hooks-extras';
+import { useDeploymentTimeZone } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { ApiError } from '../api/client';
 import { ErrorNote, Notice, positiveInt } from './ui';
@@ -15,6 +16,8 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
   const openReq = useOpenRequest();
   const cancel = useCancelRequest();
   const decision = useSolarisStore((s) => s.decision);
+  // When the request was sent, in the deployment's zone (the user's balance), saying which.
+  const timeZone = useDeploymentTimeZone();
   const [expanded, setExpanded] = useState(startOpen);
   const [tokens, setTokens] = useState('');
   const [reason, setReason] = useState('');
@@ -99,7 +102,7 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
             {t.requestSent}
           </h4>
           {conflict && <p className="sol-warn-note">{t.requestAlreadyOpen}</p>}
-          <p role="status">{t.requestPending(fmt.number(open.tokens), fmt.dateTime(open.createdAt))}</p>
+          <p role="status">{t.requestPending(fmt.number(open.tokens), fmt.dateTimeZoned(open.createdAt, timeZone))}</p>
           {open.reason && <p className="sol-muted">“{open.reason}”</p>}
           <div className="sol-row">
             <button type="button" className="sol-btn" onClick={() => void onCancel()} disabled={cancel.isPending}>

@@ -21,7 +21,6 @@ export function StatementPanel({ userId }: { userId?: string }) {
   const { data: balance } = useBalance();
   // Rows in the deployment's zone (the one the periods follow), named once in the column header.
   const timeZone = balance?.timeZone;
-  const zoneName = fmt.zoneName(timeZone);
   const [draft, setDraft] = useState<Draft>({ period: 'current', model: '', conversationId: '' });
   const [applied, setApplied] = useState<Draft>(draft);
   const periodKey = userId ? undefined : balance?.periodKey;
@@ -143,7 +142,7 @@ export function StatementPanel({ userId }: { userId?: string }) {
           <table className="sol-table" data-testid="solaris-statement-table">
             <thead>
               <tr>
-                <th scope="col">{zoneName ? `${t.colDate} (${zoneName})` : t.colDate}</th>
+                <th scope="col">{fmt.zoneLabel(t.colDate, timeZone)}</th>
                 <th scope="col">{t.colModel}</th>
                 <th scope="col" className="sol-num">{t.colPrompt}</th>
                 <th scope="col" className="sol-num">{t.colCompletion}</th>
