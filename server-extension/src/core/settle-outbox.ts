@@ -73,6 +73,7 @@ export class SettleOutbox {
   /** Write-behind: rows this process appended, waiting for their ledger INSERT. */
   private pending: OutboxRow[] = [];
   private writers = 0;
+  private lingering: NodeJS.Timeout | null = null;
   private writersDone: Promise<void> = Promise.resolve();
   private endWriters: (() => void) | null = null;
   private lastWriteWarning = 0;
@@ -86,8 +87,8 @@ export class SettleOutbox {
 
   /**
    * Write-behind: `id` is the entry the settle script just appended for this row. The row is written to the
-   * ledger from memory with the others of this turn (one INSERT per ≤ 500 rows; the next batch gathers while
-   * one is in flight, a second starts only when a full one waits), then its entry is deleted. Returns false
+   * ledger from memory with the others of the next 25 ms (one INSERT per ≤ 500 rows; the next batch gathers
+   * while one is in flight, a second starts only when a full one waits), then its entry is deleted. Returns false
    * when it does not take the row (drainer not started, or too many rows waiting): announce it then.
    */
   enqueue(userId: string, id: string, s: Settlement, raw: string): boolean {
@@ -95,24 +96,39 @@ export class SettleOutbox {
     this.pending.push({ userId, id, s, raw });
     if (this.writers === 0) {
       this.startWriter(true);
-    } else if (this.writers === 1 && this.pending.length >= ROWS_PER_INSERT) {
+    } else if (this.lingering && this.pending.length >= ROWS_PER_INSERT) {
+      // A full batch: no reason to wait for the linger.
+      clearTimeout(this.lingering);
+      this.lingering = null;
+      void this.writeLoop();
+    } else if (this.writers === 1 && !this.lingering && this.pending.length >= ROWS_PER_INSERT) {
       this.startWriter(false);
     }
     return true;
   }
 
-  private startWriter(nextTurn: boolean): void {
+  /**
+   * The first writer lingers (like the drainer) so the rows of the next few milliseconds share its INSERT:
+   * at a few hundred settlements a second, an INSERT per event-loop turn would carry one or two rows.
+   */
+  private startWriter(linger: boolean): void {
     if (this.writers++ === 0) this.writersDone = new Promise((resolve) => (this.endWriters = resolve));
-    const run = async () => {
-      try {
-        while (this.pending.length) await this.writeBehind(this.pending.splice(0, ROWS_PER_INSERT));
-      } finally {
-        if (--this.writers === 0) this.endWriters?.();
-      }
-    };
-    // The first writer waits for the end of this event-loop turn, so the rows settled in it share one INSERT.
-    if (nextTurn) setImmediate(() => void run());
-    else void run();
+    if (!linger) {
+      void this.writeLoop();
+      return;
+    }
+    this.lingering = setTimeout(() => {
+      this.lingering = null;
+      void this.writeLoop();
+    }, this.opts.lingerMs ?? LINGER_MS);
+  }
+
+  private async writeLoop(): Promise<void> {
+    try {
+      while (this.pending.length) await this.writeBehind(this.pending.splice(0, ROWS_PER_INSERT));
+    } finally {
+      if (--this.writers === 0) this.endWriters?.();
+    }
   }
 
   private async writeBehind(batch: OutboxRow[]): Promise<void> {
