@@ -64,7 +64,14 @@ export async function loadPolicySnapshot(
   tz: string,
   recentSince: number | null = null,
 ): Promise<PolicySnapshot> {
-  const { rows } = await db.query<SnapshotRow>(SNAPSHOT_SQL, [userId, new Date(now), tz, recentSince == null ? null : new Date(recentSince)]);
+  // Named: planning the inlined SQL function (~0.8 ms) cost four times its execution (~0.2 ms); a prepared
+  // statement is planned once per connection. It matters in a rebuild storm (Redis restarted, every active
+  // user's first request rebuilds at once): 900 snapshots through a pool of 10 took 0.7 s unnamed.
+  const { rows } = await db.query<SnapshotRow>({
+    name: 'solaris_policy_snapshot',
+    text: SNAPSHOT_SQL,
+    values: [userId, new Date(now), tz, recentSince == null ? null : new Date(recentSince)],
+  });
   return toPolicySnapshot(rows[0]!);
 }
 

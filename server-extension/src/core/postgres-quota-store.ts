@@ -110,10 +110,12 @@ export class PostgresQuotaStore implements QuotaStore {
   }
 
   async state(userId: string, now: number): Promise<CounterState> {
-    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number }>(
-      PostgresQuotaStore.COUNTER_SQL,
-      snapshotParams(userId, now, this.opts.timezone),
-    );
+    // Named, like the snapshot itself (policy.ts): planned once per connection.
+    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number }>({
+      name: 'solaris_quota_state',
+      text: PostgresQuotaStore.COUNTER_SQL,
+      values: snapshotParams(userId, now, this.opts.timezone),
+    });
     return this.toState(userId, rows[0]!);
   }
 
