@@ -77,6 +77,8 @@ export class SettleOutbox {
   private writersDone: Promise<void> = Promise.resolve();
   private endWriters: (() => void) | null = null;
   private lastWriteWarning = 0;
+  /** After a failed write, rows take the drainer's path (which retries every second) until then. */
+  private pausedUntil = 0;
   onWritten: SettleOutboxOptions['onWritten'];
 
   constructor(private readonly opts: SettleOutboxOptions) {
@@ -89,10 +91,11 @@ export class SettleOutbox {
    * Write-behind: `id` is the entry the settle script just appended for this row. The row is written to the
    * ledger from memory with the others of the next 25 ms (one INSERT per ≤ 500 rows; the next batch gathers
    * while one is in flight, a second starts only when a full one waits), then its entry is deleted. Returns false
-   * when it does not take the row (drainer not started, or too many rows waiting): announce it then.
+   * when it does not take the row (drainer not started, too many rows waiting, or a write failed within the
+   * last second): announce it then.
    */
   enqueue(userId: string, id: string, s: Settlement, raw: string): boolean {
-    if (this.stopped || this.pending.length >= MAX_WRITE_BEHIND) return false;
+    if (this.stopped || this.pending.length >= MAX_WRITE_BEHIND || Date.now() < this.pausedUntil) return false;
     this.pending.push({ userId, id, s, raw });
     if (this.writers === 0) {
       this.startWriter(true);
@@ -137,6 +140,7 @@ export class SettleOutbox {
     } catch (e) {
       // Postgres (or Redis) unavailable: the rows are safe in their streams. Hand their users to the drainer,
       // which retries every second, and stop holding rows in memory meanwhile.
+      this.pausedUntil = Date.now() + (this.opts.retryMs ?? 1_000);
       const rest = this.pending.splice(0);
       const users = [...new Set([...batch, ...rest].map((r) => r.userId))];
       await this.opts.redis.rpush(WAKE_LIST, ...users).catch(() => undefined);
