@@ -121,19 +121,23 @@ export function useAuditLog() {
   });
 }
 
-export function useAdminUsageDaily(range: { from: string; to: string }) {
+/** Everyone's usage per day of the deployment zone; `null` = not yet (the range is not known). */
+export function useAdminUsageDaily(range: { from: string; to: string } | null) {
   const { api } = useSolaris();
   return useQuery({
-    queryKey: keys.adminUsageDaily(range.from, range.to),
-    queryFn: () => api.get<DailyUsageDTO[]>(ApiRoutes.adminUsageDaily, undefined, range),
+    queryKey: keys.adminUsageDaily(range?.from ?? '', range?.to ?? ''),
+    enabled: !!range,
+    queryFn: () => api.get<DailyUsageDTO[]>(ApiRoutes.adminUsageDaily, undefined, range ?? {}),
   });
 }
 
-export function useAdminUsageByModel(range: { from: string; to: string }) {
+/** Usage per model over `range`; `null` = not yet (the range is not known). */
+export function useAdminUsageByModel(range: { from: string; to: string } | null) {
   const { api } = useSolaris();
   return useQuery({
-    queryKey: keys.adminUsageModels(range.from, range.to),
-    queryFn: () => api.get<ModelUsageDTO[]>(ApiRoutes.adminUsageByModel, undefined, range),
+    queryKey: keys.adminUsageModels(range?.from ?? '', range?.to ?? ''),
+    enabled: !!range,
+    queryFn: () => api.get<ModelUsageDTO[]>(ApiRoutes.adminUsageByModel, undefined, range ?? {}),
   });
 }
 

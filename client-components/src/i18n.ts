@@ -545,6 +545,12 @@ export interface Formatters {
    * `timeZone` (the browser's zone without a usable one), as ISO; null for an invalid day.
    */
   wallTime(ymd: string, time: string, timeZone?: string): string | null;
+  /**
+   * The calendar day (YYYY-MM-DD) that instant `at` (ms or ISO) falls on in `timeZone` (the browser's
+   * zone without a usable one); null for an invalid instant. With `addDays` and `wallTime`, the way to
+   * do day arithmetic in the deployment zone (never `toISOString().slice(0, 10)`: that is the UTC day).
+   */
+  dayOf(at: number | string, timeZone?: string): string | null;
   /** A calendar day key (YYYY-MM-DD, already a day of the deployment zone) as "01/12" (pt-BR). */
   day(ymd: string): string;
   /**
@@ -554,6 +560,23 @@ export interface Formatters {
   zoneName(timeZone: string | undefined, iso?: string): string;
   /** When the quota resets, in the deployment zone and saying so: "1 de dez. de 2026, 00:00 (horário de Brasília)". */
   resetDate(b: { periodEnd: string; timeZone?: string }): string;
+}
+
+/** YYYY-MM-DD of a UTC midnight (a calendar day held as a UTC date: no zone involved). */
+const ymdOf = (utcMidnight: number): string => new Date(utcMidnight).toISOString().slice(0, 10);
+
+/**
+ * Calendar day `ymd` (YYYY-MM-DD) moved by `days` (negative = back): pure calendar arithmetic, so it
+ * does not depend on any zone or on summer time ('2026-11-26', -29 → '2026-10-28'); null for an invalid day.
+ */
+export function addDays(ymd: string, days: number): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const base = Date.UTC(y, mo - 1, d);
+  const check = new Date(base);
+  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
+  return ymdOf(Date.UTC(y, mo - 1, d + days));
 }
 
 export function makeFormatters(locale: Locale): Formatters {
@@ -638,6 +661,13 @@ export function makeFormatters(locale: Locale): Formatters {
     at = wall - offsetAt(zone, at);
     return new Date(at).toISOString();
   };
+  const dayOf = (at: number | string, timeZone?: string): string | null => {
+    const ms = typeof at === 'number' ? at : Date.parse(at);
+    if (!Number.isFinite(ms)) return null;
+    const parts = (inZone('parts', usableZone(timeZone)) as Intl.DateTimeFormat).formatToParts(new Date(ms));
+    const n = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
+    return ymdOf(Date.UTC(n('year'), n('month') - 1, n('day')));
+  };
   return {
     locale,
     number: (n) => num.format(n),
@@ -653,6 +683,7 @@ export function makeFormatters(locale: Locale): Formatters {
     },
     zoneLabel,
     wallTime,
+    dayOf,
     day: safe((ymd) => day.format(new Date(`${ymd}T00:00:00Z`))),
     zoneName,
     resetDate: (b) => {

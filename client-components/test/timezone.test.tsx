@@ -1,11 +1,12 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ApiRoutes, ExtrasRoutes, type AdminUserDTO, type QuotaRequestDTO } from '@solaris/wire';
-import { makeFormatters } from '../src/i18n';
+import { addDays, makeFormatters } from '../src/i18n';
 import { TokenCounter } from '../src/components/TokenCounter';
 import { StatementPanel } from '../src/components/StatementPanel';
 import { QuotaRequestSection } from '../src/components/QuotaRequestSection';
 import { AdminTab } from '../src/admin/AdminTab';
+import { usageRange } from '../src/admin/UsageCharts';
 import { balance, entry, fakeApi, renderSolaris, type Call } from './helpers';
 
 // The "browser" is in Manaus (UTC-4) while the deployment is in São Paulo (UTC-3): the quota resets on
@@ -192,6 +193,71 @@ describe('dates in the deployment time zone', () => {
     const body = api.calls.find((c) => c.path === '/admin/quota-requests/7/approve')?.body as { expiresAt: string };
     // 23:59:59 in São Paulo (UTC-3), not 23:59:59 in Manaus (UTC-4) = 03:59:59Z.
     expect(body.expiresAt).toBe(`${year}-12-11T02:59:59.000Z`);
+  });
+});
+
+// 02:30 UTC on the 27th = 23:30 on the 26th in São Paulo (22:30 in Manaus): UTC is already on the next
+// day, which is the hour at which a range built from UTC days went wrong.
+const LATE = '2026-11-27T02:30:00.000Z';
+
+describe('the admin usage charts cover 30 calendar days of the deployment zone', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('dayOf and addDays: calendar days in a zone, and calendar arithmetic on them', () => {
+    const pt = makeFormatters('pt-BR');
+    expect(pt.dayOf(LATE, 'America/Sao_Paulo')).toBe('2026-11-26');
+    expect(pt.dayOf(Date.parse(LATE), 'UTC')).toBe('2026-11-27');
+    expect(pt.dayOf(LATE)).toBe('2026-11-26'); // no zone: the browser's (Manaus, 22:30)
+    expect(pt.dayOf('2026-11-27T04:30:00.000Z')).toBe('2026-11-27');
+    expect(pt.dayOf('not a date', 'UTC')).toBeNull();
+    expect(addDays('2026-11-26', -29)).toBe('2026-10-28');
+    expect(addDays('2026-11-26', 1)).toBe('2026-11-27');
+    expect(addDays('2026-03-01', -1)).toBe('2026-02-28');
+    expect(addDays('2026-12-31', 1)).toBe('2027-01-01');
+    expect(addDays('2026-02-30', 1)).toBeNull();
+  });
+
+  it('usageRange: from 00:00 of the day 29 days before today to 00:00 of tomorrow, in the zone', () => {
+    const pt = makeFormatters('pt-BR');
+    const now = Date.parse(LATE);
+    // Today in São Paulo is the 26th: 28/10 00:00 to 27/11 00:00 (UTC-3) = 30 whole days, the 26th included.
+    // (The old code sent UTC days, 2026-10-29..2026-11-28, which the server reads as São Paulo days:
+    // 29 days of past, 28/10 missing, plus two days that had not started yet.)
+    expect(usageRange(now, 'America/Sao_Paulo', pt)).toEqual({ from: '2026-10-28T03:00:00.000Z', to: '2026-11-27T03:00:00.000Z' });
+    // In UTC it is already the 27th.
+    expect(usageRange(now, 'UTC', pt)).toEqual({ from: '2026-10-29T00:00:00.000Z', to: '2026-11-28T00:00:00.000Z' });
+    // No zone (older server): the browser's days (Manaus, UTC-4).
+    expect(usageRange(now, undefined, pt)).toEqual({ from: '2026-10-28T04:00:00.000Z', to: '2026-11-27T04:00:00.000Z' });
+    // Across New York's fall-back (2026-11-01): still midnights there, 30 days and one hour apart.
+    expect(usageRange(Date.parse('2026-11-20T12:00:00.000Z'), 'America/New_York', pt)).toEqual({
+      from: '2026-10-22T04:00:00.000Z',
+      to: '2026-11-21T05:00:00.000Z',
+    });
+  });
+
+  it('the Usage tab asks for São Paulo days at 23:30 there (02:30 UTC the next day), once, and labels the buckets by them', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] }); // only the clock: react-query and user-event keep real timers
+    vi.setSystemTime(new Date(LATE));
+    const api = fakeApi({
+      [`GET ${ApiRoutes.balance}`]: () => balance({ userId: 'admin', timeZone: 'America/Sao_Paulo' }),
+      [`GET ${ApiRoutes.adminUsers}`]: () => ({ items: [], total: 0 }),
+      [`GET ${ExtrasRoutes.adminRequests}`]: () => ({ items: [], pendingCount: 0 }),
+      // The server buckets by São Paulo day: the 26th is today's bucket there.
+      [`GET ${ApiRoutes.adminUsageDaily}`]: () => [{ day: '2026-11-26', weightedTokens: 1234, promptTokens: 1000, completionTokens: 234, cost: 0.01, requests: 3 }],
+      [`GET ${ApiRoutes.adminUsageByModel}`]: () => [{ model: 'gpt-4o-mini', weightedTokens: 1234, requests: 3, cost: 0.01 }],
+    });
+    renderSolaris(<AdminTab />, { fetch: api.fetch });
+    await userEvent.click(await screen.findByRole('tab', { name: 'Uso' }));
+    expect(await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' })).toHaveTextContent('26/11');
+    await screen.findByRole('table', { name: 'Uso por modelo (tokens ponderados)' });
+    for (const path of [ApiRoutes.adminUsageDaily, ApiRoutes.adminUsageByModel]) {
+      const calls = api.calls.filter((c) => c.path === path);
+      // One request, with the deployment's days: none first with the browser's while the zone loaded.
+      expect(calls).toHaveLength(1);
+      expect(Object.fromEntries(calls[0]!.query)).toEqual({ from: '2026-10-28T03:00:00.000Z', to: '2026-11-27T03:00:00.000Z' });
+    }
   });
 });
 

@@ -1,17 +1,38 @@
-import { useMemo } from 'react';
-import { useAdminUsageByModel, useAdminUsageDaily, useDeploymentTimeZone } from '../hooks';
+import { useAdminUsageByModel, useAdminUsageDaily, useBalance, useDeploymentTimeZone } from '../hooks';
+import { addDays, type Formatters } from '../i18n';
 import { useSolaris, useSolarisStore } from '../provider';
 import { BarChart, ErrorNote } from '../components/ui';
 
-const DAY = 86_400_000;
+/** Days in the usage charts: today and the 29 before it, calendar days of the deployment zone. */
+export const USAGE_DAYS = 30;
 
-/** Usage over the last 30 days, per day and per model. */
+/**
+ * The charts' range as instants (the usage routes take `from` inclusive and `to` exclusive for an
+ * instant): from 00:00 of the day USAGE_DAYS - 1 before today to 00:00 of tomorrow, "today" and "00:00"
+ * being those of `timeZone` (the browser's zone without one). So it is always USAGE_DAYS whole days of
+ * that zone, the same days the server buckets the ledger into — not UTC days, which in São Paulo
+ * between 21:00 and 00:00 would already be tomorrow and leave the chart a day short.
+ */
+export function usageRange(nowMs: number, timeZone: string | undefined, fmt: Pick<Formatters, 'dayOf' | 'wallTime'>): { from: string; to: string } | null {
+  const today = fmt.dayOf(nowMs, timeZone);
+  const first = today && addDays(today, -(USAGE_DAYS - 1));
+  const tomorrow = today && addDays(today, 1);
+  const from = first && fmt.wallTime(first, '00:00:00', timeZone);
+  const to = tomorrow && fmt.wallTime(tomorrow, '00:00:00', timeZone);
+  return from && to ? { from, to } : null;
+}
+
+/** Usage over the last 30 days of the deployment zone (today included), per day and per model. */
 export function UsageCharts({ now = () => Date.now() }: { now?: () => number }) {
   const { t, fmt } = useSolaris();
-  const range = useMemo(() => {
-    const end = now();
-    return { from: new Date(end - 29 * DAY).toISOString().slice(0, 10), to: new Date(end + DAY).toISOString().slice(0, 10) };
-  }, [now]);
+  // The zone is the admin's own balance (see useDeploymentTimeZone); wait for it rather than ask for
+  // browser-zone days first and the right ones a moment later. No zone once loaded (older server) or
+  // the balance failing: the browser's days.
+  const balance = useBalance();
+  const timeZone = useDeploymentTimeZone();
+  const known = balance.data !== undefined || balance.isError;
+  // Built from today's date there: the range (and the query key) only changes when that day does.
+  const range = known ? usageRange(now(), timeZone, fmt) : null;
   const daily = useAdminUsageDaily(range);
   const models = useAdminUsageByModel(range);
   return (
