@@ -98,6 +98,35 @@ describe('ledger', () => {
       expect((await t.engine.balance(u)).remaining).toBe(after['after-reset']);
     });
 
+    it('each item is the ledger row as the wire DTO: same values and types, createdAt to the millisecond (truncated)', async () => {
+      // A row whose created_at has microseconds just below the next millisecond: .123999 must read .123 (as a
+      // Date parsed from the row would), and the keyset cursor must still keep full precision.
+      const micro = 'stmt-micro';
+      await insertLedgerRows(t.db.pool, [settlement('micro-1', micro, { cost: 0.00042, estimated: true, conversationId: 'c-1', messageId: null })], TZ);
+      await t.db.pool.query(`ALTER TABLE ledger DISABLE TRIGGER USER`);
+      try {
+        await t.db.pool.query(`UPDATE ledger SET created_at = '2026-11-15T12:00:00.123999-03:00' WHERE request_id = 'micro-1'`);
+      } finally {
+        await t.db.pool.query(`ALTER TABLE ledger ENABLE TRIGGER USER`);
+      }
+      await insertLedgerRows(t.db.pool, [settlement('micro-0', micro, { occurredAt: Date.parse('2026-11-15T11:00:00-03:00') })], TZ);
+      const page = await t.engine.statement(micro, { limit: 1 });
+      const { rows } = await t.db.pool.query(`SELECT * FROM ledger WHERE request_id = 'micro-1'`);
+      const r = rows[0];
+      expect(page.items).toEqual([
+        {
+          id: String(r.seq), requestId: 'micro-1', createdAt: '2026-11-15T15:00:00.123Z', model: 'm',
+          promptTokens: 10, completionTokens: 5, totalTokens: 15, weightedTokens: 15, cost: 0.00042,
+          source: 'proxy', estimated: true, conversationId: 'c-1', messageId: null, periodKey: '2026-11',
+          balanceAfter: page.items[0]!.balanceAfter,
+        },
+      ]);
+      expect(typeof page.items[0]!.balanceAfter).toBe('number');
+      const next = await t.engine.statement(micro, { limit: 1, cursor: page.nextCursor! });
+      expect(next.items.map((i) => i.requestId)).toEqual(['micro-0']); // the .123999 row is not repeated
+      expect(next.nextCursor).toBeNull();
+    });
+
     it('a bad cursor or bad query is invalid_input, never a crash', async () => {
       for (const q of [
         { cursor: 'not-a-cursor' },
