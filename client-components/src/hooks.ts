@@ -76,6 +76,9 @@ export function useStatementCsvUrl(filters: StatementFilters = {}): string {
   return api.url(ApiRoutes.statementCsv, undefined, filters as QueryParams);
 }
 
+/** The row of a day without usage (the usage routes leave those days out; the charts fill them in). */
+export const noUsage = (day: string): DailyUsageDTO => ({ day, weightedTokens: 0, promptTokens: 0, completionTokens: 0, cost: 0, requests: 0 });
+
 export function useDailyUsage(range: { from: string; to: string } | null) {
   const { api } = useSolaris();
   return useQuery({

@@ -579,6 +579,33 @@ export function addDays(ymd: string, days: number): string | null {
   return ymdOf(Date.UTC(y, mo - 1, d + days));
 }
 
+/** Longest run of days `calendarDays` lists (a year and a bit): a guard against a range gone wrong. */
+const MAX_DAYS = 400;
+
+/**
+ * Every calendar day from `first` to `last` (YYYY-MM-DD, both included), stepped with `addDays`:
+ * ['2026-11-29', '2026-11-30', '2026-12-01'] for ('2026-11-29', '2026-12-01'). [] when `last` is
+ * before `first` or either is not a day.
+ */
+export function calendarDays(first: string, last: string): string[] {
+  const days: string[] = [];
+  if (addDays(last, 0) === null) return days;
+  for (let d = addDays(first, 0); d !== null && d <= last && days.length < MAX_DAYS; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
+/**
+ * Per-day rows (the usage routes return only the days that had usage) spread over every day of `days`:
+ * a day without a row gets `zero(day)`, so a chart of them shows the quiet days as empty bars instead
+ * of squeezing the active ones together. A row for a day outside `days` is kept (in day order), never
+ * dropped: its usage is real even if the client's idea of the range differs from the server's.
+ */
+export function fillDays<T extends { day: string }>(rows: readonly T[], days: readonly string[], zero: (day: string) => T): T[] {
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  const all = new Set([...days, ...byDay.keys()]);
+  return [...all].sort().map((day) => byDay.get(day) ?? zero(day));
+}
+
 export function makeFormatters(locale: Locale): Formatters {
   const tag = locale === 'pt-BR' ? 'pt-BR' : 'en-US';
   const t = MESSAGES[locale];

@@ -1,12 +1,13 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ApiRoutes, ExtrasRoutes, type AdminUserDTO, type QuotaRequestDTO } from '@solaris/wire';
-import { addDays, makeFormatters } from '../src/i18n';
+import { addDays, calendarDays, fillDays, makeFormatters } from '../src/i18n';
 import { TokenCounter } from '../src/components/TokenCounter';
-import { StatementPanel } from '../src/components/StatementPanel';
+import { StatementPanel, periodDays } from '../src/components/StatementPanel';
 import { QuotaRequestSection } from '../src/components/QuotaRequestSection';
 import { AdminTab } from '../src/admin/AdminTab';
-import { usageRange } from '../src/admin/UsageCharts';
+import { usageDays, usageRange } from '../src/admin/UsageCharts';
+import { noUsage } from '../src/hooks';
 import { balance, entry, fakeApi, renderSolaris, type Call } from './helpers';
 
 // The "browser" is in Manaus (UTC-4) while the deployment is in São Paulo (UTC-3): the quota resets on
@@ -258,6 +259,135 @@ describe('the admin usage charts cover 30 calendar days of the deployment zone',
       expect(calls).toHaveLength(1);
       expect(Object.fromEntries(calls[0]!.query)).toEqual({ from: '2026-10-28T03:00:00.000Z', to: '2026-11-27T03:00:00.000Z' });
     }
+  });
+});
+
+/** The bars of a chart (by its screen-reader table's name): the day each says, its number, its bar height. */
+function chartBars(name: string) {
+  const table = screen.getByRole('table', { name });
+  const figure = table.closest('figure') as HTMLElement;
+  const rows = within(table).getAllByRole('row').map((r) => [within(r).getByRole('rowheader').textContent, within(r).getByRole('cell').textContent]);
+  const bars = [...figure.querySelectorAll('svg g')].map((g) => ({
+    title: g.querySelector('title')?.textContent ?? '',
+    height: Number(g.querySelector('rect')?.getAttribute('height')),
+  }));
+  return { rows, bars };
+}
+
+const usageOn = (day: string, weightedTokens: number) => ({ ...noUsage(day), weightedTokens, promptTokens: weightedTokens, requests: 2, cost: 0.02 });
+
+describe('the daily charts show every calendar day, quiet ones at zero', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('calendarDays / fillDays: day keys stepped with addDays, missing days zero, no row dropped', () => {
+    expect(calendarDays('2026-12-30', '2027-01-02')).toEqual(['2026-12-30', '2026-12-31', '2027-01-01', '2027-01-02']);
+    expect(calendarDays('2026-02-27', '2026-03-01')).toEqual(['2026-02-27', '2026-02-28', '2026-03-01']);
+    expect(calendarDays('2026-11-05', '2026-11-05')).toEqual(['2026-11-05']);
+    expect(calendarDays('2026-11-05', '2026-11-04')).toEqual([]);
+    expect(calendarDays('2026-02-30', '2026-03-02')).toEqual([]);
+    expect(calendarDays('2026-03-01', 'nope')).toEqual([]);
+    // São Paulo's old DST change (first Sunday of November up to 2018): still one key per day.
+    expect(calendarDays('2018-11-03', '2018-11-05')).toEqual(['2018-11-03', '2018-11-04', '2018-11-05']);
+    const filled = fillDays([usageOn('2026-11-03', 5), usageOn('2026-11-01', 7)], calendarDays('2026-11-01', '2026-11-04'), noUsage);
+    expect(filled.map((d) => [d.day, d.weightedTokens])).toEqual([
+      ['2026-11-01', 7],
+      ['2026-11-02', 0],
+      ['2026-11-03', 5],
+      ['2026-11-04', 0],
+    ]);
+    // A day the server has outside the client's range (an older server's zone differing from the browser's): kept, in order.
+    expect(fillDays([usageOn('2026-10-31', 1)], ['2026-11-01'], noUsage).map((d) => d.day)).toEqual(['2026-10-31', '2026-11-01']);
+    expect(usageDays('2026-11-26')).toHaveLength(30);
+    expect(usageDays('2026-11-26')[0]).toBe('2026-10-28');
+  });
+
+  it('admin Usage: 2 active days of 30 give 30 buckets, 28 at zero, the two on their São Paulo days', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(LATE)); // 26/11 23:30 in São Paulo, 22:30 in Manaus
+    const api = fakeApi({
+      [`GET ${ApiRoutes.balance}`]: () => balance({ userId: 'admin', timeZone: 'America/Sao_Paulo' }),
+      [`GET ${ApiRoutes.adminUsers}`]: () => ({ items: [], total: 0 }),
+      [`GET ${ExtrasRoutes.adminRequests}`]: () => ({ items: [], pendingCount: 0 }),
+      // The range's first day and today, both São Paulo days.
+      [`GET ${ApiRoutes.adminUsageDaily}`]: () => [usageOn('2026-10-28', 500), usageOn('2026-11-26', 1234)],
+      [`GET ${ApiRoutes.adminUsageByModel}`]: () => [{ model: 'gpt-4o-mini', weightedTokens: 1734, requests: 4, cost: 0.04 }],
+    });
+    renderSolaris(<AdminTab />, { fetch: api.fetch });
+    await userEvent.click(await screen.findByRole('tab', { name: 'Uso' }));
+    await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' });
+    const { rows, bars } = chartBars('Uso diário (tokens ponderados)');
+    const days = calendarDays('2026-10-28', '2026-11-26');
+    expect(days).toHaveLength(30);
+    const pt = makeFormatters('pt-BR');
+    expect(rows).toEqual(days.map((d) => [pt.day(d), d === '2026-10-28' ? '500' : d === '2026-11-26' ? '1.234' : '0']));
+    expect(rows.filter(([, v]) => v === '0')).toHaveLength(28);
+    expect(bars).toHaveLength(30);
+    expect(bars[0]?.height).toBeGreaterThan(0);
+    expect(bars[29]?.height).toBe(120); // the larger day is the full height
+    expect(bars.slice(1, 29).every((b) => b.height === 0)).toBe(true);
+    expect(bars[1]?.title).toBe(`29/10: 0 · ${pt.usd(0)}`);
+    expect(bars[29]?.title).toBe(`26/11: 1.234 · ${pt.usd(0.02)}`);
+    // Nothing for 27/11 (already the day in UTC) nor 27/10.
+    expect(rows.map(([d]) => d)).not.toContain('27/11');
+    expect(rows.map(([d]) => d)).not.toContain('27/10');
+  });
+
+  it("statement: the period's days up to today, in the deployment zone, missing days zero", async () => {
+    const api = fakeApi({
+      [`GET ${ExtrasRoutes.myRequestSuggestion}`]: () => ({ tokens: 3000, avgDailyUse: 100, daysLeft: 10, minimum: 1000, autoApproveTokens: null, autoApproveAvailable: false, open: null }),
+      [`GET ${ExtrasRoutes.mySettings}`]: () => ({ personalCap: null, warnPercent: null, maxPersonalCap: 10_000, defaultThresholds: [80, 100], balance: balance() }),
+      // November in São Paulo: 01/11 00:00 (= 31/10 23:00 in Manaus) to 01/12 00:00.
+      [`GET ${ApiRoutes.balance}`]: () => balance(),
+      [`GET ${ApiRoutes.usageDaily}`]: () => [usageOn('2026-11-01', 300), usageOn('2026-11-20', 153)],
+      [`GET ${ApiRoutes.statement}`]: () => ({ items: [], nextCursor: null, totals: { requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 } }),
+    });
+    renderSolaris(<StatementPanel now={() => Date.parse(LATE)} />, { fetch: api.fetch });
+    await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' });
+    const { rows, bars } = chartBars('Uso diário (tokens ponderados)');
+    // 01/11 to today (26/11 in São Paulo): 26 buckets, not the 2 the server sent, none for the future.
+    const pt = makeFormatters('pt-BR');
+    const days = calendarDays('2026-11-01', '2026-11-26');
+    expect(rows).toEqual(days.map((d) => [pt.day(d), d === '2026-11-01' ? '300' : d === '2026-11-20' ? '153' : '0']));
+    expect(rows.filter(([, v]) => v === '0')).toHaveLength(24);
+    expect(bars).toHaveLength(26);
+    expect(bars[0]?.title).toBe('01/11: 300 (2 req.)');
+    expect(bars[19]?.title).toBe('20/11: 153 (2 req.)');
+    expect(bars[25]?.title).toBe('26/11: 0 (0 req.)');
+    expect(bars.filter((b) => b.height > 0)).toHaveLength(2);
+  });
+
+  it('no usage at all in the period: "no data", not a row of empty bars', async () => {
+    const api = fakeApi({
+      [`GET ${ExtrasRoutes.myRequestSuggestion}`]: () => ({ tokens: 3000, avgDailyUse: 0, daysLeft: null, minimum: 1000, autoApproveTokens: null, autoApproveAvailable: false, open: null }),
+      [`GET ${ExtrasRoutes.mySettings}`]: () => ({ personalCap: null, warnPercent: null, maxPersonalCap: 10_000, defaultThresholds: [80, 100], balance: balance() }),
+      [`GET ${ApiRoutes.balance}`]: () => balance(),
+      [`GET ${ApiRoutes.usageDaily}`]: () => [],
+      [`GET ${ApiRoutes.statement}`]: () => ({ items: [], nextCursor: null, totals: { requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 } }),
+    });
+    renderSolaris(<StatementPanel now={() => Date.parse(LATE)} />, { fetch: api.fetch });
+    expect(await screen.findByText('Sem dados no período.')).toBeInTheDocument();
+    expect(screen.queryByRole('table', { name: 'Uso diário (tokens ponderados)' })).toBeNull();
+  });
+
+  it('periodDays: from the first day to today, the whole period once over, a week, the browser zone without one', () => {
+    const pt = makeFormatters('pt-BR');
+    const nov = { periodStart: '2026-11-01T03:00:00.000Z', periodEnd: '2026-12-01T03:00:00.000Z', timeZone: 'America/Sao_Paulo' };
+    const now = Date.parse(LATE);
+    expect(periodDays(nov, now, pt)).toEqual(calendarDays('2026-11-01', '2026-11-26'));
+    // A stale balance of a period already over: all its days, the reset day (01/12) not among them.
+    expect(periodDays(nov, Date.parse('2026-12-02T12:00:00.000Z'), pt)).toEqual(calendarDays('2026-11-01', '2026-11-30'));
+    // First instant of the period: one day.
+    expect(periodDays(nov, Date.parse(nov.periodStart), pt)).toEqual(['2026-11-01']);
+    // A week (Monday 23/11 to Monday 30/11), today Thursday 26/11 there.
+    expect(periodDays({ periodStart: '2026-11-23T03:00:00.000Z', periodEnd: '2026-11-30T03:00:00.000Z', timeZone: 'America/Sao_Paulo' }, now, pt)).toEqual(
+      calendarDays('2026-11-23', '2026-11-26'),
+    );
+    // No zone (older server): the browser's days (Manaus), where the period runs 31/10 23:00 to 30/11 23:00.
+    expect(periodDays({ periodStart: nov.periodStart, periodEnd: nov.periodEnd }, Date.parse('2026-12-02T12:00:00.000Z'), pt)).toEqual(
+      calendarDays('2026-10-31', '2026-11-30'),
+    );
   });
 });
 

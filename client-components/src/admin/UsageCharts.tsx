@@ -1,5 +1,5 @@
-import { useAdminUsageByModel, useAdminUsageDaily, useBalance, useDeploymentTimeZone } from '../hooks';
-import { addDays, type Formatters } from '../i18n';
+import { noUsage, useAdminUsageByModel, useAdminUsageDaily, useBalance, useDeploymentTimeZone } from '../hooks';
+import { addDays, calendarDays, fillDays, type Formatters } from '../i18n';
 import { useSolaris, useSolarisStore } from '../provider';
 import { BarChart, ErrorNote } from '../components/ui';
 
@@ -15,11 +15,21 @@ export const USAGE_DAYS = 30;
  */
 export function usageRange(nowMs: number, timeZone: string | undefined, fmt: Pick<Formatters, 'dayOf' | 'wallTime'>): { from: string; to: string } | null {
   const today = fmt.dayOf(nowMs, timeZone);
-  const first = today && addDays(today, -(USAGE_DAYS - 1));
-  const tomorrow = today && addDays(today, 1);
+  return today ? rangeEndingOn(today, timeZone, fmt) : null;
+}
+
+function rangeEndingOn(today: string, timeZone: string | undefined, fmt: Pick<Formatters, 'wallTime'>): { from: string; to: string } | null {
+  const first = addDays(today, -(USAGE_DAYS - 1));
+  const tomorrow = addDays(today, 1);
   const from = first && fmt.wallTime(first, '00:00:00', timeZone);
   const to = tomorrow && fmt.wallTime(tomorrow, '00:00:00', timeZone);
   return from && to ? { from, to } : null;
+}
+
+/** The USAGE_DAYS day keys (YYYY-MM-DD) of the range ending on `today`, oldest first. */
+export function usageDays(today: string): string[] {
+  const first = addDays(today, -(USAGE_DAYS - 1));
+  return first ? calendarDays(first, today) : [];
 }
 
 /** Usage over the last 30 days of the deployment zone (today included), per day and per model. */
@@ -32,8 +42,12 @@ export function UsageCharts({ now = () => Date.now() }: { now?: () => number }) 
   const timeZone = useDeploymentTimeZone();
   const known = balance.data !== undefined || balance.isError;
   // Built from today's date there: the range (and the query key) only changes when that day does.
-  const range = known ? usageRange(now(), timeZone, fmt) : null;
+  const today = known ? fmt.dayOf(now(), timeZone) : null;
+  const range = today ? rangeEndingOn(today, timeZone, fmt) : null;
   const daily = useAdminUsageDaily(range);
+  // The server returns only the days with usage: one bar per day of the range all the same (quiet days
+  // at zero), or 4 active days of 30 would read as 4 bars side by side, "every day". No usage at all: "no data".
+  const days = daily.data?.length && today ? fillDays(daily.data, usageDays(today), noUsage) : [];
   const models = useAdminUsageByModel(range);
   return (
     <div className="sol-charts">
@@ -42,7 +56,7 @@ export function UsageCharts({ now = () => Date.now() }: { now?: () => number }) 
         <BarChart
           caption={t.dailyChart}
           format={fmt.number}
-          data={daily.data.map((d) => ({ label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} · ${fmt.usd(d.cost)}` }))}
+          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} · ${fmt.usd(d.cost)}` }))}
         />
       )}
       {models.isError && <ErrorNote error={models.error} onRetry={() => void models.refetch()} />}

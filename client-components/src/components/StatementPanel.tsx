@@ -1,5 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import { useBalance, useDailyUsage, useStatement, useStatementCsvUrl, type StatementFilters } from '../hooks';
+import type { BalanceDTO } from '@solaris/wire';
+import { noUsage, useBalance, useDailyUsage, useStatement, useStatementCsvUrl, type StatementFilters } from '../hooks';
+import { addDays, calendarDays, fillDays, type Formatters } from '../i18n';
 import { useSolaris, useSolarisStore } from '../provider';
 import { BarChart, ErrorNote, SolDialog } from './ui';
 import { PersonalLimit } from './PersonalLimit';
@@ -12,11 +14,32 @@ interface Draft {
 }
 
 /**
+ * The days (YYYY-MM-DD, deployment zone) the statement's daily chart shows: from the period's first day
+ * to today, or to its last day if it is already over (`periodEnd` is exclusive: a reset at 00:00 of
+ * the 1st ends the period on the 30th). Stepped with `addDays`, never in milliseconds.
+ */
+export function periodDays(
+  b: Pick<BalanceDTO, 'periodStart' | 'periodEnd'> & { timeZone?: string },
+  nowMs: number,
+  fmt: Pick<Formatters, 'dayOf' | 'wallTime'>,
+): string[] {
+  const first = fmt.dayOf(b.periodStart, b.timeZone);
+  const endDay = fmt.dayOf(b.periodEnd, b.timeZone);
+  const today = fmt.dayOf(nowMs, b.timeZone);
+  if (!first || !endDay || !today) return [];
+  const endsAtMidnight = Date.parse(fmt.wallTime(endDay, '00:00:00', b.timeZone) ?? '') === Date.parse(b.periodEnd);
+  const last = endsAtMidnight ? addDays(endDay, -1) : endDay;
+  if (!last) return [];
+  // A browser clock behind the period's start: its first day alone (and whatever days the server has).
+  return calendarDays(first, today < last ? (today < first ? first : today) : last);
+}
+
+/**
  * The statement ("Extrato"): newest first, keyset-paged ("load more"), filters by period, model and
  * conversation, totals, a daily chart of the current period and CSV export of the same filters.
  * With `userId` (admin view) it reads that user's statement.
  */
-export function StatementPanel({ userId }: { userId?: string }) {
+export function StatementPanel({ userId, now = () => Date.now() }: { userId?: string; now?: () => number }) {
   const { t, fmt, options } = useSolaris();
   const { data: balance } = useBalance();
   // Rows in the deployment's zone (the one the periods follow), named once in the column header.
@@ -38,6 +61,8 @@ export function StatementPanel({ userId }: { userId?: string }) {
   const csvUrl = useStatementCsvUrl(filters);
   const range = !userId && balance ? { from: balance.periodStart, to: balance.periodEnd } : null;
   const daily = useDailyUsage(range);
+  // One bar per day of the period so far, quiet days at zero (the server returns only days with usage).
+  const days = range && balance && daily.data?.length ? fillDays(daily.data, periodDays(balance, now(), fmt), noUsage) : [];
 
   const items = q.data?.pages.flatMap((p) => p.items) ?? [];
   const totals = q.data?.pages[0]?.totals;
@@ -130,7 +155,7 @@ export function StatementPanel({ userId }: { userId?: string }) {
         <BarChart
           caption={t.dailyChart}
           format={fmt.number}
-          data={daily.data.map((d) => ({ label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} (${fmt.number(d.requests)} req.)` }))}
+          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} (${fmt.number(d.requests)} req.)` }))}
         />
       )}
 

@@ -165,6 +165,8 @@ export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => 
 }
 
 export interface BarDatum {
+  /** Unique per bar (default: the label). */
+  key?: string;
   label: string;
   value: number;
   title?: string;
@@ -195,7 +197,7 @@ export function BarChart({ data, caption, horizontal = false, format }: { data: 
         {data.map((d, i) => {
           const w = Math.max(1, ((width - labelW - 70) * d.value) / max);
           return (
-            <g key={d.label} transform={`translate(0 ${i * rowH})`}>
+            <g key={d.key ?? d.label} transform={`translate(0 ${i * rowH})`}>
               <title>{d.title ?? `${d.label}: ${format(d.value)}`}</title>
               <text x={0} y={15} className="sol-chart-label">
                 {d.label.length > 18 ? `${d.label.slice(0, 17)}…` : d.label}
@@ -222,7 +224,7 @@ export function BarChart({ data, caption, horizontal = false, format }: { data: 
           const bh = Math.max(d.value > 0 ? 1 : 0, (h * d.value) / max);
           const x = i * (bw + gap);
           return (
-            <g key={d.label}>
+            <g key={d.key ?? d.label}>
               <title>{d.title ?? `${d.label}: ${format(d.value)}`}</title>
               <rect x={x} y={h - bh} width={bw} height={bh} rx={2} className="sol-chart-bar" />
               {(data.length <= 10 || i === 0 || i === data.length - 1) && (
@@ -244,7 +246,7 @@ export function BarChart({ data, caption, horizontal = false, format }: { data: 
         <caption>{caption}</caption>
         <tbody>
           {data.map((d) => (
-            <tr key={d.label}>
+            <tr key={d.key ?? d.label}>
               <th scope="row">{d.label}</th>
               <td>{format(d.value)}</td>
             </tr>
