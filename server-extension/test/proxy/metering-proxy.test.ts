@@ -301,6 +301,15 @@ describe('metering proxy: identity, input, health, metrics', () => {
     expect((await post('{"model":', { ...auth, 'x-solaris-user-id': 'u1' })).status).toBe(400);
     expect((await post('[1,2]', { ...auth, 'x-solaris-user-id': 'u1' })).status).toBe(400);
     expect((await post('{"messages":[]}', { ...auth, 'x-solaris-user-id': 'u1' })).status).toBe(400);
+    // Messages the upstream would refuse (no role, not objects): our 400 and code, nothing held or sent upstream.
+    const sent = s.fake.requests.length;
+    for (const messages of ['[{}]', '[null]', '[{"role":1,"content":"x"}]', '[["user","x"]]']) {
+      const r = await post(`{"model":"fake-model","messages":${messages}}`, { ...auth, 'x-solaris-user-id': 'u-shape' });
+      expect(r.status, messages).toBe(400);
+      expect(await r.json()).toMatchObject({ error: { code: 'invalid_input', type: 'invalid_request_error' } });
+    }
+    expect(s.fake.requests.length).toBe(sent);
+    expect((await s.te.engine.balance('u-shape')).reserved).toBe(0);
     const big = await post(JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'x'.repeat(5000) }] }), { ...auth, 'x-solaris-user-id': 'u1' });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ error: { code: 'payload_too_large' } });

@@ -246,11 +246,17 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       sendError(res, 400, 'invalid_input', 'Informe o campo "model" (texto de até 200 caracteres).');
       return null;
     }
-    // A chat without a list of message objects can never be answered: refuse it before holding any quota.
-    // (Only the shape is checked; every field inside passes through untouched.)
+    // A chat without a list of messages, each an object with a role, can never be answered (OpenAI and LiteLLM
+    // answer 400): refuse it before holding any quota, with our code. Only the shape is checked; every field
+    // inside passes through untouched.
     const msgs = json.messages;
-    if (kind === 'chat' && (!Array.isArray(msgs) || msgs.length === 0 || msgs.some((m) => !m || typeof m !== 'object' || Array.isArray(m)))) {
-      sendError(res, 400, 'invalid_input', 'Informe "messages": uma lista não vazia de mensagens (objetos).');
+    if (
+      kind === 'chat' &&
+      (!Array.isArray(msgs) ||
+        msgs.length === 0 ||
+        msgs.some((m) => !m || typeof m !== 'object' || Array.isArray(m) || typeof (m as { role?: unknown }).role !== 'string'))
+    ) {
+      sendError(res, 400, 'invalid_input', 'Informe "messages": uma lista não vazia de mensagens, cada uma com "role".');
       return null;
     }
     const caller = readCaller(req.headers, json);
