@@ -99,3 +99,77 @@ export function toPolicySnapshot(r: SnapshotRow): PolicySnapshot {
     warnPercent: r.warn_percent == null ? null : Number(r.warn_percent),
   };
 }
+
+/**
+ * Snapshots for many users in one statement: the counter rebuilds of one event-loop turn share a query
+ * (each row is `solaris_policy_snapshot` of one user, with that caller's own `now` and `recentSince`), and
+ * the rebuilds that arrive while one is in flight form the next. After a Redis restart every active user's
+ * first request rebuilds at once; one query per user queued them behind the pool (see bench/README.md).
+ * Each caller already holds its user's rebuild lock when it asks, so reading all of them in one statement
+ * is as good as reading each alone: every snapshot is taken after its lock.
+ */
+export class SnapshotBatcher {
+  private queue: Array<{ userId: string; now: number; recentSince: number | null; resolve: (s: PolicySnapshot) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+  private inFlight = 0;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly tz: string,
+    private readonly maxBatch = 200,
+  ) {}
+
+  load(userId: string, now: number, recentSince: number | null = null): Promise<PolicySnapshot> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ userId, now, recentSince, resolve, reject });
+      if (!this.scheduled && this.inFlight === 0) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      } else if (this.inFlight === 1 && this.queue.length >= this.maxBatch) {
+        this.flush();
+      }
+    });
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.inFlight++;
+    void this.run(batch).finally(() => {
+      this.inFlight--;
+      if (this.queue.length && this.inFlight === 0) this.flush();
+    });
+  }
+
+  private async run(batch: SnapshotBatcher['queue']): Promise<void> {
+    try {
+      if (batch.length === 1) {
+        const one = batch[0]!;
+        one.resolve(await loadPolicySnapshot(this.db, one.userId, one.now, this.tz, one.recentSince));
+        return;
+      }
+      const { rows } = await this.db.query<SnapshotRow & { i: string }>({
+        name: 'solaris_policy_snapshots',
+        text: `SELECT u.i, s.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS u(user_id, at, recent_since, i),
+                 LATERAL solaris_policy_snapshot(u.user_id, u.at, $4::text, u.recent_since) s`,
+        values: [
+          batch.map((b) => b.userId),
+          batch.map((b) => new Date(b.now)),
+          batch.map((b) => (b.recentSince == null ? null : new Date(b.recentSince))),
+          this.tz,
+        ],
+      });
+      const byIndex = new Map(rows.map((r) => [Number(r.i), r]));
+      batch.forEach((b, idx) => {
+        const row = byIndex.get(idx + 1);
+        if (row) b.resolve(toPolicySnapshot(row));
+        else b.reject(new Error(`policy snapshot missing for ${b.userId}`));
+      });
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
+  }
+}

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { LedgerEntryDTO, PeriodKind } from '@solaris/wire';
 import type { CounterState, QuotaStore, ReserveInput, ReserveOutcome, ReserveResult, Settlement, SettleResult } from './quota-store';
-import { loadPolicySnapshot } from './policy';
+import { SnapshotBatcher } from './policy';
 import { LedgerWriter, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, type LedgerOutbox } from './ledger-outbox';
@@ -77,6 +77,8 @@ export class RedisQuotaStore implements QuotaStore {
   readonly kind = 'redis' as const;
   private readonly redis: SolarisRedis;
   private readonly ledger: LedgerWriter;
+  /** Counter rebuilds read their policy snapshots through one batcher: a rebuild storm shares queries. */
+  private readonly snapshots: SnapshotBatcher;
   private readonly toAnnounce = new Set<string>();
 
   constructor(private readonly opts: RedisQuotaStoreOptions) {
@@ -96,6 +98,7 @@ export class RedisQuotaStore implements QuotaStore {
     }
     this.redis = r as unknown as SolarisRedis;
     this.ledger = new LedgerWriter(opts.pool, opts.timezone);
+    this.snapshots = new SnapshotBatcher(opts.pool, opts.timezone);
   }
 
   async reserve(input: ReserveInput, now: number): Promise<ReserveResult> {
@@ -269,7 +272,7 @@ export class RedisQuotaStore implements QuotaStore {
       // The snapshot is read after taking the lock: every settlement whose Lua step ran before it is in
       // the sum and marked; every later one finds the new counter and applies itself once.
       // One statement, one snapshot: `used` and the marked ids must agree (see loadPolicySnapshot).
-      const snap = await loadPolicySnapshot(this.opts.pool, userId, now, this.opts.timezone, now - REBUILD_MARK_WINDOW_MS);
+      const snap = await this.snapshots.load(userId, now, now - REBUILD_MARK_WINDOW_MS);
       const fields: (string | number)[] = [
         'pl', snap.planId ?? '',
         'pkd', snap.periodKind,
