@@ -127,6 +127,68 @@ describe('ledger', () => {
       expect(next.nextCursor).toBeNull();
     });
 
+    it('balance-after equals a brute-force recomputation on every page, with filters, resets and grants', async () => {
+      // Two periods; in November resets and grants between rows, one reset at the very instant of a row (a reset
+      // counts only for rows strictly after it), rows sharing one instant (ordered by seq).
+      const bf = 'stmt-bf';
+      await t.engine.admin.assignPlan({ userId: bf, planId: 'mini' }, ADMIN);
+      const at = (iso: string) => Date.parse(iso);
+      const row = (id: string, iso: string, tokens: number, model = 'm') =>
+        insertLedgerRows(t.db.pool, [settlement(id, bf, { occurredAt: at(iso), model, promptTokens: tokens, completionTokens: 0, weightedTokens: tokens })], TZ);
+      await row('o1', '2026-10-20T10:00:00-03:00', 40);
+      await row('o2', '2026-10-21T10:00:00-03:00', 60, 'gpt-4o');
+      const adjust = async (kind: 'grant' | 'reset', iso: string, tokens = 0) => {
+        t.clock.set(iso);
+        if (kind === 'grant') await t.engine.admin.grant({ userId: bf, tokens, reason: 'bf' }, ADMIN);
+        else await t.engine.admin.reset({ userId: bf, reason: 'bf' }, ADMIN);
+      };
+      const saved = t.clock();
+      try {
+        await row('n1', '2026-11-02T10:00:00-03:00', 10);
+        await row('n2', '2026-11-03T10:00:00-03:00', 20, 'gpt-4o');
+        await adjust('grant', '2026-11-03T12:00:00-03:00', 300);
+        await row('n3', '2026-11-04T10:00:00-03:00', 30);
+        await row('n4', '2026-11-05T10:00:00-03:00', 40, 'gpt-4o');
+        await adjust('reset', '2026-11-05T10:00:00-03:00'); // same instant as n4: n4 stays before it
+        for (let i = 0; i < 5; i++) await row(`s${i}`, '2026-11-06T10:00:00-03:00', 5 + i, i % 2 ? 'gpt-4o' : 'm');
+        await adjust('grant', '2026-11-07T00:00:00-03:00', 50);
+        await row('n5', '2026-11-08T10:00:00-03:00', 70);
+        await adjust('reset', '2026-11-09T00:00:00-03:00');
+        await row('n6', '2026-11-10T10:00:00-03:00', 80, 'gpt-4o');
+        await row('n7', '2026-11-11T10:00:00-03:00', 90);
+      } finally {
+        t.clock.set(saved);
+      }
+      const limit = (await t.engine.balance(bf)).limit;
+      const { rows: ledger } = await t.db.pool.query(`SELECT seq, request_id, created_at, weighted_tokens, period_key FROM ledger WHERE user_id = $1`, [bf]);
+      const { rows: adj } = await t.db.pool.query(`SELECT kind, tokens, period_key, created_at FROM adjustments WHERE user_id = $1`, [bf]);
+      const t0 = (d: Date) => d.getTime();
+      const resetsBefore = (p: string, ms: number) => adj.filter((a) => a.kind === 'reset' && a.period_key === p && t0(a.created_at) < ms).length;
+      const expected = new Map<string, number>();
+      for (const r of ledger) {
+        const g = resetsBefore(r.period_key, t0(r.created_at));
+        const used = ledger
+          .filter((l) => l.period_key === r.period_key && resetsBefore(l.period_key, t0(l.created_at)) === g)
+          .filter((l) => t0(l.created_at) < t0(r.created_at) || (t0(l.created_at) === t0(r.created_at) && Number(l.seq) <= Number(r.seq)))
+          .reduce((a, l) => a + Number(l.weighted_tokens), 0);
+        const granted = adj.filter((a) => a.kind === 'grant' && a.period_key === r.period_key && t0(a.created_at) <= t0(r.created_at)).reduce((a, x) => a + Number(x.tokens), 0);
+        expected.set(r.request_id, limit + granted - used);
+      }
+      expect(expected.get('n4')).toBe(limit + 300 - (10 + 20 + 30 + 40)); // the reset at n4's instant comes after it
+      expect(expected.get('s0')).toBe(limit + 300 - 5);
+      for (const q of [{}, { model: 'gpt-4o' }, { period: '2026-11' }, { model: 'm', period: '2026-11' }]) {
+        const seen: Array<[string, number | null]> = [];
+        let cursor: string | undefined;
+        do {
+          const page = await t.engine.statement(bf, { ...q, limit: 3, cursor });
+          seen.push(...page.items.map((i) => [i.requestId, i.balanceAfter] as [string, number | null]));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        expect(seen.length, JSON.stringify(q)).toBeGreaterThan(0);
+        for (const [id, after] of seen) expect(after, `${id} ${JSON.stringify(q)}`).toBe(expected.get(id));
+      }
+    });
+
     it('a bad cursor or bad query is invalid_input, never a crash', async () => {
       for (const q of [
         { cursor: 'not-a-cursor' },
