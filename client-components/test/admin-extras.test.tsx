@@ -2,26 +2,10 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ApiRoutes, ExtrasRoutes, type QuotaRequestDTO, type RolePlanDTO, type WebhookDeliveryDTO, type WebhookEndpointDTO } from '@solaris/wire';
 import { AdminButton, AdminTab } from '../src/admin/AdminTab';
-import { balance, fakeApi, renderSolaris, type Call } from './helpers';
+import { balance, fakeApi, quotaRequest, renderSolaris, type Call } from './helpers';
 
-const req = (id: string, p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO => ({
-  id,
-  userId: `u${id}`,
-  email: `user${id}@ex.com`,
-  name: null,
-  tokens: 4000,
-  reason: 'relatório',
-  periodKey: '2026-11',
-  status: 'pending',
-  autoApproved: false,
-  grantedTokens: null,
-  grantExpiresAt: null,
-  message: null,
-  decidedBy: null,
-  decidedAt: null,
-  createdAt: '2026-11-20T10:00:00.000Z',
-  ...p,
-});
+const req = (id: string, p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO =>
+  quotaRequest({ id, userId: `u${id}`, email: `user${id}@ex.com`, name: null, tokens: 4000, reason: 'relatório', createdAt: '2026-11-20T10:00:00.000Z', ...p });
 
 function extrasApi() {
   let requests: QuotaRequestDTO[] = [req('1')];

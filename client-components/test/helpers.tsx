@@ -1,7 +1,7 @@
 import { act, render, type RenderResult } from '@testing-library/react';
 import { QueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { API_PREFIX, type BalanceDTO, type LedgerEntryDTO, type ServerToClientEvents } from '@solaris/wire';
+import { API_PREFIX, type BalanceDTO, type LedgerEntryDTO, type QuotaRequestDTO, type ServerToClientEvents } from '@solaris/wire';
 import { SolarisProvider, type SolarisProviderProps } from '../src/provider';
 import type { SolarisSocket } from '../src/socket';
 import type { FetchLike } from '../src/api/client';
@@ -124,6 +124,28 @@ export function balance(p: Partial<BalanceDTO> = {}): BalanceDTO {
     percent,
     state: percent >= 100 ? 'blocked' : percent >= 80 ? 'warning' : 'ok',
     thresholds: [80, 100],
+    ...p,
+  };
+}
+
+/** A quota request as the API returns it (pending, from Ana); override what a test is about. */
+export function quotaRequest(p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO {
+  return {
+    id: '7',
+    userId: 'u1',
+    email: 'ana@ex.com',
+    name: 'Ana',
+    tokens: 3000,
+    reason: 'relatório do mês',
+    periodKey: '2026-11',
+    status: 'pending',
+    autoApproved: false,
+    grantedTokens: null,
+    grantExpiresAt: null,
+    message: null,
+    decidedBy: null,
+    decidedAt: null,
+    createdAt: '2026-11-20T13:00:00.000Z',
     ...p,
   };
 }

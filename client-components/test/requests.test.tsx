@@ -3,30 +3,11 @@ import userEvent from '@testing-library/user-event';
 import { ApiRoutes, ExtrasRoutes, type QuotaRequestDTO, type QuotaRequestSuggestionDTO } from '@solaris/wire';
 import { SolarisOverlay } from '../src/components/SolarisOverlay';
 import { TokenCounter } from '../src/components/TokenCounter';
-import { balance, fakeApi, renderSolaris, type Call } from './helpers';
+import { balance, fakeApi, quotaRequest, renderSolaris, type Call } from './helpers';
 
 const blockedBalance = balance({ used: 10_050 });
 
-function request(p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO {
-  return {
-    id: '7',
-    userId: 'u1',
-    email: 'ana@ex.com',
-    name: 'Ana',
-    tokens: 3000,
-    reason: 'relatório do mês',
-    periodKey: '2026-11',
-    status: 'pending',
-    autoApproved: false,
-    grantedTokens: null,
-    grantExpiresAt: null,
-    message: null,
-    decidedBy: null,
-    decidedAt: null,
-    createdAt: '2026-11-20T13:00:00.000Z',
-    ...p,
-  };
-}
+const request = quotaRequest;
 
 /** A tiny in-memory server for one user's requests: one open at a time (409 otherwise), like the real one. */
 function requestsApi(opts: { open?: QuotaRequestDTO | null; failOpen?: boolean } = {}) {

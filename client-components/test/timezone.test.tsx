@@ -8,7 +8,7 @@ import { QuotaRequestSection } from '../src/components/QuotaRequestSection';
 import { AdminTab } from '../src/admin/AdminTab';
 import { usageDays, usageRange } from '../src/admin/UsageCharts';
 import { noUsage } from '../src/hooks';
-import { balance, entry, fakeApi, renderSolaris, type Call } from './helpers';
+import { balance, entry, fakeApi, quotaRequest as baseRequest, renderSolaris, type Call } from './helpers';
 
 // The "browser" is in Manaus (UTC-4) while the deployment is in São Paulo (UTC-3): the quota resets on
 // 2026-12-01 00:00 in São Paulo = 2026-11-30 23:00 in Manaus. Node applies a TZ change at runtime.
@@ -394,23 +394,4 @@ describe('the daily charts show every calendar day, quiet ones at zero', () => {
 // 03:30 UTC = 00:30 on the 20th in São Paulo, 23:30 on the 19th in Manaus.
 const AT = '2026-11-20T03:30:00.000Z';
 
-function quotaRequest(p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO {
-  return {
-    id: '7',
-    userId: 'u1',
-    email: 'ana@ex.com',
-    name: null,
-    tokens: 3000,
-    reason: 'relatório',
-    periodKey: '2026-11',
-    status: 'pending',
-    autoApproved: false,
-    grantedTokens: null,
-    grantExpiresAt: null,
-    message: null,
-    decidedBy: null,
-    decidedAt: null,
-    createdAt: AT,
-    ...p,
-  };
-}
+const quotaRequest = (p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO => baseRequest({ name: null, reason: 'relatório', createdAt: AT, ...p });

@@ -3,7 +3,7 @@
  * child process with our preload, and LibreChat-shaped tokens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../server-extension/src/dev/free-port';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,16 +14,7 @@ export const ROOT = resolve(__dirname, '..', '..');
 export const REGISTER = join(ROOT, 'librechat-plugin', 'register.cjs');
 export const HOST_ENTRY = join(ROOT, 'librechat-plugin', 'test', 'fixtures', 'librechat-host', 'api', 'server', 'index.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, label: string): Promise<RegExpExecArray> {
   return new Promise((res, rej) => {

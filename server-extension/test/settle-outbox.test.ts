@@ -12,7 +12,7 @@ import type { RedisQuotaStore } from '../src/core/redis-quota-store';
 import { WAKE_LIST, type SettleOutbox } from '../src/core/settle-outbox';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { startAofRedis, type AofRedis } from '../src/dev/redis-server';
-import { createTestDb, createTestRedis, flushPrefix, TEST_DATABASE_URL } from './helpers/infra';
+import { createTestDb, createTestRedis, flushPrefix, TEST_DATABASE_URL, until } from './helpers/infra';
 import { openDatabase } from '../src/core/db';
 import { startFaultProxy } from './reliability/faults';
 
@@ -31,14 +31,6 @@ describe('settlements acknowledged from the Redis outbox', () => {
       .rows[0] as { s: number; n: number };
   const drainer = () => (store() as unknown as { opts: { settleOutbox: SettleOutbox } }).opts.settleOutbox;
   const streamLen = (userId: string) => t.testRedis!.xlen(userKeys(userId).outbox);
-  async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 5_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await f();
-      if (ok(v) || Date.now() > deadline) return v;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   beforeAll(async () => {
     aof = await startAofRedis();

@@ -6,6 +6,7 @@ import type { QuotaEngine } from '../../../server-extension/src/core/engine';
 import type { SolarisConfig } from '../../../server-extension/src/core/config';
 import { hmacKey, readJwtSecrets, type JwtSecrets } from '../../../server-extension/src/adapters/auth/secrets';
 import { TtlCache } from '../../../server-extension/src/adapters/auth/ttl-cache';
+import { formatResetPtBr } from '../../../server-extension/src/adapters/proxy/http-errors';
 import { countTextTokens, maxTokensOf, modelOf, promptTextOf } from './estimate';
 import type { InflightRegistry } from './inflight';
 import { errorMessage, log } from './log';
@@ -109,22 +110,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extra: Rec
   res.end(text);
 }
 
-/** "dd/mm/aaaa hh:mm" in the deployment's zone (the balance names it), one formatter per zone. */
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-function formatReset(balance: BalanceDTO): string {
-  const zone = balance.timeZone || 'America/Sao_Paulo';
-  let fmt = dateFormats.get(zone);
-  if (!fmt) {
-    try {
-      fmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone: zone });
-    } catch {
-      fmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone: 'America/Sao_Paulo' });
-    }
-    dateFormats.set(zone, fmt);
-  }
-  return fmt.format(new Date(balance.periodEnd));
-}
-
 /** The 402 body LibreChat's client renders as its own "Insufficient funds" error (flat `type: 'token_balance'`). */
 export function quotaExceededBody(outcome: string, balance: BalanceDTO, tokenCost: number, promptTokens: number): QuotaExceededBody {
   const tooMany = outcome === 'too_many_inflight';
@@ -136,7 +121,7 @@ export function quotaExceededBody(outcome: string, balance: BalanceDTO, tokenCos
     code: tooMany ? 'too_many_inflight' : 'quota_exceeded',
     message: tooMany
       ? 'Há respostas demais em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.'
-      : `Sua cota de tokens deste período acabou. Ela será renovada em ${formatReset(balance)}.`,
+      : `Sua cota de tokens deste período acabou. Ela será renovada em ${formatResetPtBr(balance.periodEnd, balance.timeZone || 'America/Sao_Paulo')}.`,
     resetAt: balance.periodEnd,
     percentUsed: balance.percent,
   };

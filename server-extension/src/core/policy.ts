@@ -70,7 +70,7 @@ export async function loadPolicySnapshot(
   const { rows } = await db.query<SnapshotRow>({
     name: 'solaris_policy_snapshot',
     text: SNAPSHOT_SQL,
-    values: [userId, new Date(now), tz, recentSince == null ? null : new Date(recentSince)],
+    values: snapshotParams(userId, now, tz, recentSince),
   });
   return toPolicySnapshot(rows[0]!);
 }

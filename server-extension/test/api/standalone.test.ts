@@ -3,7 +3,7 @@
  * child process against the real Postgres schema and Redis of this test file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/dev/free-port';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -40,13 +40,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 function run(env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   let out = '';

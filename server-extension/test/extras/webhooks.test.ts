@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import type { WebhookDeliveryDTO } from '@solaris/wire';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { until as pollUntil } from '../helpers/infra';
 import { createExtras, type SolarisExtras } from '../../src/core/extras';
 import { createLogger } from '../../src/core/logger';
 import { WebhookDispatcher } from '../../src/core/webhooks';
@@ -29,14 +30,7 @@ async function outboxRows(endpointId: string) {
   );
   return rows;
 }
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 8_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 8_000): Promise<T> => pollUntil(fn, ok, ms);
 
 beforeAll(async () => {
   await Promise.all([main.start(), envRx.start()]);

@@ -74,3 +74,13 @@ export async function flushPrefix(redis: Redis & { testPrefix: string; testUrl?:
   raw.disconnect();
   return n;
 }
+
+/** Calls `fn` every 20 ms until `ok` accepts its value or `ms` pass; returns the last value (the caller asserts on it). */
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -36,7 +36,23 @@ export function sendError(res: ServerResponse, status: number, code: ErrorCode |
   sendJson(res, status, openAIError(status, code, message), headers);
 }
 
-const dateFmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short' });
+const resetFormats = new Map<string, Intl.DateTimeFormat>();
+/**
+ * "dd/mm/aaaa hh:mm" of an instant in an IANA zone (the quota period's, `BalanceDTO.timeZone`), one formatter
+ * per zone; a zone Intl does not know falls back to the process's. Used by every 402 message (proxy, gate).
+ */
+export function formatResetPtBr(iso: string, timeZone: string): string {
+  let fmt = resetFormats.get(timeZone);
+  if (!fmt) {
+    try {
+      fmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone });
+    } catch {
+      fmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short' });
+    }
+    resetFormats.set(timeZone, fmt);
+  }
+  return fmt.format(new Date(iso));
+}
 
 /**
  * The 402 of a refused request. Three audiences:
@@ -55,12 +71,7 @@ export function quotaExceededBody(
   timeZone: string,
 ): QuotaExceededBody & OpenAIErrorBody {
   const resetAt = balance.periodEnd;
-  let when: string;
-  try {
-    when = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone }).format(new Date(resetAt));
-  } catch {
-    when = dateFmt.format(new Date(resetAt));
-  }
+  const when = formatResetPtBr(resetAt, timeZone);
   const message =
     reason === 'too_many_inflight'
       ? 'Há respostas demais em andamento para este usuário. Aguarde uma terminar e tente de novo.'
