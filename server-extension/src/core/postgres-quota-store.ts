@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { CounterState, QuotaStore, ReserveInput, ReserveResult, Settlement, SettleResult } from './quota-store';
-import { SNAPSHOT_SQL, snapshotParams, toPolicySnapshot, type SnapshotRow } from './policy';
+import { toPolicySnapshot, type SnapshotRow } from './policy';
 import { collectLedgerResults, toEntry, type LedgerRow } from './ledger';
 
 export interface PostgresQuotaStoreOptions {
@@ -13,25 +13,22 @@ export interface PostgresQuotaStoreOptions {
 /**
  * The quota counter in SQL: for single-database installs and the embedded default. Each step is one
  * transaction under a per-user advisory lock, so replicas sharing the database serialise per user.
- * There is no separate counter: usage is the ledger sum of the period since the last reset (an
- * index-only scan of ledger_user_period), so it can never disagree with the ledger, and a replayed
- * request id inserts nothing and moves nothing. Cost grows with a user's requests per period; installs
- * with heavy users should run Redis.
+ * The counter is a row of quota_counters (migrations/1765000000000_pg-store-counter-cache.sql): the policy
+ * snapshot (plan, grants, last reset, thresholds, the period's ledger sum) built once under the lock and then
+ * moved by each settlement in the same transaction as its ledger row, so it cannot disagree with the ledger;
+ * triggers on every input of the snapshot (ledger rows from other writers, grants, resets, plans, roles,
+ * thresholds, TRUNCATE) drop it, and a new period, a grant's expiry or another time zone rebuilds it. The
+ * table is UNLOGGED: after a crash it comes back empty and each counter is rebuilt from the ledger, as a lost
+ * Redis counter is. A replayed request id inserts nothing and moves nothing.
  *
  * Speed: each step is ONE round trip to a PL/pgSQL function (solaris_quota_reserve / solaris_quota_settle,
  * migrations/1764400000000_quota-functions.sql): the lock, the statements that must see each other under it
- * (READ COMMITTED snapshots per statement) and the commit happen server-side, and PL/pgSQL caches the plans
- * (planning the snapshot costs more than running it). Reservations commit with synchronous_commit off:
+ * (READ COMMITTED snapshots per statement) and the commit happen server-side, and PL/pgSQL caches the plans. Reservations commit with synchronous_commit off:
  * they are not the record — one lost in a crash is a reservation that expired. Settlements commit durably.
  */
 export class PostgresQuotaStore implements QuotaStore {
   readonly kind = 'postgres' as const;
   constructor(private readonly opts: PostgresQuotaStoreOptions) {}
-
-  /** The snapshot plus the open reservations ($1 user, $2 now), as one statement. */
-  private static readonly COUNTER_SQL = `SELECT s.*,
-      (SELECT COALESCE(sum(amount), 0) FROM quota_reservations WHERE user_id = $1::text AND expires_at > $2::timestamptz) AS reserved
-    FROM (${SNAPSHOT_SQL}) s`;
 
   private toState(userId: string, row: SnapshotRow & { reserved: number }): CounterState {
     const snap = toPolicySnapshot(row);
@@ -110,22 +107,22 @@ export class PostgresQuotaStore implements QuotaStore {
   }
 
   async state(userId: string, now: number): Promise<CounterState> {
-    // Named, like the snapshot itself (policy.ts): planned once per connection.
     const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number }>({
       name: 'solaris_quota_state',
-      text: PostgresQuotaStore.COUNTER_SQL,
-      values: snapshotParams(userId, now, this.opts.timezone),
+      text: `SELECT * FROM solaris_quota_state($1, $2, $3)`,
+      values: [userId, new Date(now), this.opts.timezone],
     });
     return this.toState(userId, rows[0]!);
   }
 
   async invalidate(userId: string): Promise<void> {
-    // Nothing cached: limit, grants, resets and usage are read from their tables on every call.
-    void userId;
+    // Triggers on every input of the snapshot already drop the counter row; this covers a caller that
+    // changed something no trigger sees.
+    await this.opts.pool.query(`DELETE FROM quota_counters WHERE user_id = $1`, [userId]);
   }
 
   async markFired(): Promise<void> {
-    // threshold_notifications (written by the engine) is read by every snapshot: nothing to cache.
+    // The trigger on threshold_notifications (written by the engine) drops the counter row: nothing to do.
   }
 
   async close(): Promise<void> {}
