@@ -34,6 +34,11 @@ CREATE UNLOGGED TABLE quota_counters (
   fired integer[] NOT NULL
 ) WITH (fillfactor = 70); -- room for HOT updates of `used`
 
+-- Reservations are not the record either (reserve already commits them with synchronous_commit off): no WAL
+-- for their insert and delete on every request. A crash empties the table — every hold is released, as if
+-- it had expired; the settlements that follow still charge in full.
+ALTER TABLE quota_reservations SET UNLOGGED;
+
 -- The user's counter, rebuilt when absent or stale. Call it holding the user's advisory lock.
 CREATE FUNCTION solaris_counter(p_user text, p_now timestamptz, p_tz text) RETURNS quota_counters
 LANGUAGE plpgsql AS $$
