@@ -111,6 +111,8 @@ export interface PlanDTO {
   tokenLimit: number;
   period: PeriodKind;
   isDefault: boolean;
+  /** Model glob → token multiplier for this plan's users, first match wins; beats the deployment weights. */
+  modelWeights: Record<string, number>;
 }
 
 export interface AdminUserDTO {

@@ -63,6 +63,9 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-root input,.sol-root select{font:inherit;font-size:14px;color:var(--sol-fg);background:var(--sol-bg);border:1px solid var(--sol-border);border-radius:8px;padding:5px 8px;min-height:32px}
 .sol-check{flex-direction:row!important;align-items:center;gap:6px!important}
 .sol-check input{min-height:auto}
+.sol-plan-weights{flex:1 1 260px;display:flex;flex-direction:column;gap:2px}
+.sol-plan-weights small{font-size:11px;color:var(--sol-muted)}
+.sol-plan-weights .sol-field-error{color:var(--sol-block)}
 .sol-filter-buttons{display:flex;gap:6px;flex-wrap:wrap}
 .sol-totals{display:flex;flex-wrap:wrap;gap:8px 20px;margin:10px 0;padding:10px 12px;border:1px solid var(--sol-border);border-radius:10px;background:var(--sol-bg2)}
 .sol-totals div{display:flex;flex-direction:column}

@@ -10,8 +10,8 @@ function adminApi() {
     { userId: 'u2', email: 'bia@ex.com', name: null, role: 'USER', lastSeenAt: null, planId: 'pro', limitOverride: 50_000, balance: balance({ userId: 'u2', used: 1_000, limit: 50_000 }) },
   ];
   const plans: PlanDTO[] = [
-    { id: 'basic', name: 'Básico', tokenLimit: 10_000, period: 'month', isDefault: true },
-    { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'month', isDefault: false },
+    { id: 'basic', name: 'Básico', tokenLimit: 10_000, period: 'month', isDefault: true, modelWeights: {} },
+    { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'month', isDefault: false, modelWeights: { 'gpt-4o*': 2 } },
   ];
   const api = fakeApi({
     [`GET ${ApiRoutes.balance}`]: () => balance({ userId: 'admin' }),
@@ -161,12 +161,30 @@ describe('AdminTab', () => {
     await userEvent.type(within(form).getByLabelText('Name'), 'Team');
     await userEvent.type(within(form).getByLabelText('Token limit'), '250000');
     await userEvent.selectOptions(within(form).getByLabelText('Period'), 'week');
+    // Model weights: a bad line is refused in the form, naming the line, before anything is sent.
+    const weights = within(form).getByLabelText('Model weights');
+    expect(weights).toHaveAccessibleDescription(/One per line, model=weight/);
+    await userEvent.type(weights, 'gpt-4o*=2{enter}claude-3-opus*: 1,5{enter}bad line');
+    await userEvent.click(within(form).getByRole('button', { name: 'New plan' }));
+    expect(within(form).getByRole('alert')).toHaveTextContent('Invalid line: “bad line”');
+    expect(weights).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    await userEvent.type(weights, '{backspace}'.repeat('{enter}bad line'.length - 6));
     await userEvent.click(within(form).getByRole('button', { name: 'New plan' }));
     const dlg = await screen.findByRole('alertdialog', { name: 'Confirm' });
     expect(dlg).toHaveAccessibleDescription('Save plan Team?');
     await userEvent.click(within(dlg).getByRole('button', { name: 'Confirm' }));
     await screen.findByTestId('solaris-plan-team');
-    expect(api.calls.find((c) => c.method === 'POST' && c.path === ApiRoutes.adminPlans)?.body).toEqual({ id: 'team', name: 'Team', tokenLimit: 250000, period: 'week', isDefault: false });
+    expect(api.calls.find((c) => c.method === 'POST' && c.path === ApiRoutes.adminPlans)?.body).toEqual({
+      id: 'team',
+      name: 'Team',
+      tokenLimit: 250000,
+      period: 'week',
+      isDefault: false,
+      modelWeights: { 'gpt-4o*': 2, 'claude-3-opus*': 1.5 },
+    });
+    // An existing plan shows its weights, one per line.
+    expect(within(screen.getByTestId('solaris-plan-pro')).getByLabelText('Model weights')).toHaveValue('gpt-4o*=2');
 
     screen.getByRole('tab', { name: 'Plans' }).focus();
     await userEvent.keyboard('{End}');

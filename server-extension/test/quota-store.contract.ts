@@ -204,6 +204,39 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
       expect(t.engine.estimateWeighted('llama3', 10, 90)).toBe(100);
     });
 
+    it('a plan’s own model weights beat the deployment table for its users, and change only later requests', async () => {
+      // Deployment table (beforeAll): {"gpt-4o*":2}. Plan "pesado": gpt-4o* ×3, o1* ×1.1.
+      await t.engine.admin.upsertPlan(
+        { id: 'pesado', name: 'Pesado', tokenLimit: 100_000, period: 'month', modelWeights: { 'gpt-4o*': 3, 'o1*': 1.1 } },
+        ADMIN,
+      );
+      const heavy = uid();
+      await t.engine.admin.assignPlan({ userId: heavy, planId: 'pesado' }, ADMIN);
+      const normal = await userOnMini();
+
+      const rh = await t.engine.reserve({ userId: heavy, requestId: 'pw-h', model: 'gpt-4o-mini', tokens: 100 });
+      expect(rh).toMatchObject({ ok: true, estimate: 300, balance: { planId: 'pesado', reserved: 300 } });
+      const rn = await t.engine.reserve({ userId: normal, requestId: 'pw-n', model: 'gpt-4o-mini', tokens: 100 });
+      expect(rn).toMatchObject({ ok: true, estimate: 200, balance: { planId: 'mini', reserved: 200 } });
+
+      // With the plan it was reserved under (as the proxy and the gate pass it) and without (the engine reads it).
+      const sh = await t.engine.settle({ userId: heavy, requestId: 'pw-h', model: 'gpt-4o-mini', promptTokens: 60, completionTokens: 40, source: 'proxy', planId: rh.balance.planId });
+      expect(sh.entry.weightedTokens).toBe(300);
+      expect((await settle(normal, 'pw-n', 60, 40, 'gpt-4o-mini')).entry.weightedTokens).toBe(200);
+      expect((await settle(heavy, 'pw-o1', 100, 0, 'o1-preview')).entry.weightedTokens).toBe(110); // 1.1 × 100, not 111
+      expect((await settle(heavy, 'pw-other', 10, 0, 'llama3')).entry.weightedTokens).toBe(10); // not in any table
+      expect((await ledgerRows(t, heavy)).map((r) => Number(r.weighted_tokens))).toEqual([300, 110, 10]);
+      expect((await t.engine.balance(heavy)).used).toBe(420);
+
+      // Omitted on an update: kept. Cleared: the deployment table again, for later requests only.
+      await t.engine.admin.upsertPlan({ id: 'pesado', name: 'Pesado', tokenLimit: 100_000, period: 'month' }, ADMIN);
+      expect((await t.engine.admin.listPlans()).find((p) => p.id === 'pesado')?.modelWeights).toEqual({ 'gpt-4o*': 3, 'o1*': 1.1 });
+      await t.engine.admin.upsertPlan({ id: 'pesado', name: 'Pesado', tokenLimit: 100_000, period: 'month', modelWeights: {} }, ADMIN);
+      expect((await settle(heavy, 'pw-after', 60, 40, 'gpt-4o-mini')).entry.weightedTokens).toBe(200);
+      expect((await ledgerRows(t, heavy)).map((r) => Number(r.weighted_tokens))).toEqual([300, 110, 10, 200]);
+      expect((await t.engine.balance(heavy)).used).toBe(620);
+    });
+
     it('the same settlement delivered 5 times → one ledger row, counter moved once', async () => {
       const u = await userOnMini();
       const results = await Promise.all(Array.from({ length: 5 }, () => settle(u, 'dup', 70, 30)));

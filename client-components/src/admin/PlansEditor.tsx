@@ -4,17 +4,27 @@ import { usePlans, useSavePlan } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote } from '../components/ui';
 import { useConfirmedAction } from './ConfirmDialog';
+import { formatModelWeights, parseModelWeights } from './model-weights';
 
-const EMPTY: PlanDTO = { id: '', name: '', tokenLimit: 0, period: 'month', isDefault: false };
+const EMPTY: PlanDTO = { id: '', name: '', tokenLimit: 0, period: 'month', isDefault: false, modelWeights: {} };
 
 function PlanForm({ plan, isNew, onAsk }: { plan: PlanDTO; isNew: boolean; onAsk(p: PlanDTO, isNew: boolean): void }) {
-  const { t } = useSolaris();
+  const { t, locale } = useSolaris();
   const [draft, setDraft] = useState(plan);
   const [limit, setLimit] = useState(String(plan.tokenLimit || ''));
+  const [weights, setWeights] = useState(() => formatModelWeights(plan.modelWeights ?? {}, locale));
+  const [weightsError, setWeightsError] = useState<string | null>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    onAsk({ ...draft, id: draft.id.trim(), name: draft.name.trim(), tokenLimit: Number(limit) }, isNew);
+    const parsed = parseModelWeights(weights);
+    if (!parsed.ok) {
+      setWeightsError(t.planWeightsInvalid(parsed.line));
+      return;
+    }
+    setWeightsError(null);
+    onAsk({ ...draft, id: draft.id.trim(), name: draft.name.trim(), tokenLimit: Number(limit), modelWeights: parsed.weights }, isNew);
   };
+  const weightsId = `sol-plan-weights-${isNew ? 'new' : plan.id}`;
   const label = isNew ? t.newPlan : `${t.colPlan} ${plan.name}`;
   return (
     <form className="sol-plan" onSubmit={submit} aria-label={label} data-testid={isNew ? 'solaris-plan-new' : `solaris-plan-${plan.id}`}>
@@ -38,6 +48,27 @@ function PlanForm({ plan, isNew, onAsk }: { plan: PlanDTO; isNew: boolean; onAsk
           <option value="day">{t.periodDay}</option>
         </select>
       </label>
+      <div className="sol-plan-weights">
+        <label>
+          {t.planWeights}
+          <textarea
+          value={weights}
+          rows={Math.min(6, Math.max(2, weights.split('\n').length))}
+          placeholder="gpt-4o*=2"
+          spellCheck={false}
+          aria-describedby={`${weightsId}-hint`}
+          aria-invalid={weightsError ? true : undefined}
+          aria-errormessage={weightsError ? `${weightsId}-error` : undefined}
+          onChange={(e) => setWeights(e.target.value)}
+          />
+        </label>
+        <small id={`${weightsId}-hint`}>{t.planWeightsHint}</small>
+        {weightsError && (
+          <small id={`${weightsId}-error`} role="alert" className="sol-field-error">
+            {weightsError}
+          </small>
+        )}
+      </div>
       <label className="sol-check">
         <input type="checkbox" checked={draft.isDefault} onChange={(e) => setDraft({ ...draft, isDefault: e.target.checked })} />
         {t.planDefault}
@@ -65,7 +96,7 @@ export function PlansEditor() {
       {plans.isError && <ErrorNote error={plans.error} onRetry={() => void plans.refetch()} />}
       {confirmed.notes}
       {(plans.data ?? []).map((p) => (
-        <PlanForm key={`${p.id}:${p.tokenLimit}:${p.name}:${p.period}:${p.isDefault}`} plan={p} isNew={false} onAsk={ask} />
+        <PlanForm key={`${p.id}:${p.tokenLimit}:${p.name}:${p.period}:${p.isDefault}:${JSON.stringify(p.modelWeights ?? {})}`} plan={p} isNew={false} onAsk={ask} />
       ))}
       <h4>{t.newPlan}</h4>
       <PlanForm key={`new-${newKey}`} plan={EMPTY} isNew onAsk={ask} />

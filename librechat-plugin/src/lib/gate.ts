@@ -198,16 +198,18 @@ export function createGate(deps: GateDeps) {
     }
 
     const engine = rt.engine;
-    const estimate = engine.estimateWeighted(modelOf(body), promptTokens, maxTokensOf(body));
+    // Raw tokens for the model: the engine weighs them with the user's plan (NUL cannot be a model name in Postgres).
+    const model = modelOf(body).split('\u0000').join('') || 'unknown';
+    const tokens = promptTokens + (maxTokensOf(body) ?? rt.config.SOLARIS_DEFAULT_MAX_TOKENS);
     const requestId = `lcgate:${randomUUID()}`;
     let outcome;
     try {
-      outcome = await withTimeout(engine.reserve({ userId, requestId, estimate }), timeoutMs);
+      outcome = await withTimeout(engine.reserve({ userId, requestId, model, tokens }), timeoutMs);
     } catch (e) {
       return failed(res, pass, errorMessage(e));
     }
     if (!outcome.ok) {
-      return sendJson(res, 402, quotaExceededBody(outcome.outcome, outcome.balance, estimate, promptTokens));
+      return sendJson(res, 402, quotaExceededBody(outcome.outcome, outcome.balance, outcome.estimate, promptTokens));
     }
 
     const conv = body && typeof body === 'object' ? (body as Record<string, unknown>).conversationId : undefined;

@@ -32,6 +32,19 @@ function wholeNumber(label: string, allowZero: boolean, Err: new (m: string) => 
     return n;
   };
 }
+/** A JSON object option; its values are checked by the engine (a bad weight is a typed error there). */
+function jsonObject(label: string) {
+  return (v: string): Record<string, number> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      throw new InvalidArgumentError(`${label} must be a JSON object, e.g. '{"gpt-4o*":2}'`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(`${label} must be a JSON object, e.g. '{"gpt-4o*":2}'`);
+    return parsed as Record<string, number>;
+  };
+}
 const invalidInput = class extends SolarisError {
   constructor(m: string) {
     super('invalid_input', m);
@@ -51,7 +64,10 @@ export function schemaFromUrl(url: string): string | undefined {
 const fmt = (n: number) => n.toLocaleString('pt-BR');
 
 function planLine(p: PlanDTO): string {
-  return `${p.id.padEnd(16)} ${p.name.padEnd(24)} ${fmt(p.tokenLimit).padStart(16)} tokens / ${p.period}${p.isDefault ? '  (padrão / default)' : ''}`;
+  const weights = Object.entries(p.modelWeights ?? {}).map(([m, w]) => `${m}×${w}`);
+  return `${p.id.padEnd(16)} ${p.name.padEnd(24)} ${fmt(p.tokenLimit).padStart(16)} tokens / ${p.period}${p.isDefault ? '  (padrão / default)' : ''}${
+    weights.length ? `  pesos/weights: ${weights.join(', ')}` : ''
+  }`;
 }
 
 function userLine(u: AdminUserDTO): string {
@@ -134,9 +150,13 @@ export function buildProgram(io: CliIO): Command {
     .requiredOption('--limit <tokens>', 'tokens per period', wholeNumber('--limit', true))
     .addOption(new Option('--period <period>', 'period').choices(['month', 'week', 'day']).default('month'))
     .option('--default', 'make it the default plan (users without a plan)')
-    .action(async (id: string, opts: { name: string; limit: number; period: string; default?: boolean }) =>
+    .option('--weights <json>', 'model weights of this plan, e.g. \'{"gpt-4o*":2}\' (first match wins; {} clears; omitted: kept)', jsonObject('--weights'))
+    .action(async (id: string, opts: { name: string; limit: number; period: string; default?: boolean; weights?: Record<string, number> }) =>
       withEngine(async (rt) => {
-        const plan = await rt.engine.admin.upsertPlan({ id, name: opts.name, tokenLimit: opts.limit, period: opts.period, isDefault: Boolean(opts.default) }, ACTOR);
+        const plan = await rt.engine.admin.upsertPlan(
+          { id, name: opts.name, tokenLimit: opts.limit, period: opts.period, isDefault: Boolean(opts.default), modelWeights: opts.weights },
+          ACTOR,
+        );
         io.out(`saved: ${planLine(plan)}\n`);
       }),
     );

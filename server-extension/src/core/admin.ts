@@ -11,7 +11,7 @@ import type {
 } from '@solaris/wire';
 import type { QuotaEngine } from './engine';
 import { SolarisError, invalid } from './errors';
-import { parseWith, userIdSchema } from './validation';
+import { modelWeightsSchema, parseWith, userIdSchema } from './validation';
 import { withTransaction, type Queryable } from './sql';
 import { loadPolicySnapshot } from './policy';
 
@@ -28,6 +28,8 @@ const planSchema = z.object({
   tokenLimit: z.number().int().min(0).max(MAX_GRANT),
   period: z.enum(['month', 'week', 'day']),
   isDefault: z.boolean().default(false),
+  // Omitted on an update: the plan keeps its weights; {} clears them.
+  modelWeights: modelWeightsSchema.optional(),
 });
 const grantSchema = z.object({
   userId: userIdSchema,
@@ -50,8 +52,16 @@ interface PlanRow {
   token_limit: number;
   period: PlanDTO['period'];
   is_default: boolean;
+  model_weights: Array<[string, number]>;
 }
-const toPlan = (r: PlanRow): PlanDTO => ({ id: r.id, name: r.name, tokenLimit: Number(r.token_limit), period: r.period, isDefault: r.is_default });
+const toPlan = (r: PlanRow): PlanDTO => ({
+  id: r.id,
+  name: r.name,
+  tokenLimit: Number(r.token_limit),
+  period: r.period,
+  isDefault: r.is_default,
+  modelWeights: Object.fromEntries(r.model_weights),
+});
 
 interface UserDirectoryRow {
   email: string | null;
@@ -165,7 +175,7 @@ export class AdminService {
   }
 
   async listPlans(): Promise<PlanDTO[]> {
-    const { rows } = await this.pool.query<PlanRow>(`SELECT id, name, token_limit, period, is_default FROM plans ORDER BY token_limit, id`);
+    const { rows } = await this.pool.query<PlanRow>(`SELECT id, name, token_limit, period, is_default, model_weights FROM plans ORDER BY token_limit, id`);
     return rows.map(toPlan);
   }
 
@@ -175,15 +185,18 @@ export class AdminService {
     const plan = await withTransaction(this.pool, async (c) => {
       if (p.isDefault) await c.query(`UPDATE plans SET is_default = false WHERE is_default AND id <> $1`, [p.id]);
       const { rows } = await c.query<PlanRow>(
-        `INSERT INTO plans (id, name, token_limit, period, is_default) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO plans (id, name, token_limit, period, is_default, model_weights)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '[]'::jsonb))
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, token_limit = EXCLUDED.token_limit, period = EXCLUDED.period,
-           is_default = EXCLUDED.is_default, updated_at = now()
-         RETURNING id, name, token_limit, period, is_default`,
-        [p.id, p.name, p.tokenLimit, p.period, p.isDefault],
+           is_default = EXCLUDED.is_default, model_weights = COALESCE($6::jsonb, plans.model_weights), updated_at = now()
+         RETURNING id, name, token_limit, period, is_default, model_weights`,
+        // Pairs, not an object: jsonb would reorder the keys, and the first matching pattern wins.
+        [p.id, p.name, p.tokenLimit, p.period, p.isDefault, p.modelWeights ? JSON.stringify(Object.entries(p.modelWeights)) : null],
       );
       await this.audit(c, actor, 'plan.upsert', null, { ...p });
       return toPlan(rows[0]!);
     });
+    this.engine.planWeights.invalidate();
     await this.invalidatePlanUsers(plan.id, plan.isDefault);
     return plan;
   }

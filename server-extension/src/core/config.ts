@@ -108,7 +108,7 @@ export const configSchema = z.object({
     })
     .describe('Usage percentages that raise a one-time alert per period (the lowest one is the warning modal).'),
   SOLARIS_MODEL_WEIGHTS: jsonRecordOfNumbers.describe(
-    'Token multiplier per model, glob patterns, first match wins, default 1. Example: {"gpt-4o*":2,"claude-3-opus*":5}.',
+    'Token multiplier per model for the whole deployment, glob patterns, first match wins, default 1. A plan\'s own model weights (admin tab, docs/per-plan-weights.md) win for its users. Example: {"gpt-4o*":2,"claude-3-opus*":5}.',
   ),
   SOLARIS_PRICES: priceTable.describe(
     'USD per 1M tokens per model (glob), used when the upstream reports no cost. Example: {"gpt-4o*":{"prompt":2.5,"completion":10}}.',

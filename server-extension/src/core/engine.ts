@@ -19,6 +19,7 @@ import { readStatement } from './ledger';
 import { toBalance, usedPercentOf, type CounterState, type QuotaStore, type ReserveOutcome } from './quota-store';
 import { validateReserve, validateSettle, validateUserId } from './validation';
 import { AdminService } from './admin';
+import { PlanWeights } from './plan-weights';
 import type { Logger } from './logger';
 
 /** Events the engine emits after each state change; the realtime adapter forwards them to socket rooms. */
@@ -36,14 +37,22 @@ export interface EngineEvents {
 export interface ReserveRequest {
   userId: string;
   requestId: string;
-  /** Weighted tokens to hold. Use `estimateWeighted` to compute it from a model and token counts. */
-  estimate: number;
+  /**
+   * Raw tokens to hold (prompt estimate + max completion) for `model`: the engine weighs them with the user's
+   * plan (its own model weights beat the deployment table). Preferred over `estimate`.
+   */
+  model?: string;
+  tokens?: number;
+  /** Or: weighted tokens to hold, already weighted by the caller (deployment weights only). */
+  estimate?: number;
 }
 
 export interface ReserveResponse {
   ok: boolean;
   outcome: ReserveOutcome;
   balance: BalanceDTO;
+  /** The weighted tokens held (or that did not fit). */
+  estimate: number;
 }
 
 export interface SettleRequest {
@@ -60,6 +69,11 @@ export interface SettleRequest {
   messageId?: string | null;
   /** Default: the engine clock. */
   occurredAt?: number;
+  /**
+   * The plan the request was reserved under (ReserveResponse.balance.planId): its model weights apply. When
+   * absent and some plan weights this model itself, the engine reads the user's counter for the plan.
+   */
+  planId?: string | null;
 }
 
 export interface SettleResponse {
@@ -89,6 +103,7 @@ export class QuotaEngine {
   readonly config: SolarisConfig;
   readonly db: Database;
   readonly store: QuotaStore;
+  readonly planWeights: PlanWeights;
   private readonly logger?: Logger;
 
   constructor(opts: EngineOptions) {
@@ -99,6 +114,7 @@ export class QuotaEngine {
     this.logger = opts.logger;
     this.thresholds = opts.config.SOLARIS_THRESHOLDS;
     this.pricing = new Pricing(opts.config.SOLARIS_MODEL_WEIGHTS, opts.config.SOLARIS_PRICES);
+    this.planWeights = new PlanWeights(opts.db.pool, { logger: opts.logger });
     this.admin = new AdminService(this);
     this.events.setMaxListeners(50);
   }
@@ -107,6 +123,27 @@ export class QuotaEngine {
   estimateWeighted(model: string, promptTokens: number, maxCompletionTokens?: number | null): number {
     const completion = maxCompletionTokens ?? this.config.SOLARIS_DEFAULT_MAX_TOKENS;
     return this.pricing.weighted(model, Math.max(0, promptTokens) + Math.max(0, completion));
+  }
+
+  /**
+   * Weighted tokens for `tokens` of `model` charged to this user: the plan's own weight when their plan has one
+   * for the model, else the deployment table's. The plan is only looked up (`planId` given, else the counter)
+   * when some plan weights this model itself — otherwise this is the deployment weight, with no I/O.
+   */
+  private async weigh(userId: string, model: string, tokens: number, planId: string | null | undefined, now: number): Promise<number> {
+    const byPlan = await this.planWeights.forModel(model);
+    if (byPlan.size === 0) return this.pricing.weighted(model, tokens);
+    let plan = planId;
+    if (plan === undefined) {
+      try {
+        plan = (await this.store.state(userId, now)).planId;
+      } catch (e) {
+        // The counter could not be read (store outage): charge the deployment weight rather than lose the request.
+        this.logger?.warn('plan unknown for weighting: deployment weight used', { userId, model, err: e });
+        plan = null;
+      }
+    }
+    return this.pricing.weighted(model, tokens, plan == null ? undefined : byPlan.get(plan));
   }
 
   toBalance(state: CounterState): BalanceDTO {
@@ -136,14 +173,17 @@ export class QuotaEngine {
   /** Pre-flight: hold `estimate` tokens or refuse. A refusal emits `blocked` for the user's modal. */
   async reserve(req: ReserveRequest): Promise<ReserveResponse> {
     validateReserve(req);
-    const r = await this.store.reserve(req, this.clock());
+    const now = this.clock();
+    const estimate =
+      req.model !== undefined && req.tokens !== undefined ? await this.weigh(req.userId, req.model, req.tokens, undefined, now) : req.estimate!;
+    const r = await this.store.reserve({ userId: req.userId, requestId: req.requestId, estimate }, now);
     const balance = this.toBalance(r.state);
     if (!r.ok) {
       this.events.emit('blocked', { userId: req.userId, reason: r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded', balance });
     } else if (r.outcome === 'reserved') {
       this.events.emit('balance', balance);
     }
-    return { ok: r.ok, outcome: r.outcome, balance };
+    return { ok: r.ok, outcome: r.outcome, balance, estimate };
   }
 
   async release(requestId: string, userId: string): Promise<boolean> {
@@ -158,6 +198,8 @@ export class QuotaEngine {
   async settle(req: SettleRequest): Promise<SettleResponse> {
     validateSettle(req);
     const total = req.promptTokens + req.completionTokens;
+    const now = this.clock();
+    const weightedTokens = await this.weigh(req.userId, req.model, total, req.planId, now);
     const r = await this.store.settle(
       {
         requestId: req.requestId,
@@ -165,15 +207,15 @@ export class QuotaEngine {
         model: req.model,
         promptTokens: req.promptTokens,
         completionTokens: req.completionTokens,
-        weightedTokens: this.pricing.weighted(req.model, total),
+        weightedTokens,
         cost: this.pricing.cost(req.model, req.promptTokens, req.completionTokens, req.reportedCost),
         source: req.source,
         estimated: req.estimated ?? false,
         conversationId: req.conversationId ?? null,
         messageId: req.messageId ?? null,
-        occurredAt: req.occurredAt ?? this.clock(),
+        occurredAt: req.occurredAt ?? now,
       },
-      this.clock(),
+      now,
     );
     const balance = this.toBalance(r.state);
     if (!r.duplicate) {

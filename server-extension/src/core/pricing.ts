@@ -36,10 +36,11 @@ export class Pricing {
   /**
    * Weighted tokens charged: ceil(tokens × weight), so a weight never rounds a request down to zero. The
    * product is first rounded to 6 decimals: in doubles 100 × 1.1 is 110.00000000000001, and a bare ceil
-   * charged 111 for what is exactly 110.
+   * charged 111 for what is exactly 110. `planWeight`: the user's plan's own weight for the model, which beats
+   * the deployment table (core/plan-weights.ts).
    */
-  weighted(model: string, tokens: number): number {
-    return Math.ceil(Math.round(tokens * this.weight(model) * 1e6) / 1e6);
+  weighted(model: string, tokens: number, planWeight?: number): number {
+    return Math.ceil(Math.round(tokens * (planWeight ?? this.weight(model)) * 1e6) / 1e6);
   }
 
   /** The upstream's reported cost when it gave one, else the price table, else 0. */

@@ -11,11 +11,26 @@ export const userIdSchema = noNul(z.string().min(1, 'userId must not be empty').
 export const requestIdSchema = noNul(z.string().min(1, 'requestId must not be empty').max(200, 'requestId is too long'));
 const tokens = z.number().int('must be a whole number').min(0, 'must not be negative').max(MAX_TOKENS_PER_REQUEST, 'is absurdly large');
 
-const reserveSchema = z.object({ userId: userIdSchema, requestId: requestIdSchema, estimate: tokens });
+const modelSchema = noNul(z.string().min(1).max(200));
+
+/** A plan's model weights: glob → multiplier (first match wins, as SOLARIS_MODEL_WEIGHTS), at most 50. */
+export const modelWeightsSchema = z
+  .record(
+    noNul(z.string().trim().min(1, 'empty model pattern').max(200, 'model pattern is too long')),
+    z.number().positive('a weight must be positive').max(1000, 'a weight must be at most 1000'),
+  )
+  .refine((w) => Object.keys(w).length <= 50, 'at most 50 models');
+const reserveSchema = z
+  .object({ userId: userIdSchema, requestId: requestIdSchema, estimate: tokens.optional(), model: modelSchema.optional(), tokens: tokens.optional() })
+  .refine((r) => r.estimate !== undefined || (r.model !== undefined && r.tokens !== undefined), {
+    message: 'give the weighted estimate, or the model and the raw tokens',
+    path: ['estimate'],
+  });
 const settleSchema = z.object({
   requestId: requestIdSchema,
   userId: userIdSchema,
-  model: noNul(z.string().min(1).max(200)),
+  model: modelSchema,
+  planId: z.string().max(64).nullable().optional(),
   promptTokens: tokens,
   completionTokens: tokens,
   reportedCost: z.number().min(0).max(1_000_000).nullable().optional(),

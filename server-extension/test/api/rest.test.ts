@@ -197,11 +197,16 @@ describe('REST API: admin', () => {
     const limit = await call(u(ApiRoutes.adminOverride, BOB), jsonBody('PUT', { limit: 20_000 }, H));
     expect((limit.json as BalanceDTO).limit).toBe(20_000);
     const created = await call(api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'week' }, H));
-    expect([created.status, created.json]).toEqual([201, { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'week', isDefault: false }]);
+    expect([created.status, created.json]).toEqual([201, { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'week', isDefault: false, modelWeights: {} }]);
     const dup = await call(api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'pro', name: 'Pro', tokenLimit: 1, period: 'week' }, H));
     expect([dup.status, code(dup)]).toEqual([409, 'conflict']);
     const updated = await call(api(ApiRoutes.adminPlan.replace(':planId', 'basic')), jsonBody('PUT', { name: 'Básico+', tokenLimit: 12_000, period: 'month' }, H));
-    expect(updated.json).toEqual({ id: 'basic', name: 'Básico+', tokenLimit: 12_000, period: 'month', isDefault: true });
+    expect(updated.json).toEqual({ id: 'basic', name: 'Básico+', tokenLimit: 12_000, period: 'month', isDefault: true, modelWeights: {} });
+    const weighted = await call(
+      api(ApiRoutes.adminPlan.replace(':planId', 'pro')),
+      jsonBody('PUT', { name: 'Pro', tokenLimit: 50_000, period: 'week', modelWeights: { 'gpt-4o*': 2, 'o1*': 1.5 } }, H),
+    );
+    expect((weighted.json as { modelWeights: unknown }).modelWeights).toEqual({ 'gpt-4o*': 2, 'o1*': 1.5 });
     const missing = await call(api(ApiRoutes.adminPlan.replace(':planId', 'ghost')), jsonBody('PUT', { name: 'x', tokenLimit: 1, period: 'day' }, H));
     expect([missing.status, code(missing)]).toEqual([404, 'not_found']);
     const assign = await call(u(ApiRoutes.adminAssignPlan, BOB), jsonBody('PUT', { planId: 'pro' }, H));
@@ -213,7 +218,7 @@ describe('REST API: admin', () => {
     expect((reset.json as BalanceDTO).used).toBe(0);
 
     const rows = (await audit()).slice(before);
-    expect(rows.map((r) => r.action)).toEqual(['grant', 'limit.override', 'plan.upsert', 'plan.upsert', 'plan.assign', 'reset']);
+    expect(rows.map((r) => r.action)).toEqual(['grant', 'limit.override', 'plan.upsert', 'plan.upsert', 'plan.upsert', 'plan.assign', 'reset']);
     for (const r of rows) expect([r.actor_id, r.actor_email]).toEqual([ADMIN, 'root@example.com']);
 
     const log = await call(api(ApiRoutes.adminAudit) + '?limit=2', { headers: H });
@@ -250,6 +255,10 @@ describe('REST API: admin', () => {
       [u(ApiRoutes.adminOverride, BOB), jsonBody('PUT', {}, H)],
       [api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'Bad Id', name: 'x', tokenLimit: 1, period: 'day' }, H)],
       [api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'ok', name: 'x', tokenLimit: 1, period: 'year' }, H)],
+      [api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'ok', name: 'x', tokenLimit: 1, period: 'day', modelWeights: { 'gpt-4o*': 0 } }, H)],
+      [api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'ok', name: 'x', tokenLimit: 1, period: 'day', modelWeights: { '': 2 } }, H)],
+      [api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'ok', name: 'x', tokenLimit: 1, period: 'day', modelWeights: [['a', 2]] }, H)],
+      [api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'ok', name: 'x', tokenLimit: 1, period: 'day', modelWeights: { a: '2' } }, H)],
       [api(ApiRoutes.adminPlan.replace(':planId', 'basic')), jsonBody('PUT', { id: 'other', name: 'x', tokenLimit: 1, period: 'day' }, H)],
       [u(ApiRoutes.adminGrant, 'x'.repeat(129)), jsonBody('POST', { tokens: 1 }, H)],
       [api(ApiRoutes.statement) + '?limit=0', { headers: H }],

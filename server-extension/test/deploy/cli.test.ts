@@ -93,11 +93,13 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
   });
 
   it('plans set / list, audited as actor cli', async () => {
-    const set = await run(['plans', 'set', 'pro', '--name', 'Profissional', '--limit', '2_000_000', '--period', 'week']);
+    const set = await run(['plans', 'set', 'pro', '--name', 'Profissional', '--limit', '2_000_000', '--period', 'week', '--weights', '{"gpt-4o*":2,"o1*":1.5}']);
     expect(set.code).toBe(0);
-    expect(set.stdout).toMatch(/^saved: pro +Profissional +2\.000\.000 tokens \/ week/);
+    expect(set.stdout).toMatch(/^saved: pro +Profissional +2\.000\.000 tokens \/ week +pesos\/weights: gpt-4o\*×2, o1\*×1\.5/);
     const list = await run(['plans', 'list', '--json']);
-    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([{ id: 'pro', name: 'Profissional', tokenLimit: 2_000_000, period: 'week', isDefault: false }]));
+    expect(JSON.parse(list.stdout)).toEqual(
+      expect.arrayContaining([{ id: 'pro', name: 'Profissional', tokenLimit: 2_000_000, period: 'week', isDefault: false, modelWeights: { 'gpt-4o*': 2, 'o1*': 1.5 } }]),
+    );
     expect(await audit('plan.upsert')).toMatchObject({ actor_id: 'cli', details: { id: 'pro', tokenLimit: 2_000_000 } });
   });
 
@@ -147,6 +149,8 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
     [['report'], /required option '--month <YYYY-MM>' not specified/],
     [['plans', 'set', 'Bad Id', '--name', 'x', '--limit', '5'], /id: lowercase letters/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--period', 'year'], /Allowed choices are month, week, day/],
+    [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--weights', 'gpt-4o=2'], /--weights must be a JSON object/],
+    [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--weights', '{"gpt-4o*":-1}'], /a weight must be positive/],
     [['grant', 'nobody@example.com', '10'], /no user with email nobody@example.com/],
     [['grant', 'u1', '10', '--expires', 'someday'], /--expires is not a date/],
     [['frobnicate'], /unknown command 'frobnicate'/],

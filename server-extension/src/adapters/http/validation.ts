@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DateTime } from 'luxon';
 import type { StatementQuery } from '@solaris/wire';
 import { invalid } from '../../core/errors';
-import { userIdSchema } from '../../core/validation';
+import { modelWeightsSchema, userIdSchema } from '../../core/validation';
 
 /** zod → our invalid_input error naming the first bad field. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'query' | 'body' | 'params'): T {
@@ -108,6 +108,7 @@ export const planBody = z
     tokenLimit: z.number().int('must be a whole number').min(0).max(MAX_TOKENS),
     period: z.enum(['month', 'week', 'day']),
     isDefault: z.boolean().optional(),
+    modelWeights: modelWeightsSchema.optional(),
   })
   .strict();
 /** PUT /admin/plans/:planId: the id comes from the path (a body id, if sent, must match). */

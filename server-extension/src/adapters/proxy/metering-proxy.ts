@@ -57,6 +57,8 @@ interface Metered {
   caller: Caller;
   model: string;
   promptEstimate: number;
+  /** The plan the request was reserved under (its model weights apply to the settlement); undefined: not reserved. */
+  planId?: string | null;
   /** false when the quota store failed and SOLARIS_FAIL_MODE=open let the request through. */
   metered: boolean;
 }
@@ -173,6 +175,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
           estimated: !hasUsage,
           conversationId: m.caller.conversationId,
           messageId: m.caller.messageId,
+          planId: m.planId,
         });
         if (!r.duplicate && metrics) {
           metrics.tokens.inc({ kind: 'prompt' }, promptTokens);
@@ -271,7 +274,8 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     const requestId = requestIdFor(req.headers, caller.userId);
     const promptEstimate = estimatePromptTokens(json, model);
     const completionCap = kind === 'embeddings' ? 0 : maxCompletionTokens(json, config.SOLARIS_DEFAULT_MAX_TOKENS);
-    const estimate = engine.estimateWeighted(model, promptEstimate, completionCap);
+    // Raw tokens: the engine weighs them with the user's plan.
+    const tokens = promptEstimate + completionCap;
     // Keeps the admin's user list fresh (email, last seen), blocked users included. Fire-and-forget and
     // deferred until the reservation is on the wire, so its Postgres round trip overlaps the wait.
     if (touchUsers && shouldTouch(caller.userId)) track(
@@ -284,12 +288,13 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     const m: Metered = { kind, requestId, caller, model, promptEstimate, metered: true };
     const t0 = performance.now();
     try {
-      const r = await engine.reserve({ userId: caller.userId, requestId, estimate });
+      const r = await engine.reserve({ userId: caller.userId, requestId, model, tokens });
+      m.planId = r.balance.planId;
       metrics?.reservationSeconds.observe({ outcome: r.outcome }, (performance.now() - t0) / 1000);
       if (!r.ok) {
         const reason = r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded';
         metrics?.blocked.inc({ reason });
-        sendJson(res, 402, quotaExceededBody(reason, r.balance, estimate, promptEstimate, config.SOLARIS_TIMEZONE), { 'x-solaris-request-id': requestId });
+        sendJson(res, 402, quotaExceededBody(reason, r.balance, r.estimate, promptEstimate, config.SOLARIS_TIMEZONE), { 'x-solaris-request-id': requestId });
         return null;
       }
     } catch (e) {
