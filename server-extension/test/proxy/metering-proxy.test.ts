@@ -58,6 +58,43 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
     expect(rows[0]?.email).toBe('a@b.c');
   });
 
+  it('a plan’s own model weight is held and charged, by the plan the request started on', async () => {
+    await s.te.engine.admin.upsertPlan({ id: 'premium', name: 'Premium', tokenLimit: 1_000_000, period: 'month', modelWeights: { 'gpt-4o*': 5 } }, actor);
+    await s.te.engine.admin.upsertPlan({ id: 'plain', name: 'Plain', tokenLimit: 1_000_000, period: 'month' }, actor);
+    const u = user();
+    await s.te.engine.admin.assignPlan({ userId: u, planId: 'premium' }, actor);
+    s.fake.options.chunkDelayMs = 20;
+    s.fake.options.chunks = 10;
+    const before = s.fake.requests.length;
+    const reserved: number[] = [];
+    const onBalance = (b: { userId: string; reserved: number }) => b.userId === u && reserved.push(b.reserved);
+    s.te.engine.events.on('balance', onBalance);
+    const stream = await s
+      .client(u)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Oi' }], max_tokens: 100, stream: true })
+      .withResponse();
+    const requestId = stream.response.headers.get('x-solaris-request-id')!;
+    // Mid-stream the admin moves the user to a plan without weights: this request keeps the plan it started on.
+    await waitFor(async () => s.fake.requests.length > before);
+    await s.te.engine.admin.assignPlan({ userId: u, planId: 'plain' }, actor);
+    let text = '';
+    for await (const chunk of stream.data) text += chunk.choices[0]?.delta?.content ?? '';
+    s.te.engine.events.off('balance', onBalance);
+    expect(text).not.toBe('');
+    const row = (await waitFor(() => s.ledger(requestId)))!;
+    expect(row.weighted_tokens).toBe(row.total_tokens * 5);
+    // Held: (prompt estimate + max_tokens 100) × 5, not × 2.
+    expect(reserved[0]! % 5).toBe(0);
+    expect(reserved[0]!).toBeGreaterThan(100 * 5);
+    // The next request is weighed by the new plan (the deployment's gpt-4o* ×2).
+    const { data, response } = await s
+      .client(u)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'De novo' }], max_tokens: 10 })
+      .withResponse();
+    const next = (await s.ledger(response.headers.get('x-solaris-request-id')!))!;
+    expect(next.weighted_tokens).toBe(data.usage!.total_tokens * 2);
+  });
+
   it('streaming chat without include_usage: asks upstream for usage, hides the usage chunk, settles exactly', async () => {
     const u = user();
     const { data: stream, response } = await s
