@@ -163,7 +163,7 @@ describe('AdminTab', () => {
     await userEvent.selectOptions(within(form).getByLabelText('Period'), 'week');
     // Model weights: a bad line is refused in the form, naming the line, before anything is sent.
     const weights = within(form).getByLabelText('Model weights');
-    expect(weights).toHaveAccessibleDescription(/One per line, model=weight/);
+    expect(weights).toHaveAccessibleDescription(/one per line, model=weight/);
     await userEvent.type(weights, 'gpt-4o*=2{enter}claude-3-opus*: 1,5{enter}bad line');
     await userEvent.click(within(form).getByRole('button', { name: 'New plan' }));
     expect(within(form).getByRole('alert')).toHaveTextContent('Invalid line: “bad line”');

@@ -6,6 +6,9 @@ import { ErrorNote } from '../components/ui';
 import { useConfirmedAction } from './ConfirmDialog';
 import { formatModelWeights, parseModelWeights } from './model-weights';
 
+/** One hint for every plan's weights box (each textarea points to it), instead of the same text per plan. */
+const WEIGHTS_HINT_ID = 'sol-plan-weights-hint';
+
 const EMPTY: PlanDTO = { id: '', name: '', tokenLimit: 0, period: 'month', isDefault: false, modelWeights: {} };
 
 function PlanForm({ plan, isNew, onAsk }: { plan: PlanDTO; isNew: boolean; onAsk(p: PlanDTO, isNew: boolean): void }) {
@@ -54,15 +57,14 @@ function PlanForm({ plan, isNew, onAsk }: { plan: PlanDTO; isNew: boolean; onAsk
           <textarea
           value={weights}
           rows={Math.min(6, Math.max(2, weights.split('\n').length))}
-          placeholder="gpt-4o*=2"
+          placeholder={t.planWeightsEmpty}
           spellCheck={false}
-          aria-describedby={`${weightsId}-hint`}
+          aria-describedby={WEIGHTS_HINT_ID}
           aria-invalid={weightsError ? true : undefined}
           aria-errormessage={weightsError ? `${weightsId}-error` : undefined}
           onChange={(e) => setWeights(e.target.value)}
           />
         </label>
-        <small id={`${weightsId}-hint`}>{t.planWeightsHint}</small>
         {weightsError && (
           <small id={`${weightsId}-error`} role="alert" className="sol-field-error">
             {weightsError}
@@ -93,6 +95,9 @@ export function PlansEditor() {
     });
   return (
     <div className="sol-plans">
+      <p id={WEIGHTS_HINT_ID} className="sol-muted">
+        {t.planWeightsHint}
+      </p>
       {plans.isError && <ErrorNote error={plans.error} onRetry={() => void plans.refetch()} />}
       {confirmed.notes}
       {(plans.data ?? []).map((p) => (

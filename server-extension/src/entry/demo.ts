@@ -36,13 +36,14 @@ interface DemoUser {
 
 const PLANS = [
   { id: 'demo-basic', name: 'Básico (demo)', tokenLimit: 190, period: 'month' as const, isDefault: true },
-  { id: 'demo-pro', name: 'Pro (demo)', tokenLimit: 1_200, period: 'week' as const, isDefault: false },
+  // The Pro plan weighs gpt-4o itself (×1.5, instead of the deployment's ×2): admins see it in the Plans tab.
+  { id: 'demo-pro', name: 'Pro (demo)', tokenLimit: 1_200, period: 'week' as const, isDefault: false, modelWeights: { 'gpt-4o': 1.5 } },
   { id: 'demo-admin', name: 'Admin (demo)', tokenLimit: 1_000_000, period: 'month' as const, isDefault: false },
 ];
 
 const USERS: DemoUser[] = [
   { userId: 'demo-ana', email: 'ana@demo.solaris', name: 'Ana', role: 'USER', planId: 'demo-basic', description: 'Plano Básico: 190 tokens/mês — 80% em ~5 mensagens, 100% logo depois' },
-  { userId: 'demo-bruno', email: 'bruno@demo.solaris', name: 'Bruno', role: 'USER', planId: 'demo-pro', description: 'Plano Pro: 1.200 tokens/semana' },
+  { userId: 'demo-bruno', email: 'bruno@demo.solaris', name: 'Bruno', role: 'USER', planId: 'demo-pro', description: 'Plano Pro: 1.200 tokens/semana; gpt-4o pesa 1,5× (peso próprio do plano)' },
   { userId: 'demo-admin', email: 'admin@demo.solaris', name: 'Admin', role: 'ADMIN', planId: 'demo-admin', description: 'Administrador: aba de administração (⚙ ao lado do contador)' },
 ];
 
