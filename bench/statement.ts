@@ -231,6 +231,14 @@ async function main(): Promise<void> {
     const limiter = createLimiter('bench', { points: 1_000_000, duration: 60 }, redis);
     parts.push(['rate-limit consume (Redis)', await timeIt(SAMPLES, async () => void (await limiter.consume(userId)))]);
     parts.push(['authenticate (JWT verify, cached profile)', await timeIt(SAMPLES, async () => void (await authenticator.authenticate({ authorization: `Bearer ${token}` })))]);
+    // The same HTTP stack (express router, auth, rate limit) around the smallest read: what the stack costs.
+    parts.push([
+      'GET /balance (HTTP: auth, rate limit, counter read)',
+      await timeIt(SAMPLES, async () => {
+        const r = await request(`${url}${API_PREFIX}${ApiRoutes.balance}`, { headers, dispatcher: agent });
+        await r.body.arrayBuffer();
+      }),
+    ]);
     const sample = await rt.engine.statement(userId, {});
     parts.push(['JSON.stringify of the page', await timeIt(SAMPLES, async () => void JSON.stringify(sample))]);
     // The transport floor: the same client and agent settings against a bare node:http server that answers the
