@@ -130,8 +130,22 @@ export class QuotaEngine {
    * for the model, else the deployment table's. The plan is only looked up (`planId` given, else the counter)
    * when some plan weights this model itself — otherwise this is the deployment weight, with no I/O.
    */
-  private async weigh(userId: string, model: string, tokens: number, planId: string | null | undefined, now: number): Promise<number> {
-    const byPlan = await this.planWeights.forModel(model);
+  private weigh(userId: string, model: string, tokens: number, planId: string | null | undefined, now: number): number | Promise<number> {
+    const byPlan = this.planWeights.forModel(model);
+    // The usual case — fresh tables, no plan weighs this model — is synchronous: no promise on the hot path.
+    if (!(byPlan instanceof Promise) && byPlan.size === 0) return this.pricing.weighted(model, tokens);
+    return this.weighWithPlan(userId, model, tokens, planId, now, byPlan);
+  }
+
+  private async weighWithPlan(
+    userId: string,
+    model: string,
+    tokens: number,
+    planId: string | null | undefined,
+    now: number,
+    pending: ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>,
+  ): Promise<number> {
+    const byPlan = await pending;
     if (byPlan.size === 0) return this.pricing.weighted(model, tokens);
     let plan = planId;
     if (plan === undefined) {
@@ -174,8 +188,11 @@ export class QuotaEngine {
   async reserve(req: ReserveRequest): Promise<ReserveResponse> {
     validateReserve(req);
     const now = this.clock();
-    const estimate =
-      req.model !== undefined && req.tokens !== undefined ? await this.weigh(req.userId, req.model, req.tokens, undefined, now) : req.estimate!;
+    let estimate = req.estimate!;
+    if (req.model !== undefined && req.tokens !== undefined) {
+      const w = this.weigh(req.userId, req.model, req.tokens, undefined, now);
+      estimate = typeof w === 'number' ? w : await w;
+    }
     const r = await this.store.reserve({ userId: req.userId, requestId: req.requestId, estimate }, now);
     const balance = this.toBalance(r.state);
     if (!r.ok) {
@@ -199,7 +216,8 @@ export class QuotaEngine {
     validateSettle(req);
     const total = req.promptTokens + req.completionTokens;
     const now = this.clock();
-    const weightedTokens = await this.weigh(req.userId, req.model, total, req.planId, now);
+    const w = this.weigh(req.userId, req.model, total, req.planId, now);
+    const weightedTokens = typeof w === 'number' ? w : await w;
     const r = await this.store.settle(
       {
         requestId: req.requestId,

@@ -27,9 +27,16 @@ export class PlanWeights {
     this.loadedAt = Number.NEGATIVE_INFINITY;
   }
 
-  /** The weights plans give this model themselves (empty: the deployment table decides for everyone). */
-  async forModel(model: string): Promise<ReadonlyMap<string, number>> {
-    if (Date.now() - this.loadedAt >= (this.opts.ttlMs ?? 10_000)) await this.refresh();
+  /**
+   * The weights plans give this model themselves (empty: the deployment table decides for everyone).
+   * Synchronous while the tables are fresh — the hot path pays no promise — else a promise of the reload.
+   */
+  forModel(model: string): ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>> {
+    if (Date.now() - this.loadedAt >= (this.opts.ttlMs ?? 10_000)) return this.refresh().then(() => this.lookup(model));
+    return this.lookup(model);
+  }
+
+  private lookup(model: string): ReadonlyMap<string, number> {
     let m = this.perModel.get(model);
     if (!m) {
       m = new Map();
