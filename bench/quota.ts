@@ -178,8 +178,8 @@ async function ledgerCallersBench(db: Database, tz: string): Promise<number> {
  */
 async function luaPairBench(redis: Redis): Promise<number> {
   type Scripts = {
-    solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<string[]>;
-    solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<string[]>;
+    solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<string>;
+    solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<string>;
   };
   const lua = redis as unknown as Scripts;
   return measure(Math.max(2, SECONDS / 2), async (caller, i) => {
@@ -187,7 +187,7 @@ async function luaPairBench(redis: Redis): Promise<number> {
     const id = `lua-${run}-${caller}-${i}`;
     const now = Date.now();
     const reply = await lua.solarisReserve(k.counter, k.reservations, id, 200, now, 600_000, 1000);
-    const pk = reply[4] ?? ''; // {status, reserved, pl, pkd, pk, ...} (COUNTER_FIELDS)
+    const pk = reply.split('\n')[4] ?? ''; // "status\nreserved\npl\npkd\npk…" (COUNTER_FIELDS)
     await lua.solarisSettle(k.counter, k.reservations, k.marker(id), id, 200, pk, now, 3_600_000);
   });
 }

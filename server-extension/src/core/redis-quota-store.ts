@@ -48,16 +48,16 @@ const COUNTER_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 const LOCK_TTL_MS = 5_000;
 
 /**
- * {status, reserved, ...counter fields} (see parseState). Missing hash fields come back as null; `reserved`, and
- * `used` once a settle moved it, come back as integers (a Lua number is an integer reply: no tostring in Lua).
+ * [status, reserved, ...counter fields[, extra]]: the scripts' one-string reply split on "\n" (reply() in
+ * lua/_counter.lua; one bulk string decodes far faster than an array). Missing hash fields are ''.
  */
-type LuaReply = (string | number | null)[];
+type LuaReply = string[];
 
 interface SolarisRedis extends Redis {
-  solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<LuaReply>;
-  solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<LuaReply>;
-  solarisSettleOutbox(c: string, r: string, m: string, o: string, ...args: (string | number)[]): Promise<LuaReply>;
-  solarisState(c: string, r: string, now: number): Promise<LuaReply>;
+  solarisReserve(c: string, r: string, ...args: (string | number)[]): Promise<string>;
+  solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<string>;
+  solarisSettleOutbox(c: string, r: string, m: string, o: string, ...args: (string | number)[]): Promise<string>;
+  solarisState(c: string, r: string, now: number): Promise<string>;
   solarisRelease(r: string, requestId: string): Promise<number>;
   solarisInstall(numKeys: number, ...args: (string | number)[]): Promise<number>;
   solarisFired(c: string, periodKey: string, threshold: number): Promise<number>;
@@ -159,7 +159,7 @@ export class RedisQuotaStore implements QuotaStore {
     }
     const entryId = reply[14];
     // Not taken from memory (drainer stopped, or too many rows waiting): the drainers find it in the stream.
-    if (typeof entryId === 'string' && !this.opts.settleOutbox!.enqueue(s.userId, entryId, s, row)) this.announce(s.userId);
+    if (entryId !== undefined && !this.opts.settleOutbox!.enqueue(s.userId, entryId, s, row)) this.announce(s.userId);
     const state = parseState(s.userId, reply);
     const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
     return { duplicate: reply[0] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
@@ -241,10 +241,10 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   /** Runs a script; on MISSING rebuilds the counter from Postgres (once, under the user's lock) and retries. */
-  private async withCounter(userId: string, now: number, run: () => Promise<LuaReply>): Promise<LuaReply> {
+  private async withCounter(userId: string, now: number, run: () => Promise<string>): Promise<LuaReply> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const reply = await run();
-      if (reply[0] !== 'MISSING') return reply;
+      if (reply !== 'MISSING') return reply.split('\n');
       await this.rebuild(userId, now);
     }
     throw new SolarisError('store_unavailable', 'quota counter could not be rebuilt');
@@ -265,7 +265,7 @@ export class RedisQuotaStore implements QuotaStore {
       // Double check under the lock: a caller that saw MISSING before another rebuild installed the counter
       // must not rebuild again. A live counter may already count settlements the snapshot below would miss
       // (their Lua step ran between this rebuild's reads), and replacing it would lose them.
-      if ((await this.redis.solarisState(k.counter, k.reservations, now))[0] !== 'MISSING') return;
+      if ((await this.redis.solarisState(k.counter, k.reservations, now)) !== 'MISSING') return;
       // Rows counted while Postgres was down may still wait in the outbox: write them first, or the sum misses them.
       await this.opts.outbox?.flushUser(userId);
       await this.opts.settleOutbox?.flushUser(userId);
@@ -319,15 +319,14 @@ function pendingEntry(s: Settlement, periodKey: string): LedgerEntryDTO {
 }
 
 /**
- * Lua replies are {status, reserved, ...counter fields in this order} (the HMGET in lua/_counter.lua): read
- * positionally, no per-call object of field names. A field the hash lacks comes back as null. `reserved` is an
- * integer, `used` a string or (moved by settle) an integer; the other fields are strings.
+ * Lua replies are [status, reserved, ...counter fields in this order] (the HMGET in lua/_counter.lua): read
+ * positionally, no per-call object of field names. A field the hash lacks is ''.
  */
 const COUNTER_FIELDS = ['pl', 'pkd', 'pk', 'ps', 'pe', 'lim', 'gr', 'used', 'ne', 'cap', 'wp', 'fd'] as const;
 const F = Object.fromEntries(COUNTER_FIELDS.map((f, i) => [f, i + 2])) as Record<(typeof COUNTER_FIELDS)[number], number>;
 
 function parseState(userId: string, reply: LuaReply): CounterState {
-  const text = reply as (string | null)[];
+  const text = reply;
   const fd = text[F.fd];
   return {
     userId,

@@ -7,7 +7,10 @@
 -- that can be avoided (numbers go back as integer replies), globals used in loops read once into locals.
 -- Every script replies with the counter fields in this fixed order (COUNTER_FIELDS in redis-quota-store.ts
 -- must match), read with one HMGET: building a Lua table from HGETALL and walking it with pairs() cost more.
-local tonumber, find, sub = tonumber, string.find, string.sub
+-- The reply is ONE string, its parts separated by "\n" (see reply() below): ioredis decodes one bulk string
+-- far faster than a 14-element array (a 32-caller EVALSHA loop: 57–69k → 91–99k calls/s, 14–18 → 10–11 µs
+-- of Node CPU per call), and Redis builds one reply element instead of fourteen.
+local tonumber, find, sub, format, concat, type = tonumber, string.find, string.sub, string.format, table.concat, type
 local PK, PS, PE, LIM, GR, USED, NE = 3, 4, 5, 6, 7, 8, 9
 
 -- The user's counter fields (HMGET order), or nil when it must be rebuilt from Postgres first: missing
@@ -19,6 +22,19 @@ local function readCounter(key, now)
   local ne = v[NE] and tonumber(v[NE])
   if ne and ne > 0 and now >= ne then return nil end
   return v
+end
+
+-- "status\nreserved\n<the 12 counter fields>[\nextra]". No part can hold a "\n" (plan ids, period keys, numbers,
+-- threshold lists, stream ids). Numbers as %d: concatenating a Lua number would print it with 14 significant
+-- digits; missing fields (false) as ''.
+local function reply(status, reserved, v, extra)
+  for i = 1, 12 do
+    local x = v[i]
+    if not x then v[i] = '' elseif type(x) == 'number' then v[i] = format('%d', x) end
+  end
+  local s = status .. '\n' .. format('%d', reserved) .. '\n' .. concat(v, '\n')
+  if extra then s = s .. '\n' .. extra end
+  return s
 end
 
 -- Open reservations are requestId -> "amount:expiresAtMs" (split with find/sub: cheaper than a pattern).

@@ -1,17 +1,17 @@
 -- Reserve `estimate` weighted tokens for one request, atomically. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash sq:{u}:c   KEYS[2] reservations hash sq:{u}:r (requestId -> "amount:expiresAtMs")
 -- ARGV: requestId, estimate, nowMs, ttlMs, maxInflight
--- Returns {status, reserved (integer), counter fields in HMGET order (_counter.lua)}; status MISSING means:
+-- Returns "status\nreserved\ncounter fields in HMGET order" (reply() in _counter.lua); 'MISSING' means:
 -- rebuild the counter from Postgres, then retry.
 local now = tonumber(ARGV[3])
 local v = readCounter(KEYS[1], now)
-if not v then return {'MISSING'} end
+if not v then return 'MISSING' end
 
 local reserved, open, mine, expired = purgeReservations(KEYS[2], now, ARGV[1])
 if expired then
   -- Rebuilt before this decision; the purged holds are gone, so the retry does not come back here.
   redis.call('DEL', KEYS[1])
-  return {'MISSING'}
+  return 'MISSING'
 end
 
 local status = 'reserved'
@@ -36,4 +36,4 @@ else
   end
   reserved = reserved + estimate
 end
-return {status, reserved, unpack(v)}
+return reply(status, reserved, v)

@@ -6,12 +6,12 @@
 -- KEYS[4] here, in the same atomic step that sets the marker and moves the counter — counted iff recorded.
 -- periodKey '' = not known (the row is not in the ledger yet): the row belongs to this counter's period when
 -- occurredAtMs lies in [ps, pe) — the same rule the ledger's period key follows.
--- Returns {status, reserved (integer), counter fields in HMGET order (_counter.lua); `used` is an integer once
--- moved[, the outbox entry id when this call appended the row (15th element)]}: the caller writes that entry
--- to the ledger from memory (write-behind) and deletes it by id.
+-- Returns "status\nreserved\ncounter fields in HMGET order[\nthe outbox entry id when this call appended the
+-- row]" (reply() in _counter.lua; 'MISSING': rebuild first): the caller writes that entry to the ledger from
+-- memory (write-behind) and deletes it by id.
 local now = tonumber(ARGV[4])
 local v = readCounter(KEYS[1], now)
-if not v then return {'MISSING'} end
+if not v then return 'MISSING' end
 
 redis.call('HDEL', KEYS[2], ARGV[1])
 local status = 'already'
@@ -38,6 +38,4 @@ for i = 1, #res do
   local p = find(s, ':', 1, true)
   if tonumber(sub(s, p + 1)) > now then reserved = reserved + tonumber(sub(s, 1, p - 1)) end
 end
-local out = {status, reserved, unpack(v)}
-if entry then out[15] = entry end
-return out
+return reply(status, reserved, v, entry)

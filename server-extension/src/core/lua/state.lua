@@ -2,11 +2,11 @@
 -- KEYS[1] counter hash   KEYS[2] reservations hash   ARGV: nowMs
 local now = tonumber(ARGV[1])
 local v = readCounter(KEYS[1], now)
-if not v then return {'MISSING'} end
+if not v then return 'MISSING' end
 local reserved, _, _, expired = purgeReservations(KEYS[2], now, nil)
 if expired then
   -- Rebuild from the ledger (see _counter.lua).
   redis.call('DEL', KEYS[1])
-  return {'MISSING'}
+  return 'MISSING'
 end
-return {'ok', reserved, unpack(v)}
+return reply('ok', reserved, v)
