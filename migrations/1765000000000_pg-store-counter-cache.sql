@@ -75,10 +75,12 @@ BEGIN
   -- A reservation is not the record: one lost in a crash is a reservation that expired.
   PERFORM set_config('synchronous_commit', 'off', true);
   PERFORM pg_advisory_xact_lock(hashtextextended('solaris:' || p_user, 0));
-  DELETE FROM quota_reservations q WHERE q.user_id = p_user AND q.expires_at <= p_now;
   s := solaris_counter(p_user, p_now, p_tz);
+  -- One statement: drop the user's expired holds and sum the open ones (the SELECT sees the rows as before the
+  -- DELETE, so it filters the expired ones itself).
+  WITH expired AS (DELETE FROM quota_reservations q WHERE q.user_id = p_user AND q.expires_at <= p_now RETURNING 1)
   SELECT COALESCE(sum(q.amount), 0)::bigint, count(*)::int, COALESCE(bool_or(q.request_id = p_request), false)
-    INTO reserved, open_count, mine FROM quota_reservations q WHERE q.user_id = p_user;
+    INTO reserved, open_count, mine FROM quota_reservations q WHERE q.user_id = p_user AND q.expires_at > p_now;
   inserted := false;
   IF NOT mine AND open_count < p_max_inflight AND s.lim + s.granted - s.used - reserved > 0
      AND p_estimate <= s.lim + s.granted - s.used - reserved THEN
@@ -116,7 +118,12 @@ BEGIN
   ON CONFLICT (request_id) DO NOTHING
   RETURNING ledger.seq, ledger.period_key, ledger.cost INTO l_seq, l_period_key, l_cost;
   PERFORM set_config('solaris.counter_writer', '', true);
-  DELETE FROM quota_reservations q WHERE q.request_id = p_request AND q.user_id = p_user;
+  -- One statement: drop this request's hold and sum the others still open (the SELECT sees the table as before
+  -- the DELETE: the dropped amount is subtracted).
+  WITH dropped AS (DELETE FROM quota_reservations q WHERE q.request_id = p_request AND q.user_id = p_user RETURNING q.amount, q.expires_at)
+  SELECT COALESCE(sum(q.amount), 0)::bigint
+         - COALESCE((SELECT sum(d.amount) FROM dropped d WHERE d.expires_at > p_now), 0)::bigint
+    INTO reserved FROM quota_reservations q WHERE q.user_id = p_user AND q.expires_at > p_now;
   -- Counted exactly when the snapshot's ledger sum would count it: inserted, same period, after the last reset.
   IF l_seq IS NOT NULL AND v_pk = s.pk AND (s.last_reset IS NULL OR p_occurred > s.last_reset) THEN
     UPDATE quota_counters q SET used = q.used + p_weighted WHERE q.user_id = p_user;
@@ -125,7 +132,6 @@ BEGIN
   plan_id := s.plan_id; kind := s.kind; lim := s.lim; base_lim := s.base_lim; personal_cap := s.personal_cap;
   warn_percent := s.warn_percent; pk := s.pk; ps := s.ps; pe := s.pe; last_reset := s.last_reset; granted := s.granted;
   next_expiry := s.next_expiry; used := s.used; fired := s.fired; recent := '{}';
-  SELECT COALESCE(sum(q.amount), 0)::bigint INTO reserved FROM quota_reservations q WHERE q.user_id = p_user AND q.expires_at > p_now;
   RETURN NEXT;
 END $$;
 
