@@ -8,7 +8,7 @@
  *   5. ledger ingest through LedgerWriter (group commit), many concurrent settlements.
  * Sequential requests for latency (p50/p99 over BENCH_SAMPLES), targets: HTTP p99 ≤ 5 ms, ingest ≥ 30,000 rows/s.
  * Env: DATABASE_URL, REDIS_URL, BENCH_ROWS (1000000), BENCH_USERS (10000), BENCH_SAMPLES (2000),
- * BENCH_INGEST_ROWS (200000), BENCH_PROF=http (CPU profile of the HTTP phase). A throwaway schema and Redis key prefix are created and removed.
+ * BENCH_INGEST_ROWS (200000), BENCH_PROF=http|heap (CPU or allocation profile of the HTTP phase). A throwaway schema and Redis key prefix are created and removed.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,22 +43,31 @@ const TZ = 'America/Sao_Paulo';
 const SECRET = 'bench-statement-secret';
 
 const f = (n: number, d = 2) => fixed(n, d);
-/** BENCH_PROF=http: a CPU profile of this process (client and server) during the HTTP phase, in bench-profiles/. */
-const PROFILE = process.env.BENCH_PROF === 'http';
+/**
+ * BENCH_PROF=http: a CPU profile of this process (client and server) during the HTTP phase; BENCH_PROF=heap: a
+ * sampling profile of everything allocated in it, collected garbage included (what drives the GC pauses in
+ * the p99). Written to bench-profiles/.
+ */
+const PROFILE = process.env.BENCH_PROF === 'http' || process.env.BENCH_PROF === 'heap' ? process.env.BENCH_PROF : null;
 
-async function startProfile(): Promise<() => Promise<string>> {
+async function startProfile(kind: 'http' | 'heap'): Promise<() => Promise<string>> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 100 });
-  await post('Profiler.start');
+  if (kind === 'heap') {
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  } else {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 100 });
+    await post('Profiler.start');
+  }
   return async () => {
-    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    const { profile } = (await post(kind === 'heap' ? 'HeapProfiler.stopSampling' : 'Profiler.stop')) as { profile: object };
     session.disconnect();
     mkdirSync('bench-profiles', { recursive: true });
-    const file = `bench-profiles/statement-http-${Date.now()}.cpuprofile`;
+    const file = `bench-profiles/statement-http-${Date.now()}.${kind === 'heap' ? 'heapprofile' : 'cpuprofile'}`;
     writeFileSync(file, JSON.stringify(profile));
     return file;
   };
@@ -199,13 +208,13 @@ async function main(): Promise<void> {
 
     // ---------- 4. HTTP API ----------
     const headers = { authorization: `Bearer ${token}` };
-    const stopProfile = PROFILE ? await startProfile() : null;
+    const stopProfile = PROFILE ? await startProfile(PROFILE) : null;
     const http = await timeIt(SAMPLES, async () => {
       const r = await request(`${url}${API_PREFIX}${ApiRoutes.statement}`, { headers, dispatcher: agent });
       if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`);
       await r.body.arrayBuffer();
     });
-    if (stopProfile) console.log(`CPU profile of the HTTP phase (its figures are inflated by the profiler): ${await stopProfile()}`);
+    if (stopProfile) console.log(`${PROFILE === 'heap' ? 'Allocation' : 'CPU'} profile of the HTTP phase (its figures are inflated by the profiler): ${await stopProfile()}`);
     const page2 = await timeIt(Math.min(SAMPLES, 500), async () => {
       const r = await request(`${url}${API_PREFIX}${ApiRoutes.statement}?cursor=${probe.nextCursor}`, { headers, dispatcher: agent });
       await r.body.arrayBuffer();
