@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { SolarisError } from '../src/core/errors';
-import { LedgerWriter, encodeCursor, insertLedgerRows } from '../src/core/ledger';
+import { LedgerWriter, encodeCursor, insertLedgerRows, toEntry } from '../src/core/ledger';
 import type { Settlement } from '../src/core/quota-store';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 
@@ -258,6 +258,24 @@ describe('ledger', () => {
         await insertLedgerRows(t.db.pool, [...batch].reverse(), TZ);
         const { rows } = await t.db.pool.query(`SELECT request_id FROM ledger WHERE request_id LIKE $1 ORDER BY seq`, [`ord-${size}-%`]);
         expect(rows.map((r) => r.request_id), `batch of ${size}`).toEqual(batch.map((b) => b.requestId));
+      }
+    });
+
+    it('returned rows equal the stored rows; text with lone surrogates is stored (as U+FFFD), not refused', async () => {
+      const odd = settlement('wf-1', 'wf-user', { model: 'gpt\ud800x', conversationId: 'c\udfff', messageId: 'aspas "\\ e ção', cost: 0.000012345678912 });
+      const plain = settlement('wf-2', 'wf-user', { estimated: true });
+      const results = await insertLedgerRows(t.db.pool, [odd, plain], TZ);
+      const { rows } = await t.db.pool.query(
+        `SELECT seq, request_id, user_id, created_at, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost,
+                source, estimated, conversation_id, message_id, period_key FROM ledger WHERE user_id = 'wf-user' ORDER BY seq`,
+      );
+      expect(rows.map((r) => r.model)).toEqual(['gpt\ufffdx', 'm']);
+      expect(rows[0].conversation_id).toBe('c\ufffd');
+      expect(rows[0].message_id).toBe('aspas "\\ e ção');
+      for (const stored of rows) {
+        const { inserted, row } = results.get(stored.request_id)!;
+        expect(inserted).toBe(true);
+        expect(toEntry(row)).toEqual(toEntry(stored));
       }
     });
 

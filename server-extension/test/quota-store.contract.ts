@@ -303,6 +303,8 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
         () => settle(u, 's', 10, Number.NaN),
         () => settle('', 's', 1, 1),
         () => settle(u, 's'.repeat(500), 1, 1),
+        () => settle(u, 'lone-\ud800-surrogate', 1, 1), // an id that could not be stored as given
+        () => t.engine.reserve({ userId: u, requestId: 'n', model: 'm' }), // model without tokens, no estimate
         () => t.engine.settle({ userId: u, requestId: 's', model: 'm', promptTokens: 1, completionTokens: 1, source: 'bogus' as 'proxy' }),
         () => t.engine.balance('x'.repeat(1000)),
         () => t.engine.admin.grant({ userId: u, tokens: -10 }, ADMIN),

@@ -7,8 +7,11 @@ export const MAX_TOKENS_PER_REQUEST = 1_000_000_000_000;
 // Postgres text cannot hold NUL (SQLSTATE 22021): refused here as bad input, or a settlement would fail after the
 // answer was served (tokens never charged) and a reservation would look like a store outage (fail mode).
 const noNul = (s: z.ZodString) => s.refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
-export const userIdSchema = noNul(z.string().min(1, 'userId must not be empty').max(128, 'userId is too long'));
-export const requestIdSchema = noNul(z.string().min(1, 'requestId must not be empty').max(200, 'requestId is too long'));
+// An id is a key: a lone UTF-16 surrogate would be stored as U+FFFD and no longer match the id the caller holds.
+const wellFormedId = (s: z.ZodType<string>) =>
+  s.refine((v) => (v as string & { isWellFormed(): boolean }).isWellFormed(), 'must be valid Unicode text');
+export const userIdSchema = wellFormedId(noNul(z.string().min(1, 'userId must not be empty').max(128, 'userId is too long')));
+export const requestIdSchema = wellFormedId(noNul(z.string().min(1, 'requestId must not be empty').max(200, 'requestId is too long')));
 const tokens = z.number().int('must be a whole number').min(0, 'must not be negative').max(MAX_TOKENS_PER_REQUEST, 'is absurdly large');
 
 const modelSchema = noNul(z.string().min(1).max(200));
