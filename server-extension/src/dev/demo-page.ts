@@ -82,7 +82,7 @@ export function demoPage(): string {
     <div class="topbar">
       <select data-testid="model-selector-button" id="model" aria-label="Modelo">
         <option value="gpt-4o-mini">gpt-4o-mini (peso 1)</option>
-        <option value="gpt-4o">gpt-4o (peso 2)</option>
+        <option value="gpt-4o">gpt-4o (peso 2; 1,5 no plano Pro)</option>
       </select>
       <div class="grow"></div>
       <button id="share" type="button">Compartilhar</button>
