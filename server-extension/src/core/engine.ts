@@ -119,7 +119,10 @@ export class QuotaEngine {
     this.events.setMaxListeners(50);
   }
 
-  /** Weighted tokens to reserve for a request: (prompt estimate + max completion) × model weight. */
+  /**
+   * (prompt estimate + max completion) × the DEPLOYMENT weight of the model (SOLARIS_MODEL_WEIGHTS). A plan's own
+   * weights are applied by reserve({model, tokens}), which callers should prefer.
+   */
   estimateWeighted(model: string, promptTokens: number, maxCompletionTokens?: number | null): number {
     const completion = maxCompletionTokens ?? this.config.SOLARIS_DEFAULT_MAX_TOKENS;
     return this.pricing.weighted(model, Math.max(0, promptTokens) + Math.max(0, completion));

@@ -5,6 +5,7 @@ import type { Queryable } from './sql';
 import { z } from 'zod';
 import { invalid } from './errors';
 import { parseWith } from './validation';
+import { isWellFormed, toWellFormed } from './text';
 
 export const LEDGER_COLUMNS = `seq, request_id, created_at, model, prompt_tokens, completion_tokens, total_tokens,
   weighted_tokens, cost, source, estimated, conversation_id, message_id, period_key`;
@@ -56,10 +57,23 @@ export function toEntry(r: LedgerRow, balanceAfter: number | null = null): Ledge
 export type LedgerWriteResult = { inserted: boolean; row: LedgerRow & { user_id: string } };
 
 /**
- * Lone UTF-16 surrogates become U+FFFD — what pg's UTF-8 encoding of a text parameter did before — because
- * Postgres's JSON parser refuses them (a model name from a client's JSON may hold one).
+ * The settlement as Postgres will store it: lone UTF-16 surrogates in its text become U+FFFD — what pg's UTF-8
+ * encoding of a text parameter did — because Postgres's JSON parser refuses them (a model name from a client's
+ * JSON may hold one). The same object when there is nothing to change (the usual case).
  */
-const wellFormed = (s: string): string => (s as string & { toWellFormed(): string }).toWellFormed();
+function storable(s: Settlement): Settlement {
+  const texts = [s.requestId, s.userId, s.model, s.conversationId ?? '', s.messageId ?? ''];
+  if (texts.every(isWellFormed)) return s;
+  const wf = (v: string | null | undefined) => (v == null ? v : toWellFormed(v));
+  return {
+    ...s,
+    requestId: toWellFormed(s.requestId),
+    userId: toWellFormed(s.userId),
+    model: toWellFormed(s.model),
+    conversationId: wf(s.conversationId),
+    messageId: wf(s.messageId),
+  };
+}
 
 /**
  * The INSERT of insertLedgerRows as text + values. The rows travel as ONE json parameter (json_to_recordset):
@@ -70,21 +84,20 @@ const wellFormed = (s: string): string => (s as string & { toWellFormed(): strin
  * afterwards (see collectLedgerResults).
  */
 export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: string; values: unknown[]; sorted: Settlement[] } {
-  const wf = wellFormed;
-  const sorted = [...rows].sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
+  const sorted = rows.map(storable).sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
   const json = JSON.stringify(
     sorted.map((s, o) => ({
-      r: wf(s.requestId),
-      u: wf(s.userId),
-      m: wf(s.model),
+      r: s.requestId,
+      u: s.userId,
+      m: s.model,
       p: s.promptTokens,
       c: s.completionTokens,
       w: s.weightedTokens,
       k: s.cost,
       s: s.source,
       e: s.estimated,
-      cv: s.conversationId == null ? null : wf(s.conversationId),
-      mi: s.messageId == null ? null : wf(s.messageId),
+      cv: s.conversationId ?? null,
+      mi: s.messageId ?? null,
       t: Math.round(s.occurredAt),
       o,
     })),
@@ -158,7 +171,7 @@ export async function insertLedgerRows(db: Queryable, rows: Settlement[], tz: st
   // Inserted rows are the input plus what Postgres decided (seq, period key, cost at the column's scale): parsing
   // fourteen returned columns per row (timestamps above all) cost more than this.
   const first = new Map<string, Settlement>();
-  for (const s of q.sorted) if (!first.has(wellFormed(s.requestId))) first.set(wellFormed(s.requestId), s);
+  for (const s of q.sorted) if (!first.has(s.requestId)) first.set(s.requestId, s);
   const inserted = out.map((r): LedgerRow & { user_id: string } => {
     const s = first.get(r.request_id)!;
     return {
@@ -166,7 +179,7 @@ export async function insertLedgerRows(db: Queryable, rows: Settlement[], tz: st
       request_id: r.request_id,
       user_id: s.userId,
       created_at: new Date(Math.round(s.occurredAt)),
-      model: wellFormed(s.model),
+      model: s.model,
       prompt_tokens: s.promptTokens,
       completion_tokens: s.completionTokens,
       total_tokens: s.promptTokens + s.completionTokens,
@@ -174,8 +187,8 @@ export async function insertLedgerRows(db: Queryable, rows: Settlement[], tz: st
       cost: Number(r.cost),
       source: s.source,
       estimated: s.estimated,
-      conversation_id: s.conversationId == null ? null : wellFormed(s.conversationId),
-      message_id: s.messageId == null ? null : wellFormed(s.messageId),
+      conversation_id: s.conversationId ?? null,
+      message_id: s.messageId ?? null,
       period_key: r.period_key,
     };
   });

@@ -326,13 +326,12 @@ const COUNTER_FIELDS = ['pl', 'pkd', 'pk', 'ps', 'pe', 'lim', 'gr', 'used', 'ne'
 const F = Object.fromEntries(COUNTER_FIELDS.map((f, i) => [f, i + 2])) as Record<(typeof COUNTER_FIELDS)[number], number>;
 
 function parseState(userId: string, reply: LuaReply): CounterState {
-  const text = reply;
-  const fd = text[F.fd];
+  const fd = reply[F.fd];
   return {
     userId,
-    planId: text[F.pl] || null,
-    periodKind: (text[F.pkd] || 'month') as PeriodKind,
-    periodKey: text[F.pk] ?? '',
+    planId: reply[F.pl] || null,
+    periodKind: (reply[F.pkd] || 'month') as PeriodKind,
+    periodKey: reply[F.pk] ?? '',
     periodStart: Number(reply[F.ps]),
     periodEnd: Number(reply[F.pe]),
     limit: Number(reply[F.lim]),
@@ -340,7 +339,7 @@ function parseState(userId: string, reply: LuaReply): CounterState {
     used: Number(reply[F.used]),
     reserved: Number(reply[1] ?? 0),
     fired: fd ? fd.split(',').map(Number).sort((a, b) => a - b) : [],
-    personalCap: text[F.cap] ? Number(text[F.cap]) : null,
-    warnPercent: text[F.wp] ? Number(text[F.wp]) : null,
+    personalCap: reply[F.cap] ? Number(reply[F.cap]) : null,
+    warnPercent: reply[F.wp] ? Number(reply[F.wp]) : null,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalid } from './errors';
+import { isWellFormed } from './text';
 
 // Absurd-size guard: no single request is billed more than this many tokens (10^12 > any context window × weight).
 export const MAX_TOKENS_PER_REQUEST = 1_000_000_000_000;
@@ -8,8 +9,7 @@ export const MAX_TOKENS_PER_REQUEST = 1_000_000_000_000;
 // answer was served (tokens never charged) and a reservation would look like a store outage (fail mode).
 const noNul = (s: z.ZodString) => s.refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 // An id is a key: a lone UTF-16 surrogate would be stored as U+FFFD and no longer match the id the caller holds.
-const wellFormedId = (s: z.ZodType<string>) =>
-  s.refine((v) => (v as string & { isWellFormed(): boolean }).isWellFormed(), 'must be valid Unicode text');
+const wellFormedId = (s: z.ZodType<string>) => s.refine(isWellFormed, 'must be valid Unicode text');
 export const userIdSchema = wellFormedId(noNul(z.string().min(1, 'userId must not be empty').max(128, 'userId is too long')));
 export const requestIdSchema = wellFormedId(noNul(z.string().min(1, 'requestId must not be empty').max(200, 'requestId is too long')));
 const tokens = z.number().int('must be a whole number').min(0, 'must not be negative').max(MAX_TOKENS_PER_REQUEST, 'is absurdly large');
