@@ -127,6 +127,33 @@ describe('ledger', () => {
       expect(next.nextCursor).toBeNull();
     });
 
+    it('the page text Postgres builds reads back as the stored rows: escapes, non-BMP text, costs at full scale', async () => {
+      // The HTTP API sends statementJson's text as it is: every string must come out escaped, every cost as the
+      // double the stored numeric reads as, and the text must be the DTO statement() returns.
+      const who = 'stmt-text';
+      const odd = ['quote " back \\ slash', 'tab\tnew\nline \u0001 \u001f', 'emoji 😀 acentuação', '</script><b>'];
+      const costs = [0.0000001234, 12345.6789012345, 0, 1e-10];
+      for (let i = 0; i < odd.length; i++) {
+        await insertLedgerRows(
+          t.db.pool,
+          [settlement(`text-${i}`, who, { model: odd[i]!, conversationId: odd[(i + 1) % odd.length]!, messageId: i % 2 ? null : odd[i]!, cost: costs[i]!, occurredAt: Date.parse('2026-11-15T12:00:00-03:00') + i })],
+          TZ,
+        );
+      }
+      const text = await t.engine.statementJson(who, {});
+      const page = JSON.parse(text) as Awaited<ReturnType<typeof t.engine.statement>>;
+      expect(page).toEqual(await t.engine.statement(who, {}));
+      const { rows } = await t.db.pool.query(`SELECT request_id, model, conversation_id, message_id, cost::text AS cost FROM ledger WHERE user_id = $1`, [who]);
+      expect(page.items).toHaveLength(odd.length);
+      for (const item of page.items) {
+        const r = rows.find((x) => x.request_id === item.requestId)!;
+        expect([item.model, item.conversationId, item.messageId]).toEqual([r.model, r.conversation_id, r.message_id]);
+        expect(item.cost).toBe(Number(r.cost));
+      }
+      expect(page.items.map((i) => i.requestId)).toEqual(['text-3', 'text-2', 'text-1', 'text-0']); // newest first
+      expect(page.totals.requests).toBe(odd.length);
+    });
+
     it('balance-after equals a brute-force recomputation on every page, with filters, resets and grants', async () => {
       // Two periods; in November resets and grants between rows, one reset at the very instant of a row (a reset
       // counts only for rows strictly after it), rows sharing one instant (ordered by seq).

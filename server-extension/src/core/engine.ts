@@ -15,7 +15,7 @@ import type { SolarisConfig } from './config';
 import { systemClock, type Clock } from './clock';
 import { invalid } from './errors';
 import { Pricing } from './pricing';
-import { readStatement } from './ledger';
+import { readStatementJson } from './ledger';
 import { toBalance, usedPercentOf, type CounterState, type QuotaStore, type ReserveOutcome } from './quota-store';
 import { validateReserve, validateSettle, validateUserId } from './validation';
 import { AdminService } from './admin';
@@ -276,9 +276,14 @@ export class QuotaEngine {
   }
 
   async statement(userId: string, query: StatementQuery): Promise<StatementPageDTO> {
+    return JSON.parse(await this.statementJson(userId, query)) as StatementPageDTO;
+  }
+
+  /** The same page as the JSON text of a StatementPageDTO, as Postgres built it (what the HTTP API sends). */
+  async statementJson(userId: string, query: StatementQuery): Promise<string> {
     validateUserId(userId);
-    // The counter read runs alongside the page and totals queries (readStatement awaits it last).
-    return readStatement(this.db.pool, userId, query, this.store.state(userId, this.clock()).then((s) => s.limit));
+    // The counter read runs alongside the totals query (readStatementJson needs the limit for the page query).
+    return readStatementJson(this.db.pool, userId, query, this.store.state(userId, this.clock()).then((s) => s.limit));
   }
 
   async close(): Promise<void> {

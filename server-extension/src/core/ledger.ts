@@ -383,17 +383,21 @@ function named(text: string, values: unknown[]): pg.QueryConfig {
 }
 
 /**
- * `currentLimit` may be a promise (the counter read): it is awaited only for the balance-after step, so the
- * page, the totals and the counter read travel at the same time (one round trip of latency instead of three).
+ * One page of a user's statement as the JSON text of a StatementPageDTO, built by Postgres: the HTTP API sends
+ * it as it comes, so Node neither parses nor re-serialises 50 rows (bench:statement: that was about a third of
+ * the garbage per request, and garbage is what puts young-generation pauses into the p99).
+ *
+ * `currentLimit` may be a promise (the counter read): the totals query and the counter read travel at the same
+ * time; the page query, which needs the limit for each row's balance-after, goes as soon as the counter answers.
  */
-export async function readStatement(
+export async function readStatementJson(
   db: Queryable,
   userId: string,
   query: StatementQuery,
   currentLimit: number | Promise<number>,
-): Promise<StatementPageDTO> {
+): Promise<string> {
   const limitP = Promise.resolve(currentLimit);
-  limitP.catch(() => undefined); // awaited below; a page error must not leave it unhandled
+  limitP.catch(() => undefined); // awaited below; a validation error must not leave it unhandled
   // Adapters validate too; the core never lets a bad value reach SQL as a raw Postgres error.
   const q = parseWith(statementQuerySchema, query);
   const limit = q.limit ?? 50;
@@ -426,11 +430,12 @@ export async function readStatement(
     )
     .catch(dataError);
   totalsP.catch(() => undefined); // awaited below, after the page
-  // The page (limit + 1 rows, to know whether a next page exists) and each row's balance-after in one round
-  // trip, built as JSON by Postgres: parsing one JSON text costs Node about half the CPU and a third of the
-  // garbage of pg's per-field row parsing (a Date and 18 strings a row): 0.39 → 0.22 ms CPU and 83 → ~40 kB
-  // per 50-row page (bench:statement, 2026-11-27). createdAt travels as epoch ms (to_char is slower in SQL).
   const n = params.length; // $n = limit + 1
+  params.push(await limitP); // $n+1: the current limit (limits are not versioned)
+  // The page (limit + 1 rows, to know whether a next page exists) and each row's balance-after in one round
+  // trip. Each item is a LedgerEntryDTO, keys in the wire order (json_agg of a row record is compact JSON). createdAt is
+  // ISO-8601 in UTC with milliseconds truncated (as Date#toISOString of the stored time's millisecond);
+  // cost as float8 prints the shortest text that reads back as the same double (what JSON.stringify prints).
   const result = await db
     .query<{ items: string | null; more: boolean; cursor_t: string | null; cursor_s: string | null }>(
       named(
@@ -445,10 +450,12 @@ export async function readStatement(
            FROM page JOIN y USING (seq)
          )
          SELECT
-           (SELECT json_agg(json_build_array(
-              o.seq::text, o.request_id, floor(extract(epoch FROM o.created_at) * 1000)::bigint, o.model,
-              o.prompt_tokens, o.completion_tokens, o.total_tokens, o.weighted_tokens, o.cost, o.source, o.estimated,
-              o.conversation_id, o.message_id, o.period_key, o.granted_then - o.used_through) ORDER BY o.rn)::text
+           (SELECT json_agg((SELECT e FROM (SELECT o.seq::text AS "id", o.request_id AS "requestId",
+                     to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt", o.model,
+                     o.prompt_tokens AS "promptTokens", o.completion_tokens AS "completionTokens", o.total_tokens AS "totalTokens",
+                     o.weighted_tokens AS "weightedTokens", o.cost::float8 AS cost, o.source, o.estimated,
+                     o.conversation_id AS "conversationId", o.message_id AS "messageId", o.period_key AS "periodKey",
+                     $${n + 1}::bigint + o.granted_then - o.used_through AS "balanceAfter") e) ORDER BY o.rn)::text
             FROM ordered o WHERE o.rn < $${n}) AS items,
            EXISTS (SELECT 1 FROM ordered WHERE rn = $${n}) AS more,
            (SELECT created_text FROM ordered WHERE rn = $${n} - 1) AS cursor_t,
@@ -459,35 +466,22 @@ export async function readStatement(
     .catch(dataError);
   const r = result.rows[0]!;
   const nextCursor = r.more && r.cursor_t !== null ? encodeCursor({ t: r.cursor_t, s: Number(r.cursor_s) }) : null;
-  // Remaining right after each row (uses the current limit: limits are not versioned). The JSON carries
-  // grants-then minus used-through; the counter read ran alongside the query.
-  const [totals, currentLimitValue] = await Promise.all([totalsP, limitP]);
-  const items = r.items === null ? [] : (JSON.parse(r.items) as StatementItemJson[]).map((a) => toStatementEntry(a, currentLimitValue));
-  const t = totals.rows[0]!;
-  return {
-    items,
-    nextCursor,
-    totals: { requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost) },
+  const t = (await totalsP).rows[0]!;
+  const totals: StatementPageDTO['totals'] = {
+    requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost),
   };
+  const items = r.items ?? '[]';
+  return `{"items":${items},"nextCursor":${nextCursor === null ? 'null' : `"${nextCursor}"`},"totals":${JSON.stringify(totals)}}`;
 }
 
-/**
- * A statement item as the page query builds it: positional (json_build_array costs Postgres about a third
- * less than json_build_object with the key names), createdAt in epoch ms, and grants-then minus used-through
- * in place of the balance after.
- */
-type StatementItemJson = [
-  seq: string, requestId: string, createdAtMs: number, model: string, prompt: number, completion: number, total: number,
-  weighted: number, cost: number, source: MeteringSource, estimated: boolean, conversationId: string | null,
-  messageId: string | null, periodKey: string, grantsMinusUsed: number,
-];
-
-function toStatementEntry(a: StatementItemJson, currentLimit: number): LedgerEntryDTO {
-  return {
-    id: a[0], requestId: a[1], createdAt: new Date(a[2]).toISOString(), model: a[3],
-    promptTokens: a[4], completionTokens: a[5], totalTokens: a[6], weightedTokens: a[7], cost: a[8], source: a[9],
-    estimated: a[10], conversationId: a[11], messageId: a[12], periodKey: a[13], balanceAfter: currentLimit + a[14],
-  };
+/** One page of a user's statement as a StatementPageDTO (CSV export, tests): readStatementJson, parsed. */
+export async function readStatement(
+  db: Queryable,
+  userId: string,
+  query: StatementQuery,
+  currentLimit: number | Promise<number>,
+): Promise<StatementPageDTO> {
+  return JSON.parse(await readStatementJson(db, userId, query, currentLimit)) as StatementPageDTO;
 }
 type TotalsRow = { requests: number; p: string; c: string; w: string; cost: string };
 

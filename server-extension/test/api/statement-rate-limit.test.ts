@@ -17,10 +17,10 @@ beforeAll(async () => {
   te = await createTestEngine({ store: 'redis' });
   await settle(te, ALICE, { requestId: 'rl-a-1' });
   // Counts the statement queries the route starts (the engine itself is real; only the calls are counted).
-  const statement = te.engine.statement.bind(te.engine);
-  te.engine.statement = (userId, query) => {
+  const statementJson = te.engine.statementJson.bind(te.engine);
+  te.engine.statementJson = (userId, query) => {
     statementCalls++;
-    return statement(userId, query);
+    return statementJson(userId, query);
   };
 });
 beforeEach(async () => {

@@ -46,6 +46,11 @@ const mw =
   (req, res, next) =>
     fn(req, res).then(() => next(), next);
 
+/** A body that is already JSON text (the statement page as Postgres built it): sent as is, not re-serialised. */
+function sendJsonText(res: Response, json: string): void {
+  res.type('application/json').send(json);
+}
+
 /**
  * The REST API the widget calls, mounted at API_PREFIX. Everything is per caller: user routes read only the
  * principal's own id; /admin/* needs `isAdmin`; admin changes go through engine.admin (audit log inside).
@@ -146,10 +151,11 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   r.get(
     ApiRoutes.statement,
     h(async (req, res) => {
-      res.json(
+      sendJsonText(
+        res,
         await apiLimiter.alongside(res, async () => {
           const q = v.toStatementQuery(v.parse(v.statementQuery, req.query, 'query'), tz);
-          return engine.statement(principalOf(res).userId, q);
+          return engine.statementJson(principalOf(res).userId, q);
         }),
       );
     }),
@@ -192,7 +198,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     h(async (req, res) => {
       const userId = userIdOf(req);
       const q = v.toStatementQuery(v.parse(v.statementQuery, req.query, 'query'), tz);
-      res.json(await engine.statement(userId, q));
+      sendJsonText(res, await engine.statementJson(userId, q));
     }),
   );
   r.get(
