@@ -455,7 +455,7 @@ export async function readStatementJson(
                      o.prompt_tokens AS "promptTokens", o.completion_tokens AS "completionTokens", o.total_tokens AS "totalTokens",
                      o.weighted_tokens AS "weightedTokens", o.cost::float8 AS cost, o.source, o.estimated,
                      o.conversation_id AS "conversationId", o.message_id AS "messageId", o.period_key AS "periodKey",
-                     $${n + 1}::bigint + o.granted_then - o.used_through AS "balanceAfter") e) ORDER BY o.rn)::text
+                     $${n + 1}::numeric + o.granted_then - o.used_through AS "balanceAfter") e) ORDER BY o.rn)::text
             FROM ordered o WHERE o.rn < $${n}) AS items,
            EXISTS (SELECT 1 FROM ordered WHERE rn = $${n}) AS more,
            (SELECT created_text FROM ordered WHERE rn = $${n} - 1) AS cursor_t,
