@@ -2,8 +2,8 @@
  * npm run bench:statement — the statement ("extrato") at scale, in one run:
  *   1. bulk-loads a ledger of ROWS rows across USERS users (server-side INSERT … SELECT generate_series, in
  *      parallel chunks; the table keeps all its indexes and triggers, as in production);
- *   2. bare SQL: the keyset page query readStatement runs, straight through a pg pool (the floor);
- *   3. engine.statement(): page + totals + balance-after + the counter read (no HTTP);
+ *   2. bare SQL: the keyset page query readStatementJson runs, straight through a pg pool (the floor);
+ *   3. engine.statementJson(): page + totals + balance-after + the counter read (no HTTP), what the route sends;
  *   4. GET /solaris/api/statement through the real HTTP API (auth, rate limit in Redis, validation, JSON);
  *   5. ledger ingest through LedgerWriter (group commit), many concurrent settlements.
  * Sequential requests for latency (p50/p99 over BENCH_SAMPLES), targets: HTTP p99 ≤ 5 ms, ingest ≥ 30,000 rows/s.
@@ -29,7 +29,7 @@ import { loadConfig } from '../server-extension/src/core/config';
 import { openDatabase } from '../server-extension/src/core/db';
 import { migrate } from '../server-extension/src/core/migrate';
 import { createEngine } from '../server-extension/src/core/create-engine';
-import { LEDGER_COLUMNS, LedgerWriter, readStatement } from '../server-extension/src/core/ledger';
+import { LEDGER_COLUMNS, LedgerWriter, readStatementJson } from '../server-extension/src/core/ledger';
 import { createLimiter } from '../server-extension/src/adapters/http/rate-limit';
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { createSolarisServer } from '../server-extension/src/app';
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     // A reused schema also holds the rows an earlier run's ingest phase added.
     if (probe.items.length !== 50 || (reuse ? probe.totals.requests < Math.floor(ROWS / USERS) : probe.totals.requests !== Math.floor(ROWS / USERS))) throw new Error(`unexpected statement: ${probe.items.length} items, ${probe.totals.requests} total`);
 
-    // ---------- 2. bare SQL keyset page (the same text readStatement sends) ----------
+    // ---------- 2. bare SQL keyset page (the same text readStatementJson sends) ----------
     const pageSql = `SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2`;
     const bare = await timeIt(SAMPLES, async () => {
       await db.pool.query(pageSql, [userId, 51]);
@@ -290,7 +290,7 @@ async function main(): Promise<void> {
     const page2 = await client.time(Math.min(SAMPLES, 500), `${url}${API_PREFIX}${ApiRoutes.statement}?cursor=${probe.nextCursor}`, headers);
 
     // ---------- 4b. where the time goes: each piece of the HTTP path alone (same user, sequential) ----------
-    // The queries exactly as readStatement sends them (captured through a recording Queryable), named or not.
+    // The queries exactly as readStatementJson sends them (captured through a recording Queryable), named or not.
     const sent: pg.QueryConfig[] = [];
     const recorder = {
       query: (q: string | pg.QueryConfig, values?: unknown[]) => {
@@ -299,7 +299,7 @@ async function main(): Promise<void> {
         return db.pool.query(c);
       },
     } as unknown as pg.Pool;
-    await readStatement(recorder, userId, {}, 0);
+    await readStatementJson(recorder, userId, {}, 0);
     const parts: Array<[string, Timed]> = [];
     for (const q of sent) {
       const name = /WITH page/.test(q.text) ? 'page + balance-after + totals query' : /count\(\*\)/.test(q.text) ? 'totals query' : q.text.trim().slice(0, 40);

@@ -28,6 +28,35 @@ export interface LedgerRow {
   period_key: string;
 }
 
+/**
+ * The ledger row of a settlement: the settlement itself plus what Postgres decides (seq, cost at the column's
+ * scale, period key). Built from the input rather than read back: parsing every returned column (timestamps
+ * above all) cost more than this.
+ */
+export function settledRow(
+  s: Settlement,
+  decided: { seq: number; cost: number; periodKey: string },
+  createdAt = new Date(s.occurredAt),
+): LedgerRow & { user_id: string } {
+  return {
+    seq: decided.seq,
+    request_id: s.requestId,
+    user_id: s.userId,
+    created_at: createdAt,
+    model: s.model,
+    prompt_tokens: s.promptTokens,
+    completion_tokens: s.completionTokens,
+    total_tokens: s.promptTokens + s.completionTokens,
+    weighted_tokens: s.weightedTokens,
+    cost: decided.cost,
+    source: s.source,
+    estimated: s.estimated,
+    conversation_id: s.conversationId ?? null,
+    message_id: s.messageId ?? null,
+    period_key: decided.periodKey,
+  };
+}
+
 export function toEntry(r: LedgerRow, balanceAfter: number | null = null): LedgerEntryDTO {
   return {
     id: String(r.seq),
@@ -168,29 +197,12 @@ export async function insertLedgerRows(db: Queryable, rows: Settlement[], tz: st
     text: q.text,
     values: q.values,
   });
-  // Inserted rows are the input plus what Postgres decided (seq, period key, cost at the column's scale): parsing
-  // fourteen returned columns per row (timestamps above all) cost more than this.
+  // Inserted rows are the input plus what Postgres decided (settledRow); times as stored (rounded to the ms).
   const first = new Map<string, Settlement>();
   for (const s of q.sorted) if (!first.has(s.requestId)) first.set(s.requestId, s);
-  const inserted = out.map((r): LedgerRow & { user_id: string } => {
+  const inserted = out.map((r) => {
     const s = first.get(r.request_id)!;
-    return {
-      seq: Number(r.seq),
-      request_id: r.request_id,
-      user_id: s.userId,
-      created_at: new Date(Math.round(s.occurredAt)),
-      model: s.model,
-      prompt_tokens: s.promptTokens,
-      completion_tokens: s.completionTokens,
-      total_tokens: s.promptTokens + s.completionTokens,
-      weighted_tokens: s.weightedTokens,
-      cost: Number(r.cost),
-      source: s.source,
-      estimated: s.estimated,
-      conversation_id: s.conversationId ?? null,
-      message_id: s.messageId ?? null,
-      period_key: r.period_key,
-    };
+    return settledRow(s, { seq: Number(r.seq), cost: Number(r.cost), periodKey: r.period_key }, new Date(Math.round(s.occurredAt)));
   });
   return collectLedgerResults(db, inserted, q.sorted);
 }
@@ -433,9 +445,9 @@ export async function readStatementJson(
   const n = params.length; // $n = limit + 1
   params.push(await limitP); // $n+1: the current limit (limits are not versioned)
   // The page (limit + 1 rows, to know whether a next page exists) and each row's balance-after in one round
-  // trip. Each item is a LedgerEntryDTO, keys in the wire order (json_agg of a row record is compact JSON). createdAt is
-  // ISO-8601 in UTC with milliseconds truncated (as Date#toISOString of the stored time's millisecond);
-  // cost as float8 prints the shortest text that reads back as the same double (what JSON.stringify prints).
+  // trip. Each item is a LedgerEntryDTO, keys in wire order (json_agg of a row record is compact JSON);
+  // createdAt is ISO-8601 UTC truncated to the millisecond (as Date#toISOString of the stored time); cost as
+  // float8 prints the shortest text that reads back as the same double (what JSON.stringify prints).
   const result = await db
     .query<{ items: string | null; more: boolean; cursor_t: string | null; cursor_s: string | null }>(
       named(
@@ -470,18 +482,7 @@ export async function readStatementJson(
   const totals: StatementPageDTO['totals'] = {
     requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost),
   };
-  const items = r.items ?? '[]';
-  return `{"items":${items},"nextCursor":${nextCursor === null ? 'null' : `"${nextCursor}"`},"totals":${JSON.stringify(totals)}}`;
-}
-
-/** One page of a user's statement as a StatementPageDTO (CSV export, tests): readStatementJson, parsed. */
-export async function readStatement(
-  db: Queryable,
-  userId: string,
-  query: StatementQuery,
-  currentLimit: number | Promise<number>,
-): Promise<StatementPageDTO> {
-  return JSON.parse(await readStatementJson(db, userId, query, currentLimit)) as StatementPageDTO;
+  return `{"items":${r.items ?? '[]'},"nextCursor":${JSON.stringify(nextCursor)},"totals":${JSON.stringify(totals)}}`;
 }
 type TotalsRow = { requests: number; p: string; c: string; w: string; cost: string };
 

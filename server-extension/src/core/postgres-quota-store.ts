@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { CounterState, QuotaStore, ReserveInput, ReserveResult, Settlement, SettleResult } from './quota-store';
 import { toPolicySnapshot, type SnapshotRow } from './policy';
-import { collectLedgerResults, toEntry, type LedgerRow } from './ledger';
+import { collectLedgerResults, settledRow, toEntry } from './ledger';
 
 export interface PostgresQuotaStoreOptions {
   pool: pg.Pool;
@@ -81,23 +81,7 @@ export class PostgresQuotaStore implements QuotaStore {
       const { row } = (await collectLedgerResults(this.opts.pool, [], [s])).get(s.requestId)!;
       return { duplicate: true, entry: toEntry(row), state };
     }
-    const row: LedgerRow = {
-      seq: Number(r.l_seq),
-      request_id: s.requestId,
-      user_id: s.userId,
-      created_at: new Date(s.occurredAt),
-      model: s.model,
-      prompt_tokens: s.promptTokens,
-      completion_tokens: s.completionTokens,
-      total_tokens: s.promptTokens + s.completionTokens,
-      weighted_tokens: s.weightedTokens,
-      cost: Number(r.l_cost),
-      source: s.source,
-      estimated: s.estimated,
-      conversation_id: s.conversationId ?? null,
-      message_id: s.messageId ?? null,
-      period_key: r.l_period_key!,
-    };
+    const row = settledRow(s, { seq: Number(r.l_seq), cost: Number(r.l_cost), periodKey: r.l_period_key! });
     return { duplicate: false, entry: toEntry(row), state };
   }
 

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { LedgerEntryDTO, PeriodKind } from '@solaris/wire';
 import type { CounterState, QuotaStore, ReserveInput, ReserveOutcome, ReserveResult, Settlement, SettleResult } from './quota-store';
 import { SnapshotBatcher } from './policy';
-import { LedgerWriter, toEntry } from './ledger';
+import { LedgerWriter, settledRow, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, type LedgerOutbox } from './ledger-outbox';
 import { WAKE_LIST, type SettleOutbox } from './settle-outbox';
@@ -299,23 +299,7 @@ export class RedisQuotaStore implements QuotaStore {
 
 /** The entry of a settlement whose ledger row is not written yet (no ledger id; the drainer writes it). */
 function pendingEntry(s: Settlement, periodKey: string): LedgerEntryDTO {
-  return {
-    id: '',
-    requestId: s.requestId,
-    createdAt: new Date(s.occurredAt).toISOString(),
-    model: s.model,
-    promptTokens: s.promptTokens,
-    completionTokens: s.completionTokens,
-    totalTokens: s.promptTokens + s.completionTokens,
-    weightedTokens: s.weightedTokens,
-    cost: s.cost,
-    source: s.source,
-    estimated: s.estimated,
-    conversationId: s.conversationId ?? null,
-    messageId: s.messageId ?? null,
-    periodKey,
-    balanceAfter: null,
-  };
+  return { ...toEntry(settledRow(s, { seq: 0, cost: s.cost, periodKey })), id: '' };
 }
 
 /**
