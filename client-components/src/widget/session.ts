@@ -17,10 +17,17 @@ export function useSession(api: ApiClient): Session {
   const [session, setSession] = useState<Session>({ state: 'loading' });
   useEffect(() => {
     let inflight = false;
+    let again = false;
     let stopped = false;
     let lastUrl = location.href;
-    const check = async () => {
-      if (inflight || stopped) return;
+    const check = async (): Promise<void> => {
+      if (stopped) return;
+      // A check asked for while one is in flight runs again after it: that answer may predate what changed
+      // (a logout right after a token refresh), and dropping the request left the widget up for a minute.
+      if (inflight) {
+        again = true;
+        return;
+      }
       if (SIGNED_OUT_PATHS.test(location.pathname)) {
         setSession((prev) => (prev.state === 'anon' ? prev : { state: 'anon' }));
         return;
@@ -35,6 +42,10 @@ export function useSession(api: ApiClient): Session {
         if (!stopped && err instanceof ApiError && (err.status === 401 || err.status === 403)) setSession({ state: 'anon' });
       } finally {
         inflight = false;
+      }
+      if (again) {
+        again = false;
+        return check();
       }
     };
     const onUrl = () => {
