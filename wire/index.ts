@@ -184,7 +184,11 @@ export interface QuotaExceededBody {
   balance: number;
   tokenCost: number;
   promptTokens: number;
-  code: 'quota_exceeded' | 'too_many_inflight';
+  /**
+   * Why it was refused. Not named `code`: LibreChat's client picks its error text by `json.code || json.type`, so
+   * any `code` other than 'token_balance' would make it show the raw JSON instead of its "Insufficient Funds" line.
+   */
+  reason: 'quota_exceeded' | 'too_many_inflight';
   message: string; // pt-BR
   resetAt: string; // ISO-8601
   percentUsed: number;

@@ -220,7 +220,8 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
     });
     expect(raw.status).toBe(402);
     const body = (await raw.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: 'token_balance', code: 'quota_exceeded', balance: 10, percentUsed: 0, resetAt: '2026-12-01T03:00:00.000Z' });
+    expect(body).not.toHaveProperty('code');
+    expect(body).toMatchObject({ type: 'token_balance', reason: 'quota_exceeded', balance: 10, percentUsed: 0, resetAt: '2026-12-01T03:00:00.000Z' });
     expect(body.message).toMatch(/cota/);
     expect((body.error as { code: string }).code).toBe('quota_exceeded');
   });
