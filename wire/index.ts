@@ -209,6 +209,11 @@ export interface ThresholdEventDTO {
   userId: string;
   threshold: number; // 80, 100, ...
   periodKey: string;
+  /**
+   * When it fired (ISO-8601). A threshold fires once per period and again after an admin reset, so the widget
+   * keys a dismissal on (period, threshold, firedAt): the same event twice is one warning, a re-fire is a new one.
+   */
+  firedAt?: string;
   balance: BalanceDTO;
 }
 
