@@ -355,6 +355,17 @@ describe('users, roles and sessions from LibreChat', () => {
     expect(gone.status).toBe(401);
     await expect(connectSocket(cookieOf(users.alice.id, sessions.aliceLoggedOut))).rejects.toThrow();
   });
+
+  it('refuses a cookie at once after LibreChat deletes its session (logout), API and socket handshake', async () => {
+    const sid = oid();
+    await conn.collection('sessions').insertOne({ _id: new Types.ObjectId(sid), user: new Types.ObjectId(users.bob.id), refreshTokenHash: 'h5', expiration: new Date(Date.now() + 3_600_000) });
+    const cookie = cookieOf(users.bob.id, sid);
+    expect((await fetch(`${host.url}/solaris/api/me`, { headers: { cookie } })).status).toBe(200);
+    (await connectSocket(cookie)).close();
+    await conn.collection('sessions').deleteOne({ _id: new Types.ObjectId(sid) }); // what LibreChat's logout does
+    expect((await fetch(`${host.url}/solaris/api/me`, { headers: { cookie } })).status).toBe(401);
+    await expect(connectSocket(cookie)).rejects.toThrow();
+  });
 });
 
 describe('process hygiene', () => {
