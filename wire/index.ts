@@ -255,8 +255,8 @@ export const ApiRoutes = {
   adminReset: '/admin/users/:userId/reset', // POST {reason?} → BalanceDTO
   adminOverride: '/admin/users/:userId/limit', // PUT {limit: number|null} → BalanceDTO
   adminAssignPlan: '/admin/users/:userId/plan', // PUT {planId} → BalanceDTO
-  adminPlans: '/admin/plans', // GET → PlanDTO[]; POST PlanDTO → PlanDTO
-  adminPlan: '/admin/plans/:planId', // PUT PlanDTO → PlanDTO
+  adminPlans: '/admin/plans', // GET → PlanDTO[]; POST {id, name, tokenLimit, period, isDefault?, modelWeights?} → 201 PlanDTO
+  adminPlan: '/admin/plans/:planId', // PUT {name, tokenLimit, period, isDefault?, modelWeights?} → PlanDTO
   adminAudit: '/admin/audit', // GET ?cursor&limit → {items: AuditEntryDTO[], nextCursor}
   adminUsageDaily: '/admin/usage/daily', // GET ?from&to → DailyUsageDTO[]
   adminUsageByModel: '/admin/usage/models', // GET ?from&to → ModelUsageDTO[]
