@@ -103,8 +103,8 @@ async function loginInBrowser(page: Page, s: Session, retry = true): Promise<num
     return await loginOnce(page, s);
   } catch (e) {
     // Seen under heavy machine load: LibreChat's SPA reached /c/new, then went back to /login. Say so, try once more.
-    if (!retry || !/\/login/.test(page.url())) throw e;
-    log(`${s.email}: LibreChat went back to its login page after logging in (${(e as Error).message.split('\n')[0]}); logging in again`);
+    if (!retry) throw e;
+    log(`${s.email}: login did not complete (${(e as Error).message.split('\n')[0]}; at ${page.url()}); logging in again`);
     return loginInBrowser(page, s, false);
   }
 }
@@ -202,8 +202,8 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
 
   it('the counter is visible after login, in pt-BR (time from login and from page load printed)', async () => {
     const page = await openBrowser('pt-BR');
-    const afterLogin = await loginInBrowser(page, who.ana);
     ana = page;
+    const afterLogin = await loginInBrowser(page, who.ana);
     const t0 = Date.now();
     await page.reload();
     await counterOf(page).waitFor({ state: 'visible', timeout: 20_000 });
@@ -215,8 +215,8 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
 
   it('the counter is visible after login, in en', async () => {
     const page = await openBrowser('en');
-    const ms = await loginInBrowser(page, who.duda);
     duda = page;
+    const ms = await loginInBrowser(page, who.duda);
     log(`counter (en) visible ${ms} ms after the login click`);
     await expect.poll(() => counterOf(page).getAttribute('aria-label')).toMatch(/^Token usage: 0%/);
   });
@@ -362,7 +362,7 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     expect(JSON.stringify(entry)).toContain(who.admin.user.id);
   });
 
-  it('the 80 % warning shows again after an admin reset in the same period; statement still agrees', async () => {
+  it('the 80 % warning shows again after an admin reset in the same period', async () => {
     const warning = ana.getByTestId('solaris-warning-modal');
     expect((await api.solaris(who.admin, 'PUT', `/admin/users/${who.ana.user.id}/limit`, { limit: 10_000 })).status).toBe(200);
     const r = await api.solaris(who.admin, 'POST', `/admin/users/${who.ana.user.id}/reset`, { reason: 'lane' });
@@ -377,8 +377,13 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     expect(b.percent).toBeGreaterThanOrEqual(80);
     await expect.poll(() => warning.isVisible(), { timeout: 10_000 }).toBe(true);
     log(`warning shown again at ${b.percent}% after the reset`);
-    // the statement after a reset (issue #15 item 8): its newest balance agrees with the counter
+  });
+
+  it('after the reset, the statement’s newest "balance after" agrees with the counter', async () => {
+    // issue #15 item 8 ("Saldo após" and totals after a reset)
+    const b = await settled(who.ana);
     const st = await statementOf(who.ana);
+    log(`newest balanceAfter ${st.items[0]!.balanceAfter}, counter remaining ${b.limit + b.granted - b.used}`);
     expect(st.items[0]!.balanceAfter).toBe(b.limit + b.granted - b.used);
   });
 
