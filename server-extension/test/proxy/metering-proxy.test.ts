@@ -328,6 +328,26 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
     expect(row).toMatchObject({ estimated: true, completion_tokens: countTextTokens(text, 'fake-model') });
   });
 
+  it('issue 15 item 4: a user with tokens left is not refused because of the default max_tokens; the upstream gets the limit reserved', async () => {
+    const u = user();
+    await s.te.engine.admin.setLimitOverride({ userId: u, limit: 1_200 }, { id: 'test' });
+    await s.te.engine.settle({ requestId: `${u}-past`, userId: u, model: 'fake-model', promptTokens: 259, completionTokens: 0, source: 'proxy' });
+    // 21.6 % used, 941 left: prompt + the default 1,024 does not fit, the prompt does.
+    const r = await s.client(u).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá, tudo bem?' }] });
+    expect(r.usage!.total_tokens).toBeGreaterThan(0);
+    const sent = s.fake.requests.at(-1)!.json!;
+    expect(sent.max_tokens).toBeGreaterThan(800);
+    expect(sent.max_tokens).toBeLessThan(941); // 941 − the prompt estimate
+    expect(sent.max_completion_tokens).toBeUndefined();
+    await s.proxy.drain();
+    expect((await s.te.engine.balance(u)).reserved).toBe(0);
+    // A prompt that does not fit in what is left is still refused.
+    const v = user();
+    await s.te.engine.admin.setLimitOverride({ userId: v, limit: 50 }, { id: 'test' });
+    const big = 'palavra '.repeat(100);
+    await expect(s.client(v).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: big }] })).rejects.toMatchObject({ status: 402 });
+  });
+
   it('Idempotency-Key: a repeat returns the stored answer — one upstream call, one charge (F5)', async () => {
     const u = user();
     const c = s.client(u, { 'Idempotency-Key': 'retry-abc' });

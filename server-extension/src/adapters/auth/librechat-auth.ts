@@ -25,6 +25,12 @@ export interface LibreChatAuthOptions {
   sessionChecker?: SessionChecker;
   /** Default: our users_cache table. LibreChat glue: LibreChat's `users` collection. */
   userDirectory?: UserDirectory;
+  /**
+   * Whether the directory's emails are LibreChat's own records (the LibreChat glue: its `users` collection), so an
+   * email there may grant admin through SOLARIS_ADMIN_EMAILS. Default: true when a directory is given, false for
+   * the users_cache default — whose email may have come from the proxy's X-Solaris-User-Email header.
+   */
+  directoryEmailTrusted?: boolean;
   /** Default: process.env + LIBRECHAT_TEMP_CREDENTIALS_PATH, read at each request. */
   secrets?: () => JwtSecrets;
   /** Lifetime of cached profile / session answers (default 5 s). */
@@ -70,6 +76,7 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
   const secrets = opts.secrets ?? (() => readJwtSecrets());
   const sessionChecker: SessionChecker = opts.sessionChecker ?? (async () => true);
   const directory = opts.userDirectory ?? usersCacheDirectory(opts.engine);
+  const directoryEmailTrusted = opts.directoryEmailTrusted ?? opts.userDirectory !== undefined;
   const ttl = opts.cacheTtlMs ?? 5_000;
   const profiles = new TtlCache<UserProfile | null>(ttl);
   const sessions = new TtlCache<boolean>(ttl);
@@ -118,13 +125,16 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
       if (!who) return null;
       const profile = await profiles.get(who.userId, () => directory(who.userId));
       if (!profile) return null; // the user no longer exists
-      const email = profile.email ?? who.email ?? null;
+      // Identity and roles only from signed claims or LibreChat's own records (docs/security.md): the signed email
+      // wins; a directory email only counts for admin rights when the directory is LibreChat's.
+      const email = who.email ?? profile.email ?? null;
+      const trustedEmail = who.email ?? (directoryEmailTrusted ? profile.email : null) ?? null;
       const principal: Principal = {
         userId: who.userId,
         email,
         name: profile.name,
         role: profile.role,
-        isAdmin: profile.role === 'ADMIN' || (email !== null && adminEmails.has(email.toLowerCase())),
+        isAdmin: profile.role === 'ADMIN' || (trustedEmail !== null && adminEmails.has(trustedEmail.toLowerCase())),
         via: who.via,
       };
       touch(who.userId, { email, name: profile.name, role: profile.role });

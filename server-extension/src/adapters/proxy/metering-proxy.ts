@@ -297,7 +297,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     // deferred until the reservation is on the wire, so its Postgres round trip overlaps the wait.
     if (touchUsers && shouldTouch(caller.userId)) track(
       new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email }))
+        .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email, emailUnverified: true }))
         .catch((e: unknown) => {
           debug?.debug('touchUser failed', { err: e });
         }),
