@@ -125,10 +125,11 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
       if (!who) return null;
       const profile = await profiles.get(who.userId, () => directory(who.userId));
       if (!profile) return null; // the user no longer exists
-      // Identity and roles only from signed claims or LibreChat's own records (docs/security.md): the signed email
-      // wins; a directory email only counts for admin rights when the directory is LibreChat's.
-      const email = who.email ?? profile.email ?? null;
-      const trustedEmail = who.email ?? (directoryEmailTrusted ? profile.email : null) ?? null;
+      // Identity and roles only from signed claims or LibreChat's own records (docs/security.md): LibreChat's
+      // record first (the current email), else the signed claim. users_cache (standalone) is neither: its email
+      // is shown when nothing better is known, but never grants admin rights.
+      const trustedEmail = (directoryEmailTrusted ? profile.email : null) ?? who.email ?? null;
+      const email = trustedEmail ?? profile.email ?? null;
       const principal: Principal = {
         userId: who.userId,
         email,
