@@ -33,7 +33,6 @@ interface Req {
 
 const headerText = (max: number) => fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: max });
 const UNSET = Symbol('unset');
-const opt = <T,>(a: fc.Arbitrary<T>) => fc.oneof(fc.constant(UNSET as unknown), a as fc.Arbitrary<unknown>);
 
 const reqArb: fc.Arbitrary<Req> = fc.record({
   user: fc.integer({ min: 0, max: 2 }),

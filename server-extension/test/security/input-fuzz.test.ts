@@ -311,6 +311,7 @@ describe('metering proxy and webhook input fuzzing', () => {
       expect(rows).toHaveLength(1);
       expect(Number(rows[0]!.total_tokens)).toBe(usage.total_tokens);
       for (const [sent, stored] of [[conv, rows[0]!.conversation_id], [msg, rows[0]!.message_id]] as const) {
+        // eslint-disable-next-line no-control-regex
         if (sent.length <= 200 && !/[\u0000-\u001f]/.test(sent)) expect(stored).toBe(sent);
         else expect(stored).toMatch(/^sha256:[0-9a-f]{64}$/);
       }
