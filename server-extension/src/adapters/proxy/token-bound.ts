@@ -1,5 +1,5 @@
-import o200k from 'gpt-tokenizer/encoding/o200k_base';
-import cl100k from 'gpt-tokenizer/encoding/cl100k_base';
+import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
+import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
 
 /**
  * An UPPER BOUND on the BPE tokens of a text, that a client cannot shrink (docs/reservation-policy.md).
@@ -26,8 +26,11 @@ interface Core {
   bytePairEncode(s: string): number[];
 }
 
-function coreOf(api: unknown): Core {
-  const core = (api as { bytePairEncodingCoreProcessor?: Partial<Core> }).bytePairEncodingCoreProcessor;
+function coreOf(ns: unknown): Core {
+  // The encoding object is the module's default export; bundlers (ESM ↔ CJS interop) may wrap it once more.
+  type Api = { bytePairEncodingCoreProcessor?: Partial<Core>; default?: Api };
+  const n = ns as Api;
+  const core = [n.default, n.default?.default, n].find((x) => x?.bytePairEncodingCoreProcessor)?.bytePairEncodingCoreProcessor;
   // gpt-tokenizer is pinned; this fails loudly (at start-up, and in tests) if an upgrade moves its internals.
   if (!core || !(core.tokenSplitRegex instanceof RegExp) || !core.tokenSplitRegex.global || typeof core.getBpeRankFromString !== 'function' || typeof core.bytePairEncode !== 'function') {
     throw new Error('gpt-tokenizer internals changed: token-bound.ts needs tokenSplitRegex / getBpeRankFromString / bytePairEncode');
