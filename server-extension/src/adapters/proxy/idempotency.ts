@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type pg from 'pg';
+import type { Logger } from '../../core/logger';
+import { sendError } from './http-errors';
 
 /**
  * Idempotency-Key replays (docs/reservation-policy.md "Replays"). The first request with a key claims it in
@@ -93,4 +95,63 @@ export function recordResponse(res: ServerResponse): { bytes(): Buffer | null } 
     return end(...a);
   };
   return { bytes: () => (over ? null : Buffer.concat(chunks, size)) };
+}
+
+export interface ReplayDeps {
+  store: IdempotencyStore;
+  /** Keeps the record write in the proxy's pending set (drain waits for it). */
+  track(p: Promise<void>): void;
+  logger?: Logger;
+  storeError(e: unknown): Record<string, unknown>;
+}
+
+/**
+ * Idempotency-Key: claims the key before anything is reserved or sent upstream. A repeat gets the stored answer
+ * (or 409); false means a response was sent. The claim then follows the request's fate (`fated`): completed with
+ * the answer when something was served (`answer()` for a JSON answer, else the recorded stream), dropped when
+ * nothing was charged.
+ */
+export async function claimOrReplay(
+  deps: ReplayDeps,
+  res: ServerResponse,
+  requestId: string,
+  userId: string,
+  fated: Promise<'settled' | 'released'>,
+  answer: () => StoredAnswer | undefined,
+): Promise<boolean> {
+  let claim: Claim;
+  try {
+    claim = await deps.store.claim(requestId, userId);
+  } catch (e) {
+    // Cannot tell a first request from a repeat: never risk a second answer.
+    deps.logger?.warn('idempotency store unavailable: keyed request refused', { requestId, ...deps.storeError(e) });
+    sendError(res, 503, 'store_unavailable', 'O controle de cota está indisponível no momento. Tente de novo em instantes.', { 'retry-after': '5' });
+    return false;
+  }
+  const h = { 'x-solaris-request-id': requestId };
+  if (claim.claimed) {
+    const recorded = recordResponse(res);
+    const closed = new Promise<void>((r) => res.once('close', () => r()));
+    deps.track(
+      Promise.all([fated, closed])
+        .then(([f]) => {
+          if (f === 'released') return deps.store.abandon(requestId);
+          const a = answer() ?? { status: res.statusCode, contentType: String(res.getHeader('content-type') ?? 'text/event-stream'), body: recorded.bytes() };
+          return deps.store.complete(requestId, a);
+        })
+        .catch((e: unknown) => {
+          deps.logger?.warn('idempotency record not written; the key stays claimed until it expires', { requestId, err: e });
+        }),
+    );
+    return true;
+  }
+  if (claim.state === 'done' && claim.body) {
+    res.writeHead(claim.status, { 'content-type': claim.contentType, 'content-length': String(claim.body.length), 'x-solaris-replayed': 'true', ...h });
+    res.end(claim.body);
+  } else if (claim.state === 'inflight') {
+    sendError(res, 409, 'idempotency_in_flight', 'Uma requisição com esta Idempotency-Key ainda está em andamento. Aguarde o resultado dela.', h);
+  } else {
+    sendError(res, 409, 'idempotency_key_reused', 'Esta Idempotency-Key já foi usada e a resposta não pode ser repetida. Use uma chave nova.', h);
+  }
+  return false;
 }

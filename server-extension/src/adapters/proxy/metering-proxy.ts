@@ -12,7 +12,7 @@ import { createServiceKeyCheck, hasIdempotencyKey, requestIdFor, type Caller } f
 import { SseMeter, answerText, type UpstreamUsage } from './sse-meter';
 import { countTextTokens, estimatePromptTokens } from './tokens';
 import { checkRequest, isRefusal, upstreamBody, type CheckedRequest } from './request-check';
-import { createIdempotencyStore, recordResponse, type IdempotencyStore, type StoredAnswer } from './idempotency';
+import { claimOrReplay, createIdempotencyStore, type IdempotencyStore, type ReplayDeps, type StoredAnswer } from './idempotency';
 import { validateSettle } from '../../core/validation';
 
 export interface MeteringProxyOptions {
@@ -303,7 +303,10 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
         }),
     );
     const m: Metered = { kind, requestId, caller, model, promptEstimate, metered: true };
-    if (hasIdempotencyKey(req.headers) && !(await claimKey(res, m))) return null;
+    if (hasIdempotencyKey(req.headers)) {
+      const fated = new Promise<'settled' | 'released'>((r) => (m.onFate = r));
+      if (!(await claimOrReplay(replayDeps, res, m.requestId, caller.userId, fated, () => m.answer))) return null;
+    }
     const t0 = performance.now();
     let perChoice: number | null = kind === 'embeddings' ? null : askedPerChoice;
     try {
@@ -341,50 +344,6 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   }
 
   /**
-   * Idempotency-Key: claims the key before anything is reserved or sent upstream. A repeat gets the stored answer
-   * (or 409); false means a response was sent. The claim then follows the request's fate: completed with the
-   * answer when something was served, dropped when nothing was charged.
-   */
-  async function claimKey(res: ServerResponse, m: Metered): Promise<boolean> {
-    let claim: Awaited<ReturnType<IdempotencyStore['claim']>>;
-    try {
-      claim = await idempotency.claim(m.requestId, m.caller.userId);
-    } catch (e) {
-      // Cannot tell a first request from a repeat: never risk a second answer.
-      logger?.warn('idempotency store unavailable: keyed request refused', { requestId: m.requestId, ...storeError(e) });
-      sendError(res, 503, 'store_unavailable', 'O controle de cota está indisponível no momento. Tente de novo em instantes.', { 'retry-after': '5' });
-      return false;
-    }
-    const h = { 'x-solaris-request-id': m.requestId };
-    if (claim.claimed) {
-      const recorded = recordResponse(res);
-      const fated = new Promise<'settled' | 'released'>((r) => (m.onFate = r));
-      const closed = new Promise<void>((r) => res.once('close', () => r()));
-      track(
-        Promise.all([fated, closed])
-          .then(([f]) => {
-            if (f === 'released') return idempotency.abandon(m.requestId);
-            const answer: StoredAnswer = m.answer ?? { status: res.statusCode, contentType: String(res.getHeader('content-type') ?? 'text/event-stream'), body: recorded.bytes() };
-            return idempotency.complete(m.requestId, answer);
-          })
-          .catch((e: unknown) => {
-            logger?.warn('idempotency record not written; the key stays claimed until it expires', { requestId: m.requestId, err: e });
-          }),
-      );
-      return true;
-    }
-    if (claim.state === 'done' && claim.body) {
-      res.writeHead(claim.status, { 'content-type': claim.contentType, 'content-length': String(claim.body.length), 'x-solaris-replayed': 'true', ...h });
-      res.end(claim.body);
-    } else if (claim.state === 'inflight') {
-      sendError(res, 409, 'idempotency_in_flight', 'Uma requisição com esta Idempotency-Key ainda está em andamento. Aguarde o resultado dela.', h);
-    } else {
-      sendError(res, 409, 'idempotency_key_reused', 'Esta Idempotency-Key já foi usada e a resposta não pode ser repetida. Use uma chave nova.', h);
-    }
-    return false;
-  }
-
-  /**
    * During a store outage every request logs a line (operators reconcile unmetered ones by id), but the full
    * error (stack) only once a minute: serialising it per request cost more than the request (bench:proxy).
    */
@@ -398,6 +357,8 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     const x = e as { code?: unknown; message?: unknown } | null;
     return { errCode: x?.code ?? null, errMessage: typeof x?.message === 'string' ? x.message.slice(0, 200) : String(e) };
   }
+
+  const replayDeps: ReplayDeps = { store: idempotency, track, logger, storeError: (e) => storeError(e) };
 
   // ---------- upstream ----------
 
