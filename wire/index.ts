@@ -172,6 +172,12 @@ export const ERROR_CODES = [
   'store_unavailable',
   'upstream_error',
   'internal_error',
+  // Metering proxy input rules (docs/reservation-policy.md).
+  'invalid_max_tokens',
+  'json_too_deep',
+  'json_too_large',
+  'idempotency_in_flight',
+  'idempotency_key_reused',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

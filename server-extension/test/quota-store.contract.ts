@@ -59,6 +59,33 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
     const settle = (userId: string, requestId: string, promptTokens: number, completionTokens: number, model = 'm') =>
       t.engine.settle({ userId, requestId, model, promptTokens, completionTokens, source: 'proxy' });
 
+    it('reserve up to: holds as much as is available when the minimum fits, refuses when it does not (issue 15 item 4)', async () => {
+      const u = await userOnMini(); // 1,000 tokens
+      await settle(u, 'used-1', 700, 0); // 300 left
+      // Asks 50 + 1,024 with a minimum of 51 (the prompt and one completion token): holds the 300 available.
+      const r = await t.engine.reserve({ userId: u, requestId: 'up-1', model: 'm', tokens: 1_074, minTokens: 51 });
+      expect(r).toMatchObject({ ok: true, outcome: 'reserved', estimate: 300, tokens: 300 });
+      expect(r.balance).toMatchObject({ reserved: 300, remaining: 0 });
+      // Asked again (same id): the same hold, not a new one.
+      const again = await t.engine.reserve({ userId: u, requestId: 'up-1', model: 'm', tokens: 1_074, minTokens: 51 });
+      expect(again).toMatchObject({ ok: true, outcome: 'already_reserved', estimate: 300, tokens: 300 });
+      // Nothing left: refused even with a minimum of 1.
+      expect(await t.engine.reserve({ userId: u, requestId: 'up-2', model: 'm', tokens: 10, minTokens: 1 })).toMatchObject({ ok: false, outcome: 'quota_exceeded' });
+      await t.engine.release('up-1', u);
+      // The minimum does not fit: refused, nothing held.
+      const big = await t.engine.reserve({ userId: u, requestId: 'up-3', model: 'm', tokens: 2_000, minTokens: 301 });
+      expect(big).toMatchObject({ ok: false, outcome: 'quota_exceeded' });
+      expect(big.balance.reserved).toBe(0);
+      // Everything fits: the whole ask, as without a minimum.
+      expect(await t.engine.reserve({ userId: u, requestId: 'up-4', model: 'm', tokens: 120, minTokens: 20 })).toMatchObject({ ok: true, estimate: 120, tokens: 120 });
+      // Weighted (gpt-4o* × 2): 180 weighted available → 90 raw tokens covered.
+      const w = await t.engine.reserve({ userId: u, requestId: 'up-5', model: 'gpt-4o', tokens: 1_000, minTokens: 10 });
+      expect(w).toMatchObject({ ok: true, estimate: 180, tokens: 90 });
+      // Without a minimum: all or nothing, as before.
+      await t.engine.release('up-5', u);
+      expect(await t.engine.reserve({ userId: u, requestId: 'up-6', model: 'm', tokens: 181 })).toMatchObject({ ok: false, outcome: 'quota_exceeded' });
+    });
+
     it('a new user gets the default plan and a full balance', async () => {
       const b = await t.engine.balance(uid());
       expect(b).toMatchObject({ planId: 'padrao', limit: 100000, used: 0, reserved: 0, remaining: 100000, state: 'ok', periodKey: '2026-11' });

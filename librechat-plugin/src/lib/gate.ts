@@ -204,7 +204,9 @@ export function createGate(deps: GateDeps) {
     const requestId = `lcgate:${randomUUID()}`;
     let outcome;
     try {
-      outcome = await withTimeout(engine.reserve({ userId, requestId, model, tokens }), timeoutMs);
+      // Reserve up to (docs/reservation-policy.md): admitted when the prompt and one answer token fit; the hold
+      // is then as much of the asked completion as is left. A default max_tokens never refuses a user with tokens left.
+      outcome = await withTimeout(engine.reserve({ userId, requestId, model, tokens, minTokens: promptTokens + 1 }), timeoutMs);
     } catch (e) {
       return failed(res, pass, errorMessage(e));
     }

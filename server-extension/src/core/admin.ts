@@ -223,16 +223,18 @@ export class AdminService {
    * The role picks the user's plan (role_plans) when no plan is assigned to them: on first sight or a role
    * change the cached counter is dropped, so the next decision uses the role's plan.
    */
-  async touchUser(u: { userId: string; email?: string | null; name?: string | null; role?: string | null }): Promise<void> {
+  async touchUser(u: { userId: string; email?: string | null; name?: string | null; role?: string | null; emailUnverified?: boolean }): Promise<void> {
     const userId = parseWith(userIdSchema, u.userId);
+    // An unverified email (the proxy's X-Solaris-User-Email header) only fills a missing one: it never replaces the
+    // email a signed token or LibreChat's records gave.
     const { rows } = await this.pool.query<{ old_role: string | null; was_known: boolean; role: string | null }>(
       `WITH old AS (SELECT role FROM users_cache WHERE user_id = $1)
        INSERT INTO users_cache (user_id, email, name, role, last_seen_at, updated_at) VALUES ($1, $2, $3, $4, now(), now())
-       ON CONFLICT (user_id) DO UPDATE SET email = COALESCE(EXCLUDED.email, users_cache.email),
+       ON CONFLICT (user_id) DO UPDATE SET email = CASE WHEN $5 THEN COALESCE(users_cache.email, EXCLUDED.email) ELSE COALESCE(EXCLUDED.email, users_cache.email) END,
          name = COALESCE(EXCLUDED.name, users_cache.name), role = COALESCE(EXCLUDED.role, users_cache.role),
          last_seen_at = now(), updated_at = now()
        RETURNING users_cache.role, (SELECT role FROM old) AS old_role, EXISTS (SELECT 1 FROM old) AS was_known`,
-      [userId, u.email ?? null, u.name ?? null, u.role ?? null],
+      [userId, u.email ?? null, u.name ?? null, u.role ?? null, u.emailUnverified === true],
     );
     const r = rows[0];
     if (r && (!r.was_known || r.old_role !== r.role)) await this.engine.store.invalidate(userId);

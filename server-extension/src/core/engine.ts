@@ -45,6 +45,12 @@ export interface ReserveRequest {
   tokens?: number;
   /** Or: weighted tokens to hold, already weighted by the caller (deployment weights only). */
   estimate?: number;
+  /**
+   * "Reserve up to" (with model + tokens; docs/reservation-policy.md): the raw tokens that must fit (the prompt
+   * and one completion token per choice). The hold is then up to `tokens`, as much as is available; the
+   * response's `tokens` says how many raw tokens it covers. Absent: all of `tokens` or nothing.
+   */
+  minTokens?: number;
 }
 
 export interface ReserveResponse {
@@ -53,6 +59,8 @@ export interface ReserveResponse {
   balance: BalanceDTO;
   /** The weighted tokens held (or that did not fit). */
   estimate: number;
+  /** Raw tokens the hold covers (≤ the request's `tokens`; reserve-up-to may hold less). Refused: what was asked. */
+  tokens: number;
 }
 
 export interface SettleRequest {
@@ -134,22 +142,27 @@ export class QuotaEngine {
    * when some plan weights this model itself — otherwise this is the deployment weight, with no I/O.
    */
   private weigh(userId: string, model: string, tokens: number, planId: string | null | undefined, now: number): number | Promise<number> {
-    const byPlan = this.planWeights.forModel(model);
-    // The usual case — fresh tables, no plan weighs this model — is synchronous: no promise on the hot path.
-    if (!(byPlan instanceof Promise) && byPlan.size === 0) return this.pricing.weighted(model, tokens);
-    return this.weighWithPlan(userId, model, tokens, planId, now, byPlan);
+    const w = this.weightOf(userId, model, planId, now);
+    return typeof w === 'number' ? this.pricing.weighted(model, tokens, w) : w.then((x) => this.pricing.weighted(model, tokens, x));
   }
 
-  private async weighWithPlan(
+  /** The multiplier of `model` for this user: their plan's own weight, else the deployment table's (see weigh). */
+  private weightOf(userId: string, model: string, planId: string | null | undefined, now: number): number | Promise<number> {
+    const byPlan = this.planWeights.forModel(model);
+    // The usual case — fresh tables, no plan weighs this model — is synchronous: no promise on the hot path.
+    if (!(byPlan instanceof Promise) && byPlan.size === 0) return this.pricing.weight(model);
+    return this.weightWithPlan(userId, model, planId, now, byPlan);
+  }
+
+  private async weightWithPlan(
     userId: string,
     model: string,
-    tokens: number,
     planId: string | null | undefined,
     now: number,
     pending: ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>,
   ): Promise<number> {
     const byPlan = await pending;
-    if (byPlan.size === 0) return this.pricing.weighted(model, tokens);
+    if (byPlan.size === 0) return this.pricing.weight(model);
     let plan = planId;
     if (plan === undefined) {
       try {
@@ -160,7 +173,7 @@ export class QuotaEngine {
         plan = null;
       }
     }
-    return this.pricing.weighted(model, tokens, plan == null ? undefined : byPlan.get(plan));
+    return (plan == null ? undefined : byPlan.get(plan)) ?? this.pricing.weight(model);
   }
 
   toBalance(state: CounterState): BalanceDTO {
@@ -187,23 +200,37 @@ export class QuotaEngine {
     return this.toBalance(await this.store.state(userId, this.clock()));
   }
 
-  /** Pre-flight: hold `estimate` tokens or refuse. A refusal emits `blocked` for the user's modal. */
+  /** Pre-flight: hold `estimate` tokens (or, reserving up to, as many as fit) or refuse. A refusal emits `blocked`. */
   async reserve(req: ReserveRequest): Promise<ReserveResponse> {
     validateReserve(req);
     const now = this.clock();
     let estimate = req.estimate!;
+    let minimum: number | undefined;
+    let weight = 1;
     if (req.model !== undefined && req.tokens !== undefined) {
-      const w = this.weigh(req.userId, req.model, req.tokens, undefined, now);
-      estimate = typeof w === 'number' ? w : await w;
+      const w = this.weightOf(req.userId, req.model, undefined, now);
+      weight = typeof w === 'number' ? w : await w;
+      estimate = this.pricing.weighted(req.model, req.tokens, weight);
+      if (req.minTokens !== undefined) minimum = Math.min(estimate, this.pricing.weighted(req.model, Math.min(req.minTokens, req.tokens), weight));
     }
-    const r = await this.store.reserve({ userId: req.userId, requestId: req.requestId, estimate }, now);
+    const r = await this.store.reserve({ userId: req.userId, requestId: req.requestId, estimate, ...(minimum !== undefined ? { minimum } : {}) }, now);
     const balance = this.toBalance(r.state);
     if (!r.ok) {
       this.events.emit('blocked', { userId: req.userId, reason: r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded', balance });
     } else if (r.outcome === 'reserved') {
       this.events.emit('balance', balance);
     }
-    return { ok: r.ok, outcome: r.outcome, balance, estimate };
+    const raw = req.tokens ?? r.held;
+    const tokens = !r.ok || r.held >= estimate || req.model === undefined ? raw : this.rawWithin(req.model, raw, r.held, weight);
+    return { ok: r.ok, outcome: r.outcome, balance, estimate: r.ok ? r.held : estimate, tokens };
+  }
+
+  /** The most raw tokens (≤ max) whose weighted charge fits in `held`. */
+  private rawWithin(model: string, max: number, held: number, weight: number): number {
+    let n = Math.min(max, Math.floor(held / weight));
+    while (n > 0 && this.pricing.weighted(model, n, weight) > held) n--;
+    while (n < max && this.pricing.weighted(model, n + 1, weight) <= held) n++;
+    return n;
   }
 
   async release(requestId: string, userId: string): Promise<boolean> {

@@ -14,6 +14,11 @@ const STATUS: Record<ErrorCode, number> = {
   store_unavailable: 503,
   upstream_error: 502,
   internal_error: 500,
+  invalid_max_tokens: 400,
+  json_too_deep: 400,
+  json_too_large: 400,
+  idempotency_in_flight: 409,
+  idempotency_key_reused: 409,
 };
 
 /** Every error we raise on purpose: a machine-readable code, an HTTP status and a human message. */

@@ -51,18 +51,20 @@ export class PostgresQuotaStore implements QuotaStore {
 
   async reserve(input: ReserveInput, now: number): Promise<ReserveResult> {
     const { userId, requestId, estimate } = input;
-    // Named: each connection parses and plans the call once.
-    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; open_count: number; mine: boolean; inserted: boolean }>({
-      name: 'solaris_quota_reserve',
-      text: `SELECT * FROM solaris_quota_reserve($1, $2, $3, $4, $5, $6, $7)`,
-      values: [userId, requestId, estimate, new Date(now), this.opts.timezone, new Date(now + this.opts.reservationTtlMs), this.opts.maxInflight],
+    // Named: each connection parses and plans the call once. 8 arguments: the "reserve up to" overload
+    // (migrations/1765300000000_reserve-up-to-idempotency.sql); a null minimum is all or nothing.
+    const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; open_count: number; mine: boolean; inserted: boolean; held: number }>({
+      name: 'solaris_quota_reserve_up_to',
+      text: `SELECT * FROM solaris_quota_reserve($1, $2, $3, $4, $5, $6, $7, $8)`,
+      values: [userId, requestId, estimate, new Date(now), this.opts.timezone, new Date(now + this.opts.reservationTtlMs), this.opts.maxInflight, input.minimum ?? null],
     });
     const row = rows[0]!;
     const state = this.toState(userId, row);
-    if (row.inserted) return { ok: true, outcome: 'reserved', state: { ...state, reserved: state.reserved + estimate } };
-    if (row.mine) return { ok: true, outcome: 'already_reserved', state };
-    if (row.open_count >= this.opts.maxInflight) return { ok: false, outcome: 'too_many_inflight', state };
-    return { ok: false, outcome: 'quota_exceeded', state };
+    const held = Number(row.held);
+    if (row.inserted) return { ok: true, outcome: 'reserved', state: { ...state, reserved: state.reserved + held }, held };
+    if (row.mine) return { ok: true, outcome: 'already_reserved', state, held };
+    if (row.open_count >= this.opts.maxInflight) return { ok: false, outcome: 'too_many_inflight', state, held: estimate };
+    return { ok: false, outcome: 'quota_exceeded', state, held: estimate };
   }
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {

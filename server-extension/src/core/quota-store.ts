@@ -26,6 +26,11 @@ export interface ReserveInput {
   requestId: string;
   /** Weighted tokens to hold (prompt estimate + max completion, times the model weight). */
   estimate: number;
+  /**
+   * "Reserve up to" (docs/reservation-policy.md): when given (≤ estimate), the store holds min(estimate,
+   * available) as long as `minimum` fits, in the same atomic step. Absent: all of `estimate` or nothing.
+   */
+  minimum?: number;
 }
 
 export type ReserveOutcome = 'reserved' | 'already_reserved' | 'quota_exceeded' | 'too_many_inflight';
@@ -34,6 +39,8 @@ export interface ReserveResult {
   ok: boolean;
   outcome: ReserveOutcome;
   state: CounterState;
+  /** Weighted tokens held for this request (already_reserved: the existing hold); refused: the estimate. */
+  held: number;
 }
 
 /** What one metered request cost. Tokens are raw; `weightedTokens` already has the model weight. */

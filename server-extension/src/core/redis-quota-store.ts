@@ -104,10 +104,13 @@ export class RedisQuotaStore implements QuotaStore {
   async reserve(input: ReserveInput, now: number): Promise<ReserveResult> {
     const k = userKeys(input.userId);
     const reply = await this.withCounter(input.userId, now, () =>
-      this.redis.solarisReserve(k.counter, k.reservations, input.requestId, input.estimate, now, this.opts.reservationTtlMs, this.opts.maxInflight),
+      this.redis.solarisReserve(
+        k.counter, k.reservations, input.requestId, input.estimate, now, this.opts.reservationTtlMs, this.opts.maxInflight, input.minimum ?? '',
+      ),
     );
     const outcome = reply[0] as ReserveOutcome;
-    return { ok: outcome === 'reserved' || outcome === 'already_reserved', outcome, state: parseState(input.userId, reply) };
+    const ok = outcome === 'reserved' || outcome === 'already_reserved';
+    return { ok, outcome, state: parseState(input.userId, reply), held: ok ? Number(reply[14]) : input.estimate };
   }
 
   async settle(s: Settlement, now: number): Promise<SettleResult> {

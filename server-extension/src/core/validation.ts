@@ -24,7 +24,7 @@ export const modelWeightsSchema = z
   )
   .refine((w) => Object.keys(w).length <= 50, 'at most 50 models');
 const reserveSchema = z
-  .object({ userId: userIdSchema, requestId: requestIdSchema, estimate: tokens.optional(), model: modelSchema.optional(), tokens: tokens.optional() })
+  .object({ userId: userIdSchema, requestId: requestIdSchema, estimate: tokens.optional(), model: modelSchema.optional(), tokens: tokens.optional(), minTokens: tokens.optional() })
   .refine((r) => r.estimate !== undefined || (r.model !== undefined && r.tokens !== undefined), {
     message: 'give the weighted estimate, or the model and the raw tokens',
     path: ['estimate'],

@@ -60,6 +60,8 @@ export interface ServedAnswer {
   usageReported: boolean;
   /** The caller's `user` field (LibreChat sends its user id), when present. */
   user: string | null;
+  /** The call id it answered under (the caller's `x-litellm-call-id`, e.g. the proxy's request id). */
+  callId: string;
 }
 
 export interface FakeUpstream {
@@ -151,10 +153,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   };
   const requests: RecordedRequest[] = [];
   const served: ServedAnswer[] = [];
-  const recordServed = (path: string, json: Record<string, unknown>, stream: boolean, promptTokens: number, completionTokens: number, usageReported: boolean) => {
+  const recordServed = (path: string, json: Record<string, unknown>, stream: boolean, promptTokens: number, completionTokens: number, usageReported: boolean, callId: string) => {
     if (!options.record) return;
     const user = typeof json.user === 'string' ? json.user : null;
-    served.push({ path, model: String(json.model), stream, promptTokens, completionTokens, usageReported, user });
+    served.push({ path, model: String(json.model), stream, promptTokens, completionTokens, usageReported, user, callId });
   };
   const stats = { streamsAborted: 0 };
 
@@ -219,7 +221,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         ? { id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }] }
         : { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }] };
       if (mode !== 'no-usage') body.usage = usage;
-      recordServed(path, json, false, promptTokens, completionTokens, mode !== 'no-usage');
+      recordServed(path, json, false, promptTokens, completionTokens, mode !== 'no-usage', callId);
       return sendJson(res, 200, body, { 'x-litellm-call-id': callId, 'x-litellm-response-cost': String(cost), 'x-litellm-model-id': 'fake' });
     }
 
@@ -247,7 +249,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       res.write(`data: ${JSON.stringify({ id, object: isChat ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: u })}\n\n`);
     }
     res.end('data: [DONE]\n\n');
-    recordServed(path, json, true, promptTokens, completionTokens, includeUsage);
+    recordServed(path, json, true, promptTokens, completionTokens, includeUsage, callId);
   }
 
   function embeddings(res: ServerResponse, json: Record<string, unknown>, promptTokens: number, callId: string): void {

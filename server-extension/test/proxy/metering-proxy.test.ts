@@ -226,7 +226,7 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
     expect((body.error as { code: string }).code).toBe('quota_exceeded');
   });
 
-  it('tools, response_format and unknown fields reach the upstream byte-identical', async () => {
+  it('tools, response_format and unknown fields reach the upstream with their values; the body is re-serialised with ONE limit', async () => {
     const u = user();
     const sent =
       '{"model":"fake-model","messages":[{"role":"user","content":"clima?"}],' +
@@ -242,10 +242,49 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
       });
       expect(r.status).toBe(200);
       await r.text();
-      const got = s.fake.requests.at(-1)!.raw;
-      // Non-streamed: untouched. Streamed: only stream_options spliced in after the opening brace.
-      expect(got).toBe(stream ? `{"stream_options":{"include_usage":true},${body.slice(1)}` : body);
+      const got = JSON.parse(s.fake.requests.at(-1)!.raw) as Record<string, unknown>;
+      // Every value as the client sent it, plus the completion limit the reservation covers (the default here),
+      // and for streams the usage request.
+      expect(got).toEqual({ ...(JSON.parse(body) as object), max_tokens: 1024, ...(stream ? { stream_options: { include_usage: true } } : {}) });
     }
+  });
+
+  it('duplicate limit keys or both limit fields: the upstream gets ONE limit, the one reserved for', async () => {
+    const u = user();
+    const post = (body: string) =>
+      fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json', 'x-solaris-user-id': u },
+        body,
+      });
+    // JSON.parse keeps the last duplicate; a lax upstream may keep the first. Re-serialised: only one survives.
+    let r = await post('{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"max_tokens":4000,"max_tokens":7}');
+    expect(r.status).toBe(200);
+    await r.text();
+    let raw = s.fake.requests.at(-1)!.raw;
+    expect(raw.match(/max_tokens/g)).toHaveLength(1);
+    expect(JSON.parse(raw)).toMatchObject({ max_tokens: 7 });
+    // Both fields: the smaller is reserved and is the only one forwarded.
+    r = await post('{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"max_completion_tokens":1,"max_tokens":4000}');
+    expect(r.status).toBe(200);
+    await r.text();
+    raw = s.fake.requests.at(-1)!.raw;
+    expect(JSON.parse(raw)).toMatchObject({ max_completion_tokens: 1 });
+    expect(raw).not.toContain('"max_tokens"');
+    // Bad types never reach the upstream: 400 with a code, nothing held.
+    const before = s.fake.requests.length;
+    for (const bad of ['"5000"', '-1', '1.5', '0', 'true', '{"a":1}', '1e9']) {
+      r = await post(`{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"max_tokens":${bad}}`);
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({ error: { code: 'invalid_max_tokens' } });
+    }
+    for (const bad of ['"stream":"true"', '"stream_options":"x"', '"stream_options":[1]', '"n":"3"', '"n":0']) {
+      r = await post(`{"model":"fake-model","messages":[{"role":"user","content":"oi"}],${bad}}`);
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({ error: { code: 'invalid_input' } });
+    }
+    expect(s.fake.requests.length).toBe(before);
+    expect((await s.te.engine.balance(u)).reserved).toBe(0);
   });
 
   it('client abort mid-stream: upstream aborted, produced text settled as estimated', async () => {
@@ -290,19 +329,85 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
     expect(row).toMatchObject({ estimated: true, completion_tokens: countTextTokens(text, 'fake-model') });
   });
 
-  it('Idempotency-Key: a client retry is charged once', async () => {
+  it('issue 15 item 4: a user with tokens left is not refused because of the default max_tokens; the upstream gets the limit reserved', async () => {
+    const u = user();
+    await s.te.engine.admin.setLimitOverride({ userId: u, limit: 1_200 }, { id: 'test' });
+    await s.te.engine.settle({ requestId: `${u}-past`, userId: u, model: 'fake-model', promptTokens: 259, completionTokens: 0, source: 'proxy' });
+    // 21.6 % used, 941 left: prompt + the default 1,024 does not fit, the prompt does.
+    const r = await s.client(u).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá, tudo bem?' }] });
+    expect(r.usage!.total_tokens).toBeGreaterThan(0);
+    const sent = s.fake.requests.at(-1)!.json!;
+    expect(sent.max_tokens).toBeGreaterThan(800);
+    expect(sent.max_tokens).toBeLessThan(941); // 941 − the prompt estimate
+    expect(sent.max_completion_tokens).toBeUndefined();
+    await s.proxy.drain();
+    expect((await s.te.engine.balance(u)).reserved).toBe(0);
+    // A prompt that does not fit in what is left is still refused.
+    const v = user();
+    await s.te.engine.admin.setLimitOverride({ userId: v, limit: 50 }, { id: 'test' });
+    const big = 'palavra '.repeat(100);
+    await expect(s.client(v).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: big }] })).rejects.toMatchObject({ status: 402 });
+  });
+
+  it('Idempotency-Key: a repeat returns the stored answer — one upstream call, one charge (F5)', async () => {
     const u = user();
     const c = s.client(u, { 'Idempotency-Key': 'retry-abc' });
+    const calls = s.fake.requests.length;
     const a = await c.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] }).withResponse();
     await s.proxy.drain();
-    const b = await c.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] }).withResponse();
-    const id = a.response.headers.get('x-solaris-request-id');
-    expect(b.response.headers.get('x-solaris-request-id')).toBe(id);
+    for (let i = 0; i < 3; i++) {
+      const b = await c.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] }).withResponse();
+      expect(b.response.headers.get('x-solaris-request-id')).toBe(a.response.headers.get('x-solaris-request-id'));
+      expect(b.response.headers.get('x-solaris-replayed')).toBe('true');
+      expect(b.data).toEqual(a.data);
+    }
+    expect(s.fake.requests.length).toBe(calls + 1);
     expect(await s.ledgerCount(u)).toBe(1);
     expect((await s.te.engine.balance(u)).used).toBe(a.data.usage!.total_tokens);
     // Another user's identical key is another request.
     const other = await s.client(user(), { 'Idempotency-Key': 'retry-abc' }).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] }).withResponse();
-    expect(other.response.headers.get('x-solaris-request-id')).not.toBe(id);
+    expect(other.response.headers.get('x-solaris-request-id')).not.toBe(a.response.headers.get('x-solaris-request-id'));
+    expect(s.fake.requests.length).toBe(calls + 2);
+  });
+
+  it('Idempotency-Key: a repeat while the first streams gets 409; after it, the stream replayed; a refused first does not burn the key', async () => {
+    const u = user();
+    s.fake.options.chunkDelayMs = 20;
+    try {
+      const c = s.client(u, { 'Idempotency-Key': 'stream-1' });
+      const calls = s.fake.requests.length;
+      const first = await c.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }], stream: true }).withResponse();
+      const during = await fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json', 'x-solaris-user-id': u, 'idempotency-key': 'stream-1' },
+        body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }], stream: true }),
+      });
+      expect(during.status).toBe(409);
+      expect(await during.json()).toMatchObject({ error: { code: 'idempotency_in_flight' } });
+      let text = '';
+      for await (const ch of first.data) text += ch.choices[0]?.delta.content ?? '';
+      await s.proxy.drain();
+      const again = await c.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }], stream: true });
+      let replayed = '';
+      for await (const ch of again) replayed += ch.choices[0]?.delta.content ?? '';
+      expect(replayed).toBe(text);
+      expect(s.fake.requests.length).toBe(calls + 1);
+      expect(await s.ledgerCount(u)).toBe(1);
+    } finally {
+      s.fake.options.chunkDelayMs = 0;
+    }
+    // Upstream refused (nothing charged): the claim is dropped, a retry runs afresh.
+    const v = user();
+    s.fake.options.mode = 'error-4xx';
+    try {
+      await expect(s.client(v, { 'Idempotency-Key': 'k2' }).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] })).rejects.toThrow();
+    } finally {
+      s.fake.options.mode = 'normal';
+    }
+    await s.proxy.drain();
+    const ok = await s.client(v, { 'Idempotency-Key': 'k2' }).chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] });
+    expect(ok.usage!.total_tokens).toBeGreaterThan(0);
+    expect(await s.ledgerCount(v)).toBe(1);
   });
 });
 

@@ -337,3 +337,42 @@ describe('metering proxy service key', () => {
     expect(sa.p50).toBeGreaterThan(0);
   });
 });
+
+describe('F6: a header never raises privileges (standalone: users_cache is not LibreChat)', () => {
+  let t: SecurityStack;
+  const BOSS = 'boss@sec.example';
+  beforeAll(async () => {
+    t = await startSecurityStack({ env: { SOLARIS_ADMIN_EMAILS: BOSS } });
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  it("X-Solaris-User-Email naming an admin's email through the proxy gives no admin rights, with or without an email claim", async () => {
+    for (const [mallory, claim] of [
+      ['65b0000000000000000000f1', 'mallory@sec.example'],
+      ['65b0000000000000000000f2', undefined],
+    ] as const) {
+      const r = await call(`${t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRETS.proxyKey}`, 'content-type': 'application/json', 'x-solaris-user-id': mallory, 'x-solaris-user-email': BOSS },
+        body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] }),
+      });
+      expect(r.status).toBe(200);
+      // The proxy's touch is fire-and-forget: wait for the header's email to land in users_cache.
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await t.te.db.pool.query<{ email: string | null }>(`SELECT email FROM users_cache WHERE user_id = $1`, [mallory]);
+        if (rows[0]?.email) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const headers = { authorization: `Bearer ${accessToken(mallory, claim ? { email: claim } : {})}` };
+      const me = await call(`${t.url}${API_PREFIX}${ApiRoutes.me}`, { headers });
+      expect(me.status).toBe(200);
+      expect(me.json()).toMatchObject({ isAdmin: false });
+      if (claim) expect(me.json()).toMatchObject({ email: claim }); // the signed claim wins over the header
+      const users = await call(`${t.url}${API_PREFIX}${ApiRoutes.adminUsers}`, { headers });
+      expect([users.status, codeOf(users.json())]).toEqual([403, 'forbidden']);
+    }
+    // The real admin (email in the signed token) still is one.
+    const boss = await call(`${t.url}${API_PREFIX}${ApiRoutes.adminUsers}`, { headers: { authorization: `Bearer ${accessToken('65b0000000000000000000f3', { email: BOSS })}` } });
+    expect(boss.status).toBe(200);
+  });
+});

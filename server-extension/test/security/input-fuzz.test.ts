@@ -287,6 +287,60 @@ describe('metering proxy and webhook input fuzzing', () => {
     await expectNoFailedSettlement();
   });
 
+  it('F1: conversation / message ids of any length or content are served AND charged (stored as sha256:… past 200 chars)', async () => {
+    const long = (n: number) => 'c'.repeat(n);
+    const cases: Array<[string, string]> = [
+      [long(201), long(5_000)],
+      [long(200), 'm\tx'],
+      ['ok-conv', long(10_000)],
+    ];
+    for (const [i, [conv, msg]] of cases.entries()) {
+      const user = `f1-user-${i}`;
+      const r = await call(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRETS.proxyKey}`, 'content-type': 'application/json', 'x-solaris-user-id': user, 'x-solaris-conversation-id': conv, 'x-solaris-message-id': msg },
+        body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }] }),
+      });
+      expect(r.status).toBe(200);
+      const usage = (r.json() as { usage: { total_tokens: number } }).usage;
+      let rows: Array<{ conversation_id: string; message_id: string; total_tokens: number }> = [];
+      for (let k = 0; k < 50 && rows.length === 0; k++) {
+        ({ rows } = await s.te.db.pool.query(`SELECT conversation_id, message_id, total_tokens FROM ledger WHERE user_id = $1`, [user]));
+        if (rows.length === 0) await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(rows).toHaveLength(1);
+      expect(Number(rows[0]!.total_tokens)).toBe(usage.total_tokens);
+      for (const [sent, stored] of [[conv, rows[0]!.conversation_id], [msg, rows[0]!.message_id]] as const) {
+        // eslint-disable-next-line no-control-regex
+        if (sent.length <= 200 && !/[\u0000-\u001f]/.test(sent)) expect(stored).toBe(sent);
+        else expect(stored).toMatch(/^sha256:[0-9a-f]{64}$/);
+      }
+    }
+    await expectNoFailedSettlement();
+  });
+
+  it('F4: JSON nested 5k–20k deep or with a non-object stream_options → 400 with a code, nothing held, never a 5xx', async () => {
+    const user = 'f4-user';
+    const nest = (d: number) => '['.repeat(d) + ']'.repeat(d);
+    const bodies = [
+      `{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"tools":${nest(5_000)}}`,
+      `{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"tools":${nest(20_000)},"stream":true,"stream_options":"x"}`,
+      `{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"stream":true,"stream_options":"x"}`,
+      `{"model":"fake-model","messages":[{"role":"user","content":"oi"}],"x":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}`,
+    ];
+    for (const body of bodies) {
+      const r = await call(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRETS.proxyKey}`, 'content-type': 'application/json', 'x-solaris-user-id': user },
+        body,
+      });
+      expectSafe(r, body.slice(0, 120));
+      expect(r.status).toBe(400);
+      expect(['json_too_deep', 'invalid_input']).toContain(codeOf(r.json()));
+    }
+    expect((await s.te.engine.balance(user)).reserved).toBe(0);
+  });
+
   /** Nothing the fuzzer sent made a settlement fail (a failed settlement = tokens served but never charged). */
   async function expectNoFailedSettlement(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300)); // settlements run after the answer

@@ -25,6 +25,12 @@ export interface LibreChatAuthOptions {
   sessionChecker?: SessionChecker;
   /** Default: our users_cache table. LibreChat glue: LibreChat's `users` collection. */
   userDirectory?: UserDirectory;
+  /**
+   * Whether the directory's emails are LibreChat's own records (the LibreChat glue: its `users` collection), so an
+   * email there may grant admin through SOLARIS_ADMIN_EMAILS. Default: true when a directory is given, false for
+   * the users_cache default — whose email may have come from the proxy's X-Solaris-User-Email header.
+   */
+  directoryEmailTrusted?: boolean;
   /** Default: process.env + LIBRECHAT_TEMP_CREDENTIALS_PATH, read at each request. */
   secrets?: () => JwtSecrets;
   /**
@@ -74,6 +80,7 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
   const secrets = opts.secrets ?? (() => readJwtSecrets());
   const sessionChecker: SessionChecker = opts.sessionChecker ?? (async () => true);
   const directory = opts.userDirectory ?? usersCacheDirectory(opts.engine);
+  const directoryEmailTrusted = opts.directoryEmailTrusted ?? opts.userDirectory !== undefined;
   const ttl = opts.cacheTtlMs ?? 5_000;
   const profiles = new TtlCache<UserProfile | null>(ttl);
   const sessions = new TtlCache<boolean>(ttl);
@@ -126,13 +133,17 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
       if (!who) return null;
       const profile = await profiles.get(who.userId, () => directory(who.userId));
       if (!profile) return null; // the user no longer exists
-      const email = profile.email ?? who.email ?? null;
+      // Identity and roles only from signed claims or LibreChat's own records (docs/security.md): LibreChat's
+      // record first (the current email), else the signed claim. users_cache (standalone) is neither: its email
+      // is shown when nothing better is known, but never grants admin rights.
+      const trustedEmail = (directoryEmailTrusted ? profile.email : null) ?? who.email ?? null;
+      const email = trustedEmail ?? profile.email ?? null;
       const principal: Principal = {
         userId: who.userId,
         email,
         name: profile.name,
         role: profile.role,
-        isAdmin: profile.role === 'ADMIN' || (email !== null && adminEmails.has(email.toLowerCase())),
+        isAdmin: profile.role === 'ADMIN' || (trustedEmail !== null && adminEmails.has(trustedEmail.toLowerCase())),
         via: who.via,
       };
       touch(who.userId, { email, name: profile.name, role: profile.role });

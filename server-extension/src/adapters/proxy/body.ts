@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 export class BodyError extends Error {
   constructor(
     readonly status: 400 | 413,
-    readonly code: 'invalid_input' | 'payload_too_large',
+    readonly code: 'invalid_input' | 'payload_too_large' | 'json_too_deep' | 'json_too_large',
     message: string,
   ) {
     super(message);
@@ -25,7 +25,14 @@ export function readJsonBody(req: IncomingMessage & { body?: unknown }, limit: n
     const b = req.body;
     if (Buffer.isBuffer(b)) return Promise.resolve(parse(b));
     if (typeof b === 'string') return Promise.resolve(parse(Buffer.from(b)));
-    if (b && typeof b === 'object' && !Array.isArray(b)) return Promise.resolve({ raw: Buffer.from(JSON.stringify(b)), json: b as Record<string, unknown> });
+    if (b && typeof b === 'object' && !Array.isArray(b)) {
+      try {
+        checkJsonShape(b); // before JSON.stringify (recursive)
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      return Promise.resolve({ raw: Buffer.from(JSON.stringify(b)), json: b as Record<string, unknown> });
+    }
     return Promise.reject(new BodyError(400, 'invalid_input', 'O corpo da requisição deve ser um objeto JSON.'));
   }
   const declared = Number(req.headers['content-length']);
@@ -77,5 +84,28 @@ function parse(raw: Buffer): JsonBody {
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     throw new BodyError(400, 'invalid_input', 'O corpo da requisição deve ser um objeto JSON.');
   }
+  checkJsonShape(json);
   return { raw, json: json as Record<string, unknown> };
+}
+
+/** Deepest nesting a body may have: every OpenAI field (tools' JSON schemas included) fits in far less. */
+export const MAX_JSON_DEPTH = 64;
+/** Most values (objects, arrays, strings, numbers…) a body may hold. */
+export const MAX_JSON_NODES = 1_000_000;
+
+/**
+ * Refuses a body nested deeper than MAX_JSON_DEPTH or holding more than MAX_JSON_NODES values, BEFORE anything
+ * recursive (the estimate, JSON.stringify of the upstream body) touches it: 20,000 nested arrays overflowed the
+ * stack after the reservation was taken (a 500 and a hold left behind). Iterative: cannot overflow itself.
+ */
+export function checkJsonShape(json: unknown): void {
+  const stack: Array<{ v: unknown; d: number }> = [{ v: json, d: 1 }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { v, d } = stack.pop()!;
+    if (++nodes > MAX_JSON_NODES) throw new BodyError(400, 'json_too_large', `O corpo da requisição tem valores demais (máximo ${MAX_JSON_NODES}).`);
+    if (v === null || typeof v !== 'object') continue;
+    if (d > MAX_JSON_DEPTH) throw new BodyError(400, 'json_too_deep', `O corpo da requisição está aninhado demais (máximo ${MAX_JSON_DEPTH} níveis).`);
+    for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push({ v: x, d: d + 1 });
+  }
 }

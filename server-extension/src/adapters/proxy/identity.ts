@@ -53,6 +53,11 @@ export function readCaller(headers: IncomingHttpHeaders, body: Record<string, un
  * retry is charged once. The key is namespaced by user (hashed into UUID form) so one user's key can
  * never collide with another user's ledger row.
  */
+/** Whether the client named its request (Idempotency-Key / X-Solaris-Request-Id): a repeat must not be served twice. */
+export function hasIdempotencyKey(headers: IncomingHttpHeaders): boolean {
+  return (header(headers, 'idempotency-key') ?? header(headers, 'x-solaris-request-id')) !== null;
+}
+
 export function requestIdFor(headers: IncomingHttpHeaders, userId: string): string {
   const key = header(headers, 'idempotency-key') ?? header(headers, 'x-solaris-request-id');
   if (!key) return randomUUID();

@@ -4,5 +4,7 @@ export { createHealthHandlers, type HealthHandlers, type HealthOptions } from '.
 export { quotaExceededBody, openAIError, type OpenAIErrorBody } from './http-errors';
 export { createServiceKeyCheck, readCaller, requestIdFor, type Caller } from './identity';
 export { SseMeter, answerText, type UpstreamUsage } from './sse-meter';
-export { countTextTokens, estimatePromptTokens, encodingFor, maxCompletionTokens } from './tokens';
+export { countTextTokens, estimatePromptTokens, encodingFor } from './tokens';
+export { checkRequest, normaliseLabel, upstreamBody, type CheckedRequest } from './request-check';
+export { createIdempotencyStore, type IdempotencyStore } from './idempotency';
 export { createMetrics, type Metrics, type MetricsOptions } from '../metrics';

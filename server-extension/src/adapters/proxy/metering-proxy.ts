@@ -8,9 +8,12 @@ import { isSolarisError } from '../../core/errors';
 import type { Metrics } from '../metrics';
 import { BodyError, readJsonBody } from './body';
 import { quotaExceededBody, sendError, sendJson } from './http-errors';
-import { createServiceKeyCheck, readCaller, requestIdFor, type Caller } from './identity';
+import { createServiceKeyCheck, hasIdempotencyKey, requestIdFor, type Caller } from './identity';
 import { SseMeter, answerText, type UpstreamUsage } from './sse-meter';
-import { countTextTokens, estimatePromptTokens, maxCompletionTokens } from './tokens';
+import { countTextTokens, estimatePromptTokens } from './tokens';
+import { checkRequest, isRefusal, upstreamBody, type CheckedRequest } from './request-check';
+import { claimOrReplay, createIdempotencyStore, type IdempotencyStore, type ReplayDeps, type StoredAnswer } from './idempotency';
+import { validateSettle } from '../../core/validation';
 
 export interface MeteringProxyOptions {
   engine: QuotaEngine;
@@ -31,6 +34,8 @@ export interface MeteringProxyOptions {
   touchUsers?: boolean;
   /** undici dispatcher for upstream calls. Default: an own keep-alive Agent with the configured timeouts. */
   dispatcher?: Dispatcher;
+  /** Where Idempotency-Key outcomes are kept. Default: Postgres (idempotency_keys), shared by every replica. */
+  idempotency?: IdempotencyStore;
 }
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
@@ -50,6 +55,15 @@ const ROUTES: Record<string, { kind: RouteKind; method: 'GET' | 'POST' }> = {
   '/v1/models': { kind: 'models', method: 'GET' },
 };
 
+/** What the pre-flight hands to the upstream call. */
+interface Pre {
+  m: Metered;
+  c: CheckedRequest;
+  json: Record<string, unknown>;
+  /** Completion tokens per choice the reservation covers (the limit forwarded); null: none (embeddings). */
+  perChoice: number | null;
+}
+
 /** Everything a metered request carries from pre-flight to settlement. */
 interface Metered {
   kind: RouteKind;
@@ -61,6 +75,11 @@ interface Metered {
   planId?: string | null;
   /** false when the quota store failed and SOLARIS_FAIL_MODE=open let the request through. */
   metered: boolean;
+  /** Called once, by settleLater (something was served) or releaseLater (nothing charged): the replay record follows it. */
+  onFate?: (fate: 'settled' | 'released') => void;
+  fated?: boolean;
+  /** The answer as sent (non-streamed), for the replay record. */
+  answer?: StoredAnswer;
 }
 
 const FORWARDED_RESPONSE_HEADER = /^x-litellm-|^openai-/;
@@ -105,6 +124,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     : new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, headersTimeout: timeout, bodyTimeout: timeout, pipelining: 1 });
   const dispatcher: Dispatcher = opts.dispatcher ?? ownAgent!;
   const pending = new Set<Promise<void>>();
+  const idempotency = opts.idempotency ?? createIdempotencyStore(engine.db.pool);
   const debug = logger?.isDebugEnabled() ? logger : undefined;
 
   // Requests still being answered (handler running, or a stream being relayed): close() lets them end first,
@@ -197,6 +217,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   }
 
   function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: () => string, reportedCost: number | null): Promise<void> {
+    fate(m, 'settled');
     if (!m.metered) return Promise.resolve();
     const p = settleWithRetry(m, usage, outputText, reportedCost);
     track(p);
@@ -218,7 +239,14 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
+  function fate(m: Metered, f: 'settled' | 'released'): void {
+    if (m.fated) return;
+    m.fated = true;
+    m.onFate?.(f);
+  }
+
   function releaseLater(m: Metered): void {
+    fate(m, 'released');
     if (!m.metered) return;
     track(
       engine.release(m.requestId, m.caller.userId).then(
@@ -232,79 +260,78 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
 
   // ---------- pre-flight ----------
 
-  /** Identity, body, estimate and reservation. Returns null when a response was already sent. */
-  async function preflight(req: IncomingMessage, res: ServerResponse, kind: RouteKind): Promise<{ m: Metered; raw: Buffer; json: Record<string, unknown> } | null> {
-    let raw: Buffer;
+  /**
+   * Identity, body, checks, estimate, replay guard and reservation. Returns null when a response was already sent.
+   * Everything the settlement will store is validated here (request-check.ts + a dry run of the settlement's
+   * validation), so nothing accepted can fail to be charged later.
+   */
+  async function preflight(req: IncomingMessage, res: ServerResponse, kind: Exclude<RouteKind, 'models'>): Promise<Pre | null> {
     let json: Record<string, unknown>;
     try {
-      ({ raw, json } = await readJsonBody(req, maxBody));
+      ({ json } = await readJsonBody(req, maxBody));
     } catch (e) {
       if (e instanceof BodyError) sendError(res, e.status, e.code, e.message);
       else throw e;
       return null;
     }
-    const model = json.model;
-    // NUL cannot be stored in the ledger: refused before serving, or the answer would go out uncharged.
-    if (typeof model !== 'string' || model.trim() === '' || model.length > 200 || model.includes('\u0000')) {
-      sendError(res, 400, 'invalid_input', 'Informe o campo "model" (texto de até 200 caracteres).');
+    const c = checkRequest(kind, json, req.headers);
+    if (isRefusal(c)) {
+      sendError(res, c.status, c.code, c.message);
       return null;
     }
-    // A chat without a list of messages, each an object with a role, can never be answered (OpenAI and LiteLLM
-    // answer 400): refuse it before holding any quota, with our code. Only the shape is checked; every field
-    // inside passes through untouched.
-    const msgs = json.messages;
-    if (
-      kind === 'chat' &&
-      (!Array.isArray(msgs) ||
-        msgs.length === 0 ||
-        msgs.some((m) => !m || typeof m !== 'object' || Array.isArray(m) || typeof (m as { role?: unknown }).role !== 'string'))
-    ) {
-      sendError(res, 400, 'invalid_input', 'Informe "messages": uma lista não vazia de mensagens, cada uma com "role".');
-      return null;
-    }
-    const caller = readCaller(req.headers, json);
-    if (!caller) {
-      sendError(res, 400, 'invalid_input', 'Usuário não identificado: envie o cabeçalho X-Solaris-User-Id ou o campo "user".');
-      return null;
-    }
-    if (caller.userId.length > 128) {
-      sendError(res, 400, 'invalid_input', 'X-Solaris-User-Id passa de 128 caracteres.');
-      return null;
-    }
+    const { caller, model } = c;
     const requestId = requestIdFor(req.headers, caller.userId);
+    try {
+      validateSettle({ requestId, userId: caller.userId, model, promptTokens: 0, completionTokens: 0, source: 'proxy', conversationId: caller.conversationId, messageId: caller.messageId });
+    } catch (e) {
+      sendError(res, 400, 'invalid_input', isSolarisError(e) ? e.message : 'Requisição inválida.');
+      return null;
+    }
     const promptEstimate = estimatePromptTokens(json, model);
-    const completionCap = kind === 'embeddings' ? 0 : maxCompletionTokens(json, config.SOLARIS_DEFAULT_MAX_TOKENS);
-    // Raw tokens: the engine weighs them with the user's plan.
-    const tokens = promptEstimate + completionCap;
+    const askedPerChoice = kind === 'embeddings' ? 0 : (c.askedPerChoice ?? config.SOLARIS_DEFAULT_MAX_TOKENS);
+    // Raw tokens: the engine weighs them with the user's plan. Reserve up to prompt + the asked completion, as
+    // long as the prompt and one token per choice fit (docs/reservation-policy.md).
+    const tokens = promptEstimate + askedPerChoice * c.choices;
+    const minTokens = promptEstimate + (kind === 'embeddings' ? 0 : c.choices);
     // Keeps the admin's user list fresh (email, last seen), blocked users included. Fire-and-forget and
     // deferred until the reservation is on the wire, so its Postgres round trip overlaps the wait.
     if (touchUsers && shouldTouch(caller.userId)) track(
       new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email }))
+        .then(() => engine.admin.touchUser({ userId: caller.userId, email: caller.email, emailUnverified: true }))
         .catch((e: unknown) => {
           debug?.debug('touchUser failed', { err: e });
         }),
     );
     const m: Metered = { kind, requestId, caller, model, promptEstimate, metered: true };
+    if (hasIdempotencyKey(req.headers)) {
+      const fated = new Promise<'settled' | 'released'>((r) => (m.onFate = r));
+      if (!(await claimOrReplay(replayDeps, res, m.requestId, caller.userId, fated, () => m.answer))) return null;
+    }
     const t0 = performance.now();
+    let perChoice: number | null = kind === 'embeddings' ? null : askedPerChoice;
     try {
-      const r = await engine.reserve({ userId: caller.userId, requestId, model, tokens });
+      const r = await engine.reserve({ userId: caller.userId, requestId, model, tokens, minTokens });
       m.planId = r.balance.planId;
       metrics?.reservationSeconds.observe({ outcome: r.outcome }, (performance.now() - t0) / 1000);
       if (!r.ok) {
+        releaseLater(m); // nothing held; drops the replay claim so a retry runs afresh
         const reason = r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded';
         metrics?.blocked.inc({ reason });
         sendJson(res, 402, quotaExceededBody(reason, r.balance, r.estimate, promptEstimate, config.SOLARIS_TIMEZONE), { 'x-solaris-request-id': requestId });
         return null;
       }
+      // The hold may be smaller than asked (reserve up to): the upstream gets the limit it covers, per choice.
+      if (perChoice !== null) perChoice = Math.max(1, Math.floor((r.tokens - promptEstimate) / c.choices));
     } catch (e) {
       metrics?.reservationSeconds.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
       if (isSolarisError(e) && e.code !== 'store_unavailable' && e.code !== 'internal_error') {
+        releaseLater(m);
         sendError(res, e.status, e.code, e.message);
         return null;
       }
       // Postgres / Redis could not answer: the operator chose what happens (SOLARIS_FAIL_MODE).
       if (config.SOLARIS_FAIL_MODE === 'closed') {
+        releaseLater(m);
         logger?.warn('quota store unavailable: request refused (SOLARIS_FAIL_MODE=closed)', { requestId, ...storeError(e) });
         sendError(res, 503, 'store_unavailable', 'O controle de cota está indisponível no momento. Tente de novo em instantes.', { 'retry-after': '5' });
         return null;
@@ -313,7 +340,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       metrics?.failOpen.inc();
       m.metered = false;
     }
-    return { m, raw, json };
+    return { m, c, json, perChoice };
   }
 
   /**
@@ -331,6 +358,8 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     return { errCode: x?.code ?? null, errMessage: typeof x?.message === 'string' ? x.message.slice(0, 200) : String(e) };
   }
 
+  const replayDeps: ReplayDeps = { store: idempotency, track, logger, storeError: (e) => storeError(e) };
+
   // ---------- upstream ----------
 
   function upstreamFailure(res: ServerResponse, e: unknown): void {
@@ -342,7 +371,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     }
   }
 
-  async function handleMetered(req: IncomingMessage, res: ServerResponse, kind: RouteKind, path: string): Promise<void> {
+  async function handleMetered(req: IncomingMessage, res: ServerResponse, kind: Exclude<RouteKind, 'models'>, path: string): Promise<void> {
     // Watch for the client leaving from the start: a hang-up during the pre-flight must not start a call.
     const ac = new AbortController();
     let clientGone = false;
@@ -354,16 +383,25 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     });
     const pre = await preflight(req, res, kind);
     if (!pre) return;
-    const { m, raw, json } = pre;
-    if (clientGone) {
+    const { m } = pre;
+    try {
+      await forward(req, res, pre, path, ac, () => clientGone);
+    } catch (e) {
+      // A bug after the reservation: free the hold now rather than leave it until it expires.
+      if (!m.fated) releaseLater(m);
+      throw e;
+    }
+  }
+
+  async function forward(_req: IncomingMessage, res: ServerResponse, pre: Pre, path: string, ac: AbortController, gone: () => boolean): Promise<void> {
+    const { m, c, json } = pre;
+    const kind = m.kind;
+    if (gone()) {
       releaseLater(m);
       return;
     }
-    const streaming = kind !== 'embeddings' && json.stream === true;
-    let body: Buffer = raw;
-    let clientAskedUsage = false;
-    if (streaming) ({ body, clientAskedUsage } = withStreamUsage(raw, json));
-
+    const streaming = c.streaming;
+    const { body, clientAskedUsage } = upstreamBody(json, c, pre.perChoice);
     let up: Dispatcher.ResponseData;
     const t0 = performance.now();
     try {
@@ -377,7 +415,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     } catch (e) {
       metrics?.upstreamSeconds.observe({ route: kind, status: 'error' }, (performance.now() - t0) / 1000);
       releaseLater(m);
-      if (!clientGone) {
+      if (!gone()) {
         logger?.warn('upstream request failed', { requestId: m.requestId, err: e });
         upstreamFailure(res, e);
       }
@@ -394,7 +432,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
         buf = Buffer.from(await up.body.arrayBuffer());
       } catch (e) {
         releaseLater(m);
-        if (!clientGone) upstreamFailure(res, e);
+        if (!gone()) upstreamFailure(res, e);
         return;
       }
       if (up.statusCode >= 400) {
@@ -405,6 +443,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       }
       const parsed = tryJson(buf);
       const usage = (parsed as { usage?: UpstreamUsage } | null)?.usage ?? null;
+      m.answer = { status: up.statusCode, contentType: headers['content-type'] ?? 'application/json', body: buf };
       await settledOrTimeout(settleLater(m, usage, () => answerText(parsed), headerCost(up.headers)));
       if (res.destroyed) return;
       res.writeHead(up.statusCode, { ...headers, 'content-length': String(buf.length) });
@@ -412,7 +451,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
       return;
     }
 
-    relayStream(res, up.body, m, clientAskedUsage, () => clientGone, headers);
+    relayStream(res, up.body, m, clientAskedUsage, gone, headers);
   }
 
   /** SSE pass-through with backpressure; settles on end, on client abort and on mid-stream failure. */
