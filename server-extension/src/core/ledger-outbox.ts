@@ -5,6 +5,9 @@ import type pg from 'pg';
 import type { Settlement } from './quota-store';
 import { insertLedgerRows } from './ledger';
 import type { Logger } from './logger';
+import { isPostgresUnavailable } from './store-errors';
+
+export { isPostgresUnavailable };
 
 /**
  * Durable buffer of ledger rows while Postgres is unreachable (docs/architecture.md, "Ledger outbox").
@@ -36,18 +39,6 @@ export interface LedgerOutboxOptions {
   consumer?: string;
   /** Consumers (of past processes) idle this long with nothing pending are removed from the group. Default 1 h. */
   pruneIdleMs?: number;
-}
-
-/** Postgres could not be reached (vs. a bad row or a bug): connection refused / reset / timed out, shutting down, no slots. */
-export function isPostgresUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (!e || typeof e !== 'object') return false;
-  if (typeof e.code === 'string') {
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'].includes(e.code)) return true;
-    // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown / cannot connect now), 53300 (too many connections).
-    if (/^08...$/.test(e.code) || /^57P0[123]$/.test(e.code) || e.code === '53300') return true;
-  }
-  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(e.message);
 }
 
 type StreamEntry = [id: string, fields: string[]];
