@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import type { SolarisConfig } from './config';
 import { openDatabase, type Database } from './db';
@@ -38,6 +38,34 @@ export interface CreateEngineOptions {
   outbox?: boolean | { intervalMs?: number; claimIdleMs?: number };
 }
 
+/**
+ * Options of every Redis client we open (standalone and the LibreChat plugin): a command fails after
+ * SOLARIS_REDIS_TIMEOUT_MS — also one waiting in ioredis's offline queue while Redis is disconnected — so a Redis
+ * that stopped answering turns into SOLARIS_FAIL_MODE within that bound instead of requests hanging through
+ * reconnect attempts; reconnects are retried every ≤ 500 ms (docs/architecture.md, "Fail-closed answers within a
+ * bounded time").
+ */
+export function redisClientOptions(config: Pick<SolarisConfig, 'SOLARIS_REDIS_TIMEOUT_MS'>): RedisOptions {
+  return {
+    commandTimeout: config.SOLARIS_REDIS_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3_000,
+    retryStrategy: (times: number) => Math.min(50 * times, 500),
+  };
+}
+
+/**
+ * Once connected, a command issued while Redis is disconnected fails at once (no offline queue) instead of
+ * waiting out SOLARIS_REDIS_TIMEOUT_MS: Redis down → the fail mode answers in a few ms. Before the first
+ * connection the queue stays on, so start-up does not race the connect.
+ */
+export function failFastWhenDisconnected(redis: Redis): Redis {
+  redis.once('ready', () => {
+    redis.options.enableOfflineQueue = false;
+  });
+  return redis;
+}
+
 export function createStore(
   config: SolarisConfig,
   db: Database,
@@ -65,7 +93,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     }
   }
   const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
-  const redis = opts.redis === undefined ? (config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null) : opts.redis;
+  const redis = opts.redis === undefined ? (config.REDIS_URL ? failFastWhenDisconnected(new Redis(config.REDIS_URL, redisClientOptions(config))) : null) : opts.redis;
   // Every replica drains the outbox (consumer group); the store stops the drainer when it closes.
   const outboxOpts = opts.outbox ?? true;
   const outbox =

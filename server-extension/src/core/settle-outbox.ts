@@ -175,7 +175,8 @@ export class SettleOutbox {
     this.stopped = false;
     if (mode === 'drain') {
       // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
-      this.blocking = this.opts.redis.duplicate();
+      // No command timeout on it: BLPOP blocks for a second on purpose.
+      this.blocking = this.opts.redis.duplicate({ commandTimeout: undefined });
       this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
       this.loop = this.run();
     }
