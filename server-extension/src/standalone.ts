@@ -7,6 +7,7 @@ import { createExtras } from './core/extras';
 import type { Logger } from './core/logger';
 import { createSolarisServer, type SolarisServer } from './app';
 import { createLibreChatAuthenticator } from './adapters/auth';
+import type { SessionChecker } from './adapters/auth/types';
 import { createHealthHandlers, createMeteringProxy, type MeteringProxy } from './adapters/proxy';
 import { createMetrics } from './adapters/metrics';
 import { createLiteLLMWebhookRouter } from './adapters/litellm-webhook';
@@ -16,6 +17,11 @@ export interface StandaloneOptions {
   logger: Logger;
   /** Reuse an engine (tests); otherwise built from the configuration. */
   runtime?: EngineRuntime;
+  /**
+   * Checks that a refresh cookie's LibreChat session still exists (embedding code that can reach LibreChat's
+   * `sessions`). Without it the standalone server accepts bearer access tokens only.
+   */
+  sessionChecker?: SessionChecker;
   /** How long in-flight requests (e.g. long LLM streams) may finish after a shutdown signal. Default 10 s. */
   drainTimeoutMs?: number;
 }
@@ -54,7 +60,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     config,
     redis,
     logger,
-    authenticator: createLibreChatAuthenticator({ engine, config, logger }),
+    authenticator: createLibreChatAuthenticator({ engine, config, logger, sessionChecker: opts.sessionChecker }),
     extras,
     extraRoutes: [createLiteLLMWebhookRouter({ engine, config, logger })],
   });
