@@ -9,7 +9,6 @@ import type { QuotaStore } from './quota-store';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import { migrate } from './migrate';
-import { LedgerOutbox } from './ledger-outbox';
 import { SettleOutbox, assertAppendOnly } from './settle-outbox';
 import { toEntry } from './ledger';
 
@@ -31,11 +30,6 @@ export interface CreateEngineOptions {
   logger?: Logger;
   /** Apply pending migrations first (default: only for the embedded database). */
   migrate?: boolean;
-  /**
-   * Redis store only: buffer settlements in the Redis ledger outbox while Postgres is down and run its
-   * drainer (core/ledger-outbox.ts). Default true; `{ intervalMs, claimIdleMs }` tune the drainer.
-   */
-  outbox?: boolean | { intervalMs?: number; claimIdleMs?: number };
 }
 
 /**
@@ -70,11 +64,10 @@ export function createStore(
   config: SolarisConfig,
   db: Database,
   redis: Redis | null,
-  outbox: LedgerOutbox | null = null,
   settleOutbox: SettleOutbox | null = null,
 ): QuotaStore {
   const common = { timezone: config.SOLARIS_TIMEZONE, reservationTtlMs: config.SOLARIS_RESERVATION_TTL_MS, maxInflight: config.SOLARIS_MAX_INFLIGHT };
-  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox, settleOutbox, settleAck: config.SOLARIS_SETTLE_ACK });
+  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, settleOutbox, settleAck: config.SOLARIS_SETTLE_ACK });
   return new PostgresQuotaStore({ ...common, pool: db.pool });
 }
 
@@ -94,25 +87,18 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
   }
   const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
   const redis = opts.redis === undefined ? (config.REDIS_URL ? failFastWhenDisconnected(new Redis(config.REDIS_URL, redisClientOptions(config))) : null) : opts.redis;
-  // Every replica drains the outbox (consumer group); the store stops the drainer when it closes.
-  const outboxOpts = opts.outbox ?? true;
-  const outbox =
-    redis && outboxOpts !== false
-      ? new LedgerOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger, ...(typeof outboxOpts === 'object' ? outboxOpts : {}) })
-      : null;
-  // The users' outbox streams: drained continuously with SOLARIS_SETTLE_ACK=outbox, swept every 30 s otherwise
-  // (rows left by an earlier outbox configuration or by replicas mid-switch still reach the ledger).
+  // The one outbox of ledger rows, the users' streams (docs/architecture.md, "One outbox"): drained on every
+  // replica in either ack mode (rows arrive there with SOLARIS_SETTLE_ACK=outbox, and while Postgres is down).
   if (redis && config.SOLARIS_SETTLE_ACK === 'outbox') await assertAppendOnly(redis); // only as durable as Redis's AOF
   const settleOutbox = redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger }) : null;
-  const store = createStore(config, db, redis, outbox, settleOutbox);
-  outbox?.start();
+  const store = createStore(config, db, redis, settleOutbox);
   const engine = new QuotaEngine({ config, db, store, clock: opts.clock, logger: opts.logger });
   if (settleOutbox) {
     // Rows reach the ledger here (on whichever replica drained them): now the statement shows them.
     settleOutbox.onWritten = (rows) => {
       for (const row of rows) engine.events.emit('ledger', { userId: row.user_id, entry: { ...toEntry(row), balanceAfter: null } });
     };
-    settleOutbox.start(config.SOLARIS_SETTLE_ACK === 'outbox' ? 'drain' : 'sweep');
+    settleOutbox.start('drain');
   }
   return {
     engine,
