@@ -9,7 +9,7 @@ import { createSolarisServer, type SolarisServer } from './app';
 import { createLibreChatAuthenticator } from './adapters/auth';
 import type { SessionChecker } from './adapters/auth/types';
 import { createHealthHandlers, createMeteringProxy, type MeteringProxy } from './adapters/proxy';
-import { createMetrics } from './adapters/metrics';
+import { createMetrics, watchQueues } from './adapters/metrics';
 import { createLiteLLMWebhookRouter } from './adapters/litellm-webhook';
 
 export interface StandaloneOptions {
@@ -55,6 +55,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   // Caps, quota requests, role plans and webhooks: created next to the engine, closed before it.
   const extras = createExtras(engine, { logger });
   extras.start();
+  watchQueues(metrics, engine, { webhooks: () => extras.webhooks.outbox.stats() });
   const solaris = createSolarisServer({
     engine,
     config,

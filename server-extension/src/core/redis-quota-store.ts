@@ -241,6 +241,11 @@ export class RedisQuotaStore implements QuotaStore {
     await this.ledger.drain();
   }
 
+  /** What the Redis outbox holds in memory / has seen waiting (metrics). */
+  outboxStats(): { waiting: number; oldestMs: number } {
+    return this.opts.settleOutbox?.stats() ?? { waiting: 0, oldestMs: 0 };
+  }
+
   /** SOLARIS_SETTLE_ACK=outbox: writes every acknowledged row still in Redis to the ledger now (tests, tools). */
   async flushOutbox(): Promise<number> {
     return this.opts.settleOutbox ? this.opts.settleOutbox.flushAll() : 0;

@@ -183,7 +183,7 @@ export class SettleOutbox {
     if (mode === 'drain') {
       // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
       // No command timeout on it: BLPOP blocks for a second on purpose.
-      this.blocking = this.opts.redis.duplicate({ commandTimeout: undefined });
+      this.blocking = this.opts.redis.duplicate({ commandTimeout: undefined, enableOfflineQueue: true });
       this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
       this.loop = this.run();
     }

@@ -16,6 +16,7 @@ import { createLogger } from '../../src/core/logger';
 import { LedgerWriter } from '../../src/core/ledger';
 import { OutboxWriter, WebhookEndpoints } from '../../src/core/webhooks';
 import { createLiteLLMWebhookRouter } from '../../src/adapters/litellm-webhook';
+import { createMetrics, watchQueues } from '../../src/adapters/metrics';
 import type { Settlement } from '../../src/core/quota-store';
 import { createTestDb, TEST_DATABASE_URL, type TestDb } from '../helpers/infra';
 import { startFaultProxy, sleep, type FaultProxy } from './faults';
@@ -107,6 +108,12 @@ it('LiteLLM webhook: an event no store can record now is queued, answered as suc
   expect(body.queued).toBe(1);
   await sleep(1_500);
   expect(rt.engine.settlements.stats().waiting).toBe(1);
+  // The metric operators scrape says what waits and for how long.
+  const metrics = createMetrics({ defaultMetrics: false });
+  watchQueues(metrics, rt.engine);
+  const text = await metrics.registry.metrics();
+  expect(text).toMatch(/solaris_queue_waiting\{queue="settlements"\} 1/);
+  expect(Number(/solaris_queue_oldest_seconds\{queue="settlements"\} ([\d.]+)/.exec(text)?.[1])).toBeGreaterThan(1);
   fault.restore();
   await rt.engine.settlements.drain(15_000);
   const { rows } = await testDb.pool.query(`SELECT count(*)::int AS n, sum(total_tokens)::int AS t FROM ledger WHERE request_id = 'litellm-queued-1'`);
