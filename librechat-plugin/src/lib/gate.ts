@@ -26,7 +26,7 @@ export interface GateDeps {
   registry: InflightRegistry;
   failMode: () => 'open' | 'closed';
   secrets?: () => JwtSecrets;
-  /** Longest we wait for the quota store before applying the fail mode (default 2 s; Redis itself fails within SOLARIS_REDIS_TIMEOUT_MS). */
+  /** Longest we wait for the quota store before applying the fail mode (default 5 s; Redis itself fails within SOLARIS_REDIS_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Longest we wait for token control to start (first request). Default 5 s. */
   startTimeoutMs?: number;
@@ -138,8 +138,9 @@ export function quotaExceededBody(outcome: string, balance: BalanceDTO, tokenCos
 export function createGate(deps: GateDeps) {
   const secrets = deps.secrets ?? (() => readJwtSecrets());
   // A backstop for what has no bound of its own (a Postgres that vanished mid-rebuild: its connect gives up after
-  // 5 s): a chat must get its answer — or the fail mode — quickly. Redis failures end far sooner.
-  const timeoutMs = deps.timeoutMs ?? 2_000;
+  // 5 s). Not shorter: a burst of first requests that all wait for one counter rebuild is slow, not broken.
+  // Redis failures end far sooner (SOLARIS_REDIS_TIMEOUT_MS).
+  const timeoutMs = deps.timeoutMs ?? 5_000;
   const startTimeoutMs = deps.startTimeoutMs ?? 5_000;
 
   function failed(res: ServerResponse, pass: () => void, why: string | null): void {
