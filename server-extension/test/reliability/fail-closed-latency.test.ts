@@ -73,9 +73,10 @@ it('Redis down or silent, fail closed: every chat gets its 503 within a bounded 
     console.info(`[reliability] fail-closed latency, Redis cut 6 s (${figures.at(-1)})`);
     expect(results.filter((r) => r.outcome === 'completed' || r.outcome === 'failed')).toEqual([]);
     expect(refused.length).toBeGreaterThan(20);
-    // SOLARIS_REDIS_TIMEOUT_MS is 250: the bound plus the request's own handling on a loaded 2-core box.
+    // Disconnected: commands fail at once; a command caught in flight by the cut waits at most
+    // SOLARIS_REDIS_TIMEOUT_MS (1 s). Plus the request's own handling on a loaded 2-core box.
     expect(pct(times, 0.5)).toBeLessThan(400);
-    expect(Math.max(...times)).toBeLessThan(1_000);
+    expect(Math.max(...times)).toBeLessThan(1_500);
     // Served again once Redis answers.
     await vi.waitFor(async () => expect((await chat(replica.url, 0, 'fc-user', `${mode}-back-${Date.now()}`, spec)).outcome).toBe('completed'), { timeout: 10_000, interval: 200 });
   }
