@@ -80,7 +80,7 @@ async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, 
   });
   // outbox: SOLARIS_SETTLE_ACK=outbox — acknowledged from the user's Redis stream, drained by this process.
   const drainer = kind === 'outbox' && redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE }) : null;
-  const store = createStore(config, db, redis, null, drainer);
+  const store = createStore(config, db, redis, drainer);
   if (process.env.BENCH_NO_DRAIN !== '1') drainer?.start();
   const engine = new QuotaEngine({ config, db, store });
   // Steady state: every user's counter is built before the clock starts (a cold start rebuilds each counter

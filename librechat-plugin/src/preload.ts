@@ -120,7 +120,7 @@ export function install(opts: InstallOptions = {}): Installed {
     settler: async () => {
       const rt = await runtime().catch(() => null);
       if (!rt || rt.config.SOLARIS_METERING_SOURCE !== 'librechat') return null;
-      return (req) => rt.engine.settle(req);
+      return (req) => rt.engine.settleQueued(req);
     },
     coalesceMs: Number(env.SOLARIS_LIBRECHAT_COALESCE_MS ?? 250) || 250,
     onSettled: (spend) => {
@@ -154,7 +154,7 @@ export function install(opts: InstallOptions = {}): Installed {
         () => undefined, // already logged
       );
       closeOnSignals(async () => {
-        await meter.drain().catch(() => undefined);
+        await meter.close().catch(() => undefined);
         const rt = await started.catch(() => null);
         await rt?.close();
       });

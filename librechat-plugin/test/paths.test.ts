@@ -66,7 +66,7 @@ describe('Transaction meter', () => {
     let fail = 1;
     const meter = new TransactionMeter({
       coalesceMs: 10,
-      retryDelaysMs: [1, 1],
+      retryBaseMs: 1,
       settler: async () => async (req) => {
         if (fail-- > 0) throw new Error('store down');
         calls.push(req);

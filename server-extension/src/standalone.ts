@@ -7,8 +7,9 @@ import { createExtras } from './core/extras';
 import type { Logger } from './core/logger';
 import { createSolarisServer, type SolarisServer } from './app';
 import { createLibreChatAuthenticator } from './adapters/auth';
+import type { SessionChecker } from './adapters/auth/types';
 import { createHealthHandlers, createMeteringProxy, type MeteringProxy } from './adapters/proxy';
-import { createMetrics } from './adapters/metrics';
+import { createMetrics, watchQueues } from './adapters/metrics';
 import { createLiteLLMWebhookRouter } from './adapters/litellm-webhook';
 
 export interface StandaloneOptions {
@@ -16,6 +17,11 @@ export interface StandaloneOptions {
   logger: Logger;
   /** Reuse an engine (tests); otherwise built from the configuration. */
   runtime?: EngineRuntime;
+  /**
+   * Checks that a refresh cookie's LibreChat session still exists (embedding code that can reach LibreChat's
+   * `sessions`). Without it the standalone server accepts bearer access tokens only.
+   */
+  sessionChecker?: SessionChecker;
   /** How long in-flight requests (e.g. long LLM streams) may finish after a shutdown signal. Default 10 s. */
   drainTimeoutMs?: number;
 }
@@ -49,12 +55,13 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   // Caps, quota requests, role plans and webhooks: created next to the engine, closed before it.
   const extras = createExtras(engine, { logger });
   extras.start();
+  watchQueues(metrics, engine, { webhooks: () => extras.webhooks.outbox.stats() });
   const solaris = createSolarisServer({
     engine,
     config,
     redis,
     logger,
-    authenticator: createLibreChatAuthenticator({ engine, config, logger }),
+    authenticator: createLibreChatAuthenticator({ engine, config, logger, sessionChecker: opts.sessionChecker }),
     extras,
     extraRoutes: [createLiteLLMWebhookRouter({ engine, config, logger })],
   });

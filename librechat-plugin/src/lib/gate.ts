@@ -26,8 +26,10 @@ export interface GateDeps {
   registry: InflightRegistry;
   failMode: () => 'open' | 'closed';
   secrets?: () => JwtSecrets;
-  /** Longest we wait for the quota store before applying the fail mode. */
+  /** Longest we wait for the quota store before applying the fail mode (default 5 s; Redis itself fails within SOLARIS_REDIS_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Longest we wait for token control to start (first request). Default 5 s. */
+  startTimeoutMs?: number;
   /**
    * The user of a LibreChat agents API key (`Authorization: Bearer sk-…` on /api/agents/v1/*), given the key's
    * SHA-256 hex (LibreChat's `keyHash`), or null. Without it those requests pass ungated. Lookups are cached
@@ -135,7 +137,11 @@ export function quotaExceededBody(outcome: string, balance: BalanceDTO, tokenCos
  */
 export function createGate(deps: GateDeps) {
   const secrets = deps.secrets ?? (() => readJwtSecrets());
+  // A backstop for what has no bound of its own (a Postgres that vanished mid-rebuild: its connect gives up after
+  // 5 s). Not shorter: a burst of first requests that all wait for one counter rebuild is slow, not broken.
+  // Redis failures end far sooner (SOLARIS_REDIS_TIMEOUT_MS).
   const timeoutMs = deps.timeoutMs ?? 5_000;
+  const startTimeoutMs = deps.startTimeoutMs ?? 5_000;
 
   function failed(res: ServerResponse, pass: () => void, why: string | null): void {
     // why = null: start-up failed, which the runtime already logged (one line, not one per request).
@@ -166,7 +172,7 @@ export function createGate(deps: GateDeps) {
 
     let rt: GateRuntime;
     try {
-      rt = await withTimeout(deps.runtime(), timeoutMs);
+      rt = await withTimeout(deps.runtime(), startTimeoutMs);
     } catch {
       return failed(res, pass, null);
     }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Mongoose } from 'mongoose';
 import { loadConfig, type SolarisConfig } from '../../../server-extension/src/core/config';
-import { createEngine, type EngineRuntime } from '../../../server-extension/src/core/create-engine';
+import { createEngine, failFastWhenDisconnected, redisClientOptions, type EngineRuntime } from '../../../server-extension/src/core/create-engine';
 import { createLogger } from '../../../server-extension/src/core/logger';
 import { createLibreChatAuthenticator } from '../../../server-extension/src/adapters/auth/librechat-auth';
 import { createSolarisServer, type SolarisServer } from '../../../server-extension/src/app';
@@ -43,8 +43,9 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
 
   let redis: Redis | null = null;
   if (config.REDIS_URL) {
-    // Fail fast while Redis is down (one retry), keep reconnecting in the background, log the outage once a minute.
-    redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 3_000, enableAutoPipelining: false });
+    // Fail fast while Redis is down (SOLARIS_REDIS_TIMEOUT_MS per command, the fail mode then decides), keep
+    // reconnecting in the background, log the outage once a minute.
+    redis = failFastWhenDisconnected(new Redis(config.REDIS_URL, { ...redisClientOptions(config), enableAutoPipelining: false }));
     redis.on('error', (e: Error) => log.errorOnce('redis', 'Solaris: Redis unavailable', { error: e.message }));
   }
   const rt = await createEngine({ config, redis, logger, migrate: false });

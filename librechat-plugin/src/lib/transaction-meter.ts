@@ -1,6 +1,7 @@
 import type { Mongoose, Schema } from 'mongoose';
 import type { SettleRequest, SettleResponse } from '../../../server-extension/src/core/engine';
-import { isSolarisError } from '../../../server-extension/src/core/errors';
+import { RetryQueue } from '../../../server-extension/src/core/retry-queue';
+import { isPermanentFailure } from '../../../server-extension/src/core/store-errors';
 import { errorMessage, log } from './log';
 
 /**
@@ -50,8 +51,12 @@ export interface TransactionMeterOptions {
   /** Called after each settlement that moved the counter (the gate frees the matching reservation). */
   onSettled?: (spend: SettledSpend) => void;
   coalesceMs?: number;
-  /** Delays between attempts after a failed settlement (the ledger is idempotent, so retrying is safe). */
-  retryDelaysMs?: number[];
+  /**
+   * First delay of the retry back-off (core/retry-queue.ts backoffMs; default 250 ms). A settlement is never
+   * dropped: the engine's settleQueued already waits out store outages; this retries what fails before it
+   * (the runtime still starting).
+   */
+  retryBaseMs?: number;
 }
 
 interface Group {
@@ -92,11 +97,24 @@ export class TransactionMeter {
   private readonly seen = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly coalesceMs: number;
-  private readonly retryDelays: number[];
+  /** The one retry queue (same policy, metric and log lines as the engine's): nothing is dropped. */
+  private readonly queue: RetryQueue<Group, void>;
 
   constructor(private readonly opts: TransactionMeterOptions) {
     this.coalesceMs = opts.coalesceMs ?? 250;
-    this.retryDelays = opts.retryDelaysMs ?? [500, 2_000, 5_000, 15_000, 30_000];
+    this.queue = new RetryQueue<Group, void>({
+      name: 'librechat-meter',
+      write: async ([g]) => [await this.settleGroup(g!)],
+      permanent: isPermanentFailure,
+      baseMs: opts.retryBaseMs,
+      describe: (g) => `lc:${[...g.ids].sort()[0]}`,
+      // The queue throttles itself (a line when waiting starts, then every 30 s).
+      logger: {
+        warn: (msg: string, f?: Record<string, unknown>) => log.warn(`Solaris: ${msg}`, { ...f, err: f?.err === undefined ? undefined : errorMessage(f.err) }),
+        info: (msg: string, f?: Record<string, unknown>) => log.info(`Solaris: ${msg}`, f),
+        error: (msg: string, f?: Record<string, unknown>) => log.error(`Solaris: ${msg}`, f),
+      },
+    });
   }
 
   /** Called from mongoose post hooks: must never throw nor block LibreChat's save. */
@@ -160,43 +178,43 @@ export class TransactionMeter {
     }
   }
 
-  /** Resolves when every settlement started so far finished (tests, shutdown). */
+  /** Resolves when every settlement started so far finished (tests). */
   async drain(): Promise<void> {
     this.flush();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
-  private async settleWithRetry(g: Group): Promise<void> {
+  /** Shutdown: settles what is pending, waits at most `timeoutMs`, logs the request ids of what it leaves. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.flush();
+    await this.queue.close(timeoutMs);
+  }
+
+  private settleWithRetry(g: Group): Promise<void> {
+    return this.queue.push(g).catch((e: unknown) => {
+      // Refused for good (bad input): retrying cannot help.
+      log.error('Solaris: a LibreChat spend could not be recorded', { requestId: `lc:${[...g.ids].sort()[0]}`, userId: g.userId, error: errorMessage(e) });
+    });
+  }
+
+  private async settleGroup(g: Group): Promise<void> {
     const requestId = `lc:${[...g.ids].sort()[0]}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const settle = await this.opts.settler();
-        if (!settle) return; // metering by another source, or token control disabled
-        const r = await settle({
-          requestId,
-          userId: g.userId,
-          model: g.model,
-          promptTokens: g.promptTokens,
-          completionTokens: g.completionTokens,
-          source: 'librechat',
-          estimated: false,
-          conversationId: g.conversationId?.slice(0, 200) ?? null,
-          messageId: g.messageId?.slice(0, 200) ?? null,
-          occurredAt: g.occurredAt,
-        });
-        if (!r.duplicate) {
-          this.opts.onSettled?.({ userId: g.userId, requestId, conversationId: g.conversationId, messageId: g.messageId, context: g.context });
-        }
-        return;
-      } catch (e) {
-        const delay = this.retryDelays[attempt];
-        if (delay === undefined || (isSolarisError(e) && e.code === 'invalid_input')) {
-          log.error('Solaris: a LibreChat spend could not be recorded', { requestId, userId: g.userId, error: errorMessage(e) });
-          return;
-        }
-        log.errorOnce('meter-retry', 'Solaris: recording a LibreChat spend failed, retrying', { requestId, error: errorMessage(e) });
-        await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
-      }
+    const settle = await this.opts.settler();
+    if (!settle) return; // metering by another source, or token control disabled
+    const r = await settle({
+      requestId,
+      userId: g.userId,
+      model: g.model,
+      promptTokens: g.promptTokens,
+      completionTokens: g.completionTokens,
+      source: 'librechat',
+      estimated: false,
+      conversationId: g.conversationId?.slice(0, 200) ?? null,
+      messageId: g.messageId?.slice(0, 200) ?? null,
+      occurredAt: g.occurredAt ?? (g.occurredAt = Date.now()),
+    });
+    if (!r.duplicate) {
+      this.opts.onSettled?.({ userId: g.userId, requestId, conversationId: g.conversationId, messageId: g.messageId, context: g.context });
     }
   }
 }

@@ -12,10 +12,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { ErrorCode } from '@solaris/wire';
-import type { QuotaEngine } from '../core/engine';
+import type { QuotaEngine, SettleRequest } from '../core/engine';
 import type { SolarisConfig } from '../core/config';
 import type { Logger } from '../core/logger';
 import { isSolarisError } from '../core/errors';
+import { isPermanentFailure } from '../core/store-errors';
 import { resolveUserRef } from './user-lookup';
 
 export const LITELLM_WEBHOOK_PATH = '/solaris/litellm/usage';
@@ -42,6 +43,11 @@ export interface WebhookReport {
   duplicates: number;
   /** Failure events (status "failure"): recorded as seen, charged nothing. */
   failures: number;
+  /**
+   * Accepted events no store could record yet: they wait in the engine's settlement queue and land once a
+   * store is back (docs/architecture.md, "One outbox"). Present only when some did.
+   */
+  queued?: number;
   rejected: RejectedItem[];
 }
 
@@ -165,8 +171,9 @@ export function createLiteLLMWebhookRouter(opts: LiteLLMWebhookOptions): Router 
       try {
         if (!item) throw new ItemError('invalid_input', 'event must be a JSON object');
         if (!id) throw new ItemError('invalid_input', 'id is missing');
-        const outcome = await settleItem(engine, item, id);
-        report[outcome] += 1;
+        const outcome = await settleItem(engine, item, id, logger);
+        if (outcome === 'queued') report.queued = (report.queued ?? 0) + 1;
+        else report[outcome] += 1;
       } catch (e) {
         if (e instanceof ItemError || (isSolarisError(e) && e.status < 500)) {
           report.rejected.push({ index, id, code: e.code, message: e.message });
@@ -185,7 +192,7 @@ export function createLiteLLMWebhookRouter(opts: LiteLLMWebhookOptions): Router 
   return router;
 }
 
-async function settleItem(engine: QuotaEngine, item: Json, id: string): Promise<'accepted' | 'duplicates' | 'failures'> {
+async function settleItem(engine: QuotaEngine, item: Json, id: string, logger?: Logger): Promise<'accepted' | 'duplicates' | 'failures' | 'queued'> {
   const status = item.status;
   if (status === 'failure') return 'failures';
   if (status !== 'success') throw new ItemError('invalid_input', 'status must be "success" or "failure"');
@@ -211,7 +218,7 @@ async function settleItem(engine: QuotaEngine, item: Json, id: string): Promise<
   const md = obj(item.metadata) ?? {};
   const headers = obj(md.requester_custom_headers) ?? obj(md.headers);
   const requester = obj(md.requester_metadata);
-  const r = await engine.settle({
+  const req: SettleRequest = {
     requestId: id,
     userId,
     model,
@@ -221,6 +228,16 @@ async function settleItem(engine: QuotaEngine, item: Json, id: string): Promise<
     source: 'litellm',
     conversationId: header(headers, 'x-solaris-conversation-id') ?? str(requester?.conversation_id) ?? null,
     messageId: header(headers, 'x-solaris-message-id') ?? str(requester?.message_id) ?? null,
-  });
-  return r.duplicate ? 'duplicates' : 'accepted';
+    occurredAt: engine.clock(),
+  };
+  try {
+    const r = await engine.settle(req);
+    return r.duplicate ? 'duplicates' : 'accepted';
+  } catch (e) {
+    if (isPermanentFailure(e)) throw e;
+    // No store can record it now: LiteLLM does not resend reliably, so it waits in the engine's queue (never
+    // dropped) and the answer says so.
+    void engine.settleQueued(req).catch((err: unknown) => logger?.error('litellm webhook: queued settlement refused', { id, error: err instanceof Error ? err.message : String(err) }));
+    return 'queued';
+  }
 }

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QuotaEngine } from '../core/engine';
 
 /**
  * Prometheus metrics of the server extension (LiteLLM operators scrape Prometheus already).
@@ -78,4 +79,27 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       registers,
     }),
   };
+}
+
+/**
+ * What waits in the outbox (docs/architecture.md, "One outbox"): `solaris_queue_waiting{queue}` and
+ * `solaris_queue_oldest_seconds{queue}` for the engine's settlement queue ("settlements"), the webhook events
+ * ("webhooks", when given) and the Redis outbox's rows held in memory / seen waiting ("redis-outbox").
+ */
+export function watchQueues(metrics: Metrics, engine: QuotaEngine, more: Record<string, () => { waiting: number; oldestMs: number }> = {}): void {
+  const sources: Record<string, () => { waiting: number; oldestMs: number }> = { settlements: () => engine.settlements.stats(), ...more };
+  const store = engine.store as { outboxStats?: () => { waiting: number; oldestMs: number } };
+  if (typeof store.outboxStats === 'function') sources['redis-outbox'] = () => store.outboxStats!();
+  const read = (pick: (s: { waiting: number; oldestMs: number }) => number) =>
+    function (this: Gauge<'queue'>) {
+      for (const [queue, stats] of Object.entries(sources)) this.set({ queue }, pick(stats()));
+    };
+  new Gauge({ name: 'solaris_queue_waiting', help: 'Items not landed yet in a store, by queue.', labelNames: ['queue'], registers: [metrics.registry], collect: read((s) => s.waiting) });
+  new Gauge({
+    name: 'solaris_queue_oldest_seconds',
+    help: 'Age of the oldest item waiting, by queue (0 when none waits).',
+    labelNames: ['queue'],
+    registers: [metrics.registry],
+    collect: read((s) => s.oldestMs / 1000),
+  });
 }

@@ -75,8 +75,9 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     // Subscriber connections cannot run other commands: the adapter gets its own pair.
     // maxRetriesPerRequest: null — while Redis is down the adapter's own (un-awaited) psubscribe/publish calls
     // wait for the reconnect instead of rejecting unhandled, which would crash the host process (LibreChat).
-    const pub = opts.redis.duplicate({ maxRetriesPerRequest: null });
-    const sub = opts.redis.duplicate({ maxRetriesPerRequest: null });
+    // Events wait for a reconnect rather than fail (no command timeout): a lost balance push is only a UI lag.
+    const pub = opts.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, enableOfflineQueue: true });
+    const sub = opts.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, enableOfflineQueue: true });
     pub.on('error', (e) => logger?.warn('socket.io redis publisher error', { error: e }));
     sub.on('error', (e) => logger?.warn('socket.io redis subscriber error', { error: e }));
     extraClients.push(pub, sub);

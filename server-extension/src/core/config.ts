@@ -129,6 +129,10 @@ export const configSchema = z.object({
         'the counter and drained to Postgres in batches (several times the decisions/s; needs Redis with appendonly yes — ' +
         'the engine refuses to start without it). See docs/architecture.md.',
     ),
+  SOLARIS_REDIS_TIMEOUT_MS: intFromEnv(1_000, 20, 60_000).describe(
+    'Longest a Redis command may take (also while Redis is disconnected): past it the quota check fails and SOLARIS_FAIL_MODE ' +
+      'decides, so a Redis that stopped answering never makes requests hang. See docs/architecture.md.',
+  ),
   SOLARIS_FAIL_MODE: z
     .enum(['closed', 'open'])
     .default('closed')

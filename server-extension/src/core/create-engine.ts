@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import type { SolarisConfig } from './config';
 import { openDatabase, type Database } from './db';
@@ -9,7 +9,6 @@ import type { QuotaStore } from './quota-store';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import { migrate } from './migrate';
-import { LedgerOutbox } from './ledger-outbox';
 import { SettleOutbox, assertAppendOnly } from './settle-outbox';
 import { toEntry } from './ledger';
 
@@ -31,22 +30,44 @@ export interface CreateEngineOptions {
   logger?: Logger;
   /** Apply pending migrations first (default: only for the embedded database). */
   migrate?: boolean;
-  /**
-   * Redis store only: buffer settlements in the Redis ledger outbox while Postgres is down and run its
-   * drainer (core/ledger-outbox.ts). Default true; `{ intervalMs, claimIdleMs }` tune the drainer.
-   */
-  outbox?: boolean | { intervalMs?: number; claimIdleMs?: number };
+}
+
+/**
+ * Options of every Redis client we open (standalone and the LibreChat plugin): a command fails after
+ * SOLARIS_REDIS_TIMEOUT_MS — also one waiting in ioredis's offline queue while Redis is disconnected — so a Redis
+ * that stopped answering turns into SOLARIS_FAIL_MODE within that bound instead of requests hanging through
+ * reconnect attempts; reconnects are retried every ≤ 500 ms (docs/architecture.md, "Fail-closed answers within a
+ * bounded time").
+ */
+export function redisClientOptions(config: Pick<SolarisConfig, 'SOLARIS_REDIS_TIMEOUT_MS'>): RedisOptions {
+  return {
+    commandTimeout: config.SOLARIS_REDIS_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3_000,
+    retryStrategy: (times: number) => Math.min(50 * times, 500),
+  };
+}
+
+/**
+ * Once connected, a command issued while Redis is disconnected fails at once (no offline queue) instead of
+ * waiting out SOLARIS_REDIS_TIMEOUT_MS: Redis down → the fail mode answers in a few ms. Before the first
+ * connection the queue stays on, so start-up does not race the connect.
+ */
+export function failFastWhenDisconnected(redis: Redis): Redis {
+  redis.once('ready', () => {
+    redis.options.enableOfflineQueue = false;
+  });
+  return redis;
 }
 
 export function createStore(
   config: SolarisConfig,
   db: Database,
   redis: Redis | null,
-  outbox: LedgerOutbox | null = null,
   settleOutbox: SettleOutbox | null = null,
 ): QuotaStore {
   const common = { timezone: config.SOLARIS_TIMEZONE, reservationTtlMs: config.SOLARIS_RESERVATION_TTL_MS, maxInflight: config.SOLARIS_MAX_INFLIGHT };
-  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, outbox, settleOutbox, settleAck: config.SOLARIS_SETTLE_ACK });
+  if (redis) return new RedisQuotaStore({ ...common, redis, pool: db.pool, settleOutbox, settleAck: config.SOLARIS_SETTLE_ACK });
   return new PostgresQuotaStore({ ...common, pool: db.pool });
 }
 
@@ -65,26 +86,19 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     }
   }
   const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
-  const redis = opts.redis === undefined ? (config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null) : opts.redis;
-  // Every replica drains the outbox (consumer group); the store stops the drainer when it closes.
-  const outboxOpts = opts.outbox ?? true;
-  const outbox =
-    redis && outboxOpts !== false
-      ? new LedgerOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger, ...(typeof outboxOpts === 'object' ? outboxOpts : {}) })
-      : null;
-  // The users' outbox streams: drained continuously with SOLARIS_SETTLE_ACK=outbox, swept every 30 s otherwise
-  // (rows left by an earlier outbox configuration or by replicas mid-switch still reach the ledger).
+  const redis = opts.redis === undefined ? (config.REDIS_URL ? failFastWhenDisconnected(new Redis(config.REDIS_URL, redisClientOptions(config))) : null) : opts.redis;
+  // The one outbox of ledger rows, the users' streams (docs/architecture.md, "One outbox"): drained on every
+  // replica in either ack mode (rows arrive there with SOLARIS_SETTLE_ACK=outbox, and while Postgres is down).
   if (redis && config.SOLARIS_SETTLE_ACK === 'outbox') await assertAppendOnly(redis); // only as durable as Redis's AOF
   const settleOutbox = redis ? new SettleOutbox({ redis, pool: db.pool, timezone: config.SOLARIS_TIMEZONE, logger: opts.logger }) : null;
-  const store = createStore(config, db, redis, outbox, settleOutbox);
-  outbox?.start();
+  const store = createStore(config, db, redis, settleOutbox);
   const engine = new QuotaEngine({ config, db, store, clock: opts.clock, logger: opts.logger });
   if (settleOutbox) {
     // Rows reach the ledger here (on whichever replica drained them): now the statement shows them.
     settleOutbox.onWritten = (rows) => {
       for (const row of rows) engine.events.emit('ledger', { userId: row.user_id, entry: { ...toEntry(row), balanceAfter: null } });
     };
-    settleOutbox.start(config.SOLARIS_SETTLE_ACK === 'outbox' ? 'drain' : 'sweep');
+    settleOutbox.start('drain');
   }
   return {
     engine,

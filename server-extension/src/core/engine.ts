@@ -21,6 +21,8 @@ import { validateReserve, validateSettle, validateUserId } from './validation';
 import { AdminService } from './admin';
 import { PlanWeights } from './plan-weights';
 import type { Logger } from './logger';
+import { RetryQueue } from './retry-queue';
+import { isPermanentFailure } from './store-errors';
 
 /** Events the engine emits after each state change; the realtime adapter forwards them to socket rooms. */
 export interface EngineEvents {
@@ -112,6 +114,11 @@ export class QuotaEngine {
   readonly db: Database;
   readonly store: QuotaStore;
   readonly planWeights: PlanWeights;
+  /**
+   * Settlements neither store could take yet (docs/architecture.md, "One outbox"): adapters settle through
+   * `settleQueued`, which never drops one — it waits here, retried with the one back-off, until it lands.
+   */
+  readonly settlements: RetryQueue<SettleRequest, SettleResponse>;
   private readonly logger?: Logger;
 
   constructor(opts: EngineOptions) {
@@ -125,6 +132,13 @@ export class QuotaEngine {
     this.planWeights = new PlanWeights(opts.db.pool, { logger: opts.logger });
     this.admin = new AdminService(this);
     this.events.setMaxListeners(50);
+    this.settlements = new RetryQueue<SettleRequest, SettleResponse>({
+      name: 'settlements',
+      write: async ([req]) => [await this.settle(req!)],
+      permanent: isPermanentFailure,
+      logger: opts.logger,
+      describe: (r) => `${r.source}:${r.userId}:${r.requestId}`,
+    });
   }
 
   /**
@@ -285,6 +299,15 @@ export class QuotaEngine {
     return { duplicate: true, entry: r.entry, balance };
   }
 
+  /**
+   * `settle`, but never lost to a store outage: the settlement waits in `settlements` and is retried until it
+   * lands (its time is fixed now, so a late write charges the period it happened in). Rejects only when it is
+   * refused for good (invalid input, a row Postgres can never store).
+   */
+  settleQueued(req: SettleRequest): Promise<SettleResponse> {
+    return this.settlements.push({ ...req, occurredAt: req.occurredAt ?? this.clock() });
+  }
+
   /** Fires each crossed threshold once per user and period (the primary key of threshold_notifications decides). */
   private async fireThresholds(state: CounterState, balance: BalanceDTO): Promise<void> {
     const pct = usedPercentOf(state);
@@ -315,6 +338,7 @@ export class QuotaEngine {
   }
 
   async close(): Promise<void> {
+    await this.settlements.close();
     await this.store.close();
   }
 }

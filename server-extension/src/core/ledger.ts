@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { invalid } from './errors';
 import { parseWith } from './validation';
 import { isWellFormed, toWellFormed } from './text';
+import { isPostgresUnavailable } from './store-errors';
 
 export const LEDGER_COLUMNS = `seq, request_id, created_at, model, prompt_tokens, completion_tokens, total_tokens,
   weighted_tokens, cost, source, estimated, conversation_id, message_id, period_key`;
@@ -290,8 +291,10 @@ export class LedgerWriter {
         w.resolve({ inserted, row: r.row });
       }
     } catch (e) {
-      if (batch.length === 1) {
-        batch[0]!.reject(e);
+      // Postgres cannot be reached: every row of the batch fails the same way, at once (the callers move them
+      // to the outbox). Row by row would be 500 more failed connects per batch while it is down.
+      if (batch.length === 1 || isPostgresUnavailable(e)) {
+        for (const w of batch) w.reject(e);
         return;
       }
       // One bad row must not fail its neighbours: retry each alone.

@@ -6,7 +6,7 @@ import type { CounterState, QuotaStore, ReserveInput, ReserveOutcome, ReserveRes
 import { SnapshotBatcher } from './policy';
 import { LedgerWriter, settledRow, toEntry } from './ledger';
 import { SolarisError } from './errors';
-import { isPostgresUnavailable, type LedgerOutbox } from './ledger-outbox';
+import { isPostgresUnavailable, isRedisUnavailable } from './store-errors';
 import { WAKE_LIST, type SettleOutbox } from './settle-outbox';
 import counterPrelude from './lua/_counter.lua';
 import reserveLua from './lua/reserve.lua';
@@ -16,6 +16,7 @@ import releaseLua from './lua/release.lua';
 import installLua from './lua/install.lua';
 import firedLua from './lua/fired.lua';
 import unlockLua from './lua/unlock.lua';
+import outboxAppendLua from './lua/outbox-append.lua';
 
 export interface RedisQuotaStoreOptions {
   redis: Redis;
@@ -24,14 +25,10 @@ export interface RedisQuotaStoreOptions {
   reservationTtlMs: number;
   maxInflight: number;
   /**
-   * Where settlements go while Postgres is unreachable (core/ledger-outbox.ts). Without it, settle fails
-   * with store_unavailable during a Postgres outage, like the Postgres store.
-   */
-  outbox?: LedgerOutbox | null;
-  /**
-   * The users' outbox streams (core/settle-outbox.ts). With settleAck 'outbox', settlements are acknowledged
-   * once the settle script has appended them there; in either mode a counter rebuild writes a user's rows
-   * still waiting there first (rows left by an earlier `outbox` configuration are never skipped).
+   * The users' outbox streams (core/settle-outbox.ts), the one outbox of ledger rows (docs/architecture.md,
+   * "One outbox"). With settleAck 'outbox', settlements are acknowledged once the settle script has appended
+   * them there; with 'ledger', a settlement goes there when Postgres cannot be reached. A counter rebuild writes
+   * a user's rows still waiting there first. Without it, settle fails during a Postgres outage.
    */
   settleOutbox?: SettleOutbox | null;
   /** SOLARIS_SETTLE_ACK. Default 'ledger': the ledger row first. */
@@ -62,6 +59,7 @@ interface SolarisRedis extends Redis {
   solarisInstall(numKeys: number, ...args: (string | number)[]): Promise<number>;
   solarisFired(c: string, periodKey: string, threshold: number): Promise<number>;
   solarisUnlock(lock: string, token: string): Promise<number>;
+  solarisOutboxAppend(c: string, lock: string, m: string, o: string, row: string, markerTtlMs: number): Promise<string>;
 }
 
 import { userKeys } from './redis-keys';
@@ -95,6 +93,7 @@ export class RedisQuotaStore implements QuotaStore {
       r.defineCommand('solarisInstall', { lua: installLua });
       r.defineCommand('solarisFired', { numberOfKeys: 1, lua: firedLua });
       r.defineCommand('solarisUnlock', { numberOfKeys: 1, lua: unlockLua });
+      r.defineCommand('solarisOutboxAppend', { numberOfKeys: 4, lua: outboxAppendLua });
     }
     this.redis = r as unknown as SolarisRedis;
     this.ledger = new LedgerWriter(opts.pool, opts.timezone);
@@ -113,15 +112,33 @@ export class RedisQuotaStore implements QuotaStore {
     return { ok, outcome, state: parseState(input.userId, reply), held: ok ? Number(reply[14]) : input.estimate };
   }
 
+  /**
+   * Durable first (docs/architecture.md, "One outbox"): the preferred store — the ledger, or the user's outbox
+   * stream with SOLARIS_SETTLE_ACK=outbox — and, when it cannot be reached, the other one.
+   */
   async settle(s: Settlement, now: number): Promise<SettleResult> {
     // A settlement older than the replay window goes ledger first: only the ledger can tell a new row from a replay then.
-    if (this.opts.settleAck === 'outbox' && this.opts.settleOutbox && now - s.occurredAt <= REPLAY_WINDOW_MS) return this.settleToOutbox(s, now);
+    if (this.opts.settleAck === 'outbox' && this.opts.settleOutbox && now - s.occurredAt <= REPLAY_WINDOW_MS) {
+      try {
+        return await this.settleToOutbox(s, now);
+      } catch (e) {
+        // Redis cannot be reached: the ledger is the other durable store. Its row is the charge; the counter
+        // step then fails too (the caller's retry, or the hold's expiry, brings the counter in line).
+        if (isRedisUnavailable(e)) return this.settleLedgerFirst(s, now);
+        throw e;
+      }
+    }
+    return this.settleLedgerFirst(s, now);
+  }
+
+  private async settleLedgerFirst(s: Settlement, now: number): Promise<SettleResult> {
     let written: Awaited<ReturnType<LedgerWriter['write']>>;
     try {
       written = await this.ledger.write(s);
     } catch (e) {
-      if (!this.opts.outbox || !isPostgresUnavailable(e)) throw e;
-      return this.settleBuffered(s, now, this.opts.outbox);
+      // Postgres cannot be reached: the user's outbox stream records (and counts) it instead.
+      if (!this.opts.settleOutbox || !isPostgresUnavailable(e)) throw e;
+      return { ...(await this.settleToOutbox(s, now)), buffered: true };
     }
     const { inserted, row } = written;
     const entry = toEntry(row);
@@ -144,7 +161,7 @@ export class RedisQuotaStore implements QuotaStore {
    * the stream is what makes it durable, so a crash before that write leaves the row for the sweep or the
    * next counter rebuild. No Postgres round trip here: the writer emits the `ledger` event.
    */
-  private async settleToOutbox(s: Settlement, now: number): Promise<SettleResult> {
+  private async settleToOutbox(s: Settlement, now: number, uncountedFallback = true): Promise<SettleResult> {
     const k = userKeys(s.userId);
     const row = JSON.stringify(s);
     let reply: LuaReply;
@@ -156,8 +173,7 @@ export class RedisQuotaStore implements QuotaStore {
       );
     } catch (e) {
       // The counter had to be rebuilt and Postgres is down: the script never ran, so nothing recorded the row.
-      // Record it in the ledger outbox (the Postgres-outage path) rather than lose it.
-      if (this.opts.outbox && isPostgresUnavailable(e)) return this.settleBuffered(s, now, this.opts.outbox);
+      if (uncountedFallback && isPostgresUnavailable(e)) return this.appendUncounted(s, now, row);
       throw e;
     }
     const entryId = reply[14];
@@ -185,28 +201,24 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   /**
-   * Postgres is down: the row goes to the Redis outbox (durable once XADD answers), then the counter moves
-   * exactly as it would have (same Lua step and settled marker; the period is decided from the settlement
-   * time, as the ledger will). The drainer writes the row later; a rebuild writes the user's buffered rows
-   * first, so it never sums a ledger that misses one (docs/architecture.md, "Ledger outbox").
+   * Postgres is down and the user's counter must be rebuilt (which needs Postgres): the row is appended to the
+   * user's stream without counting it (lua/outbox-append.lua; the settled marker makes a retry a no-op). The
+   * rebuild writes the stream to the ledger before it sums it, so the row is counted then, once. Answers
+   * store_unavailable (no counter to show): the row is recorded, the caller's retries find the marker.
    */
-  private async settleBuffered(s: Settlement, now: number, outbox: LedgerOutbox): Promise<SettleResult> {
-    await outbox.append(s);
+  private async appendUncounted(s: Settlement, now: number, row: string): Promise<SettleResult> {
     const k = userKeys(s.userId);
-    let reply: LuaReply;
-    try {
-      reply = await this.withCounter(s.userId, now, () =>
-        this.redis.solarisSettle(k.counter, k.reservations, k.marker(s.requestId), s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt)),
-      );
-    } catch (e) {
-      // The row is safe in the outbox; only the counter could not be rebuilt (it needs Postgres). It will be
-      // rebuilt from the ledger, row included, at the next call after Postgres is back.
-      void e;
-      throw new SolarisError('store_unavailable', 'settlement buffered; the quota counter is unavailable until Postgres is back');
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const r = await this.redis.solarisOutboxAppend(k.counter, k.lock, k.marker(s.requestId), k.outbox, row, MARKER_TTL_MS);
+      if (r === 'RETRY' && attempt === 0) return this.settleToOutbox(s, now, false);
+      if (r === 'LOCKED' || r === 'RETRY') {
+        await new Promise((res) => setTimeout(res, 20)); // a rebuild is running (or just ended): let it finish
+        continue;
+      }
+      this.announce(s.userId); // the drainers write it once Postgres is back
+      throw new SolarisError('store_unavailable', 'settlement recorded in the outbox; the quota counter is unavailable until Postgres is back');
     }
-    const state = parseState(s.userId, reply);
-    const entry = pendingEntry(s, state.periodKey);
-    return { duplicate: reply[0] === 'already', buffered: true, entry, state };
+    throw new SolarisError('store_unavailable', 'quota counter is being rebuilt; settlement not recorded yet');
   }
 
   async release(requestId: string, userId: string): Promise<boolean> {
@@ -228,19 +240,18 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   async close(): Promise<void> {
-    await this.opts.settleOutbox?.stop();
-    await this.opts.outbox?.stop(); // entries left stay in Redis for the other replicas / the next start
+    await this.opts.settleOutbox?.stop(); // entries left stay in Redis for the other replicas / the next start
     await this.ledger.drain();
+  }
+
+  /** What the Redis outbox holds in memory / has seen waiting (metrics). */
+  outboxStats(): { waiting: number; oldestMs: number } {
+    return this.opts.settleOutbox?.stats() ?? { waiting: 0, oldestMs: 0 };
   }
 
   /** SOLARIS_SETTLE_ACK=outbox: writes every acknowledged row still in Redis to the ledger now (tests, tools). */
   async flushOutbox(): Promise<number> {
     return this.opts.settleOutbox ? this.opts.settleOutbox.flushAll() : 0;
-  }
-
-  /** Rows waiting in the outbox (0 without one). */
-  async outboxBacklog(): Promise<number> {
-    return this.opts.outbox ? this.opts.outbox.backlog() : 0;
   }
 
   /** Runs a script; on MISSING rebuilds the counter from Postgres (once, under the user's lock) and retries. */
@@ -270,7 +281,6 @@ export class RedisQuotaStore implements QuotaStore {
       // (their Lua step ran between this rebuild's reads), and replacing it would lose them.
       if ((await this.redis.solarisState(k.counter, k.reservations, now)) !== 'MISSING') return;
       // Rows counted while Postgres was down may still wait in the outbox: write them first, or the sum misses them.
-      await this.opts.outbox?.flushUser(userId);
       await this.opts.settleOutbox?.flushUser(userId);
       // The snapshot is read after taking the lock: every settlement whose Lua step ran before it is in
       // the sum and marked; every later one finds the new counter and applies itself once.

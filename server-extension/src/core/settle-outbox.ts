@@ -2,17 +2,18 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Settlement } from './quota-store';
 import type { LedgerRow } from './ledger';
-import { OUTBOX_DEAD_STREAM, insertOrSetAside, parseSettlement, toFields } from './ledger-outbox';
+import { LEGACY_OUTBOX_STREAM, OUTBOX_DEAD_STREAM, insertOrSetAside, parseSettlement, toFields } from './outbox-rows';
+import { backoffMs } from './retry-queue';
 import { ConfigError } from './config';
 import { userKeys } from './redis-keys';
 import outboxTrimLua from './lua/outbox-trim.lua';
 import type { Logger } from './logger';
 
 /**
- * The per-user outbox of SOLARIS_SETTLE_ACK=outbox (docs/architecture.md, "Settlement acknowledged from the
- * Redis outbox"). The settle Lua script appends each row to `sq:{u}:o` (same slot as the counter) in the
- * step that counts it, and answers the entry id. Two ways out to the ledger, both idempotent (ON CONFLICT on
- * the request id; entries deleted by id once written):
+ * The one outbox of ledger rows (docs/architecture.md, "One outbox"): each user's stream `sq:{u}:o`. Rows get
+ * there with SOLARIS_SETTLE_ACK=outbox, and in either mode while Postgres cannot be reached. The settle Lua
+ * script appends each row (same slot as the counter) in the step that counts it, and answers the entry id.
+ * Two ways out to the ledger, both idempotent (ON CONFLICT on the request id; entries deleted by id once written):
  * - write-behind (`enqueue`): the process that settled writes its own rows from memory, group-committed —
  *   no stream read, no wake-up round trips. The common path.
  * - the drainer: users announced on `sq:outbox:wake` (rows this process did not take: write-behind full,
@@ -39,7 +40,7 @@ export interface SettleOutboxOptions {
   logger?: Logger;
   /** Sweeper period (streams nobody announced). Default 30 s. */
   sweepMs?: number;
-  /** Wait after a failed pass (Postgres down). Default 1 s. */
+  /** First wait after a failed pass (Postgres down); then the one back-off (retry-queue.ts backoffMs). Default 250 ms. */
   retryMs?: number;
   /** Wait after a small pass (fewer than 200 rows), so the next one is bigger. Default 25 ms. */
   lingerMs?: number;
@@ -77,8 +78,13 @@ export class SettleOutbox {
   private writersDone: Promise<void> = Promise.resolve();
   private endWriters: (() => void) | null = null;
   private lastWriteWarning = 0;
-  /** After a failed write, rows take the drainer's path (which retries every second) until then. */
+  /** After a failed write, rows take the drainer's path (which retries with back-off) until then. */
   private pausedUntil = 0;
+  /** Consecutive failed passes (back-off), since when, and the age of the oldest row seen waiting. */
+  private failures = 0;
+  private failingSince = 0;
+  private lastFailLog = 0;
+  private oldestSeen = 0;
   onWritten: SettleOutboxOptions['onWritten'];
 
   constructor(private readonly opts: SettleOutboxOptions) {
@@ -140,11 +146,11 @@ export class SettleOutbox {
     } catch (e) {
       // Postgres (or Redis) unavailable: the rows are safe in their streams. Hand their users to the drainer,
       // which retries every second, and stop holding rows in memory meanwhile.
-      this.pausedUntil = Date.now() + (this.opts.retryMs ?? 1_000);
+      this.pausedUntil = Date.now() + backoffMs(this.failures, { baseMs: this.opts.retryMs });
       const rest = this.pending.splice(0);
       const users = [...new Set([...batch, ...rest].map((r) => r.userId))];
       await this.opts.redis.rpush(WAKE_LIST, ...users).catch(() => undefined);
-      if (Date.now() - this.lastWriteWarning > 60_000) {
+      if (Date.now() - this.lastWriteWarning > 30_000) {
         this.lastWriteWarning = Date.now();
         this.opts.logger?.warn('settle outbox: ledger write failed; rows stay in Redis and the drainer retries', { err: e, rows: batch.length + rest.length });
       }
@@ -173,9 +179,11 @@ export class SettleOutbox {
   start(mode: 'drain' | 'sweep' = 'drain'): void {
     if (!this.stopped) return;
     this.stopped = false;
+    void this.moveLegacyRows().catch((e: unknown) => this.opts.logger?.warn('settle outbox: legacy ledger-outbox rows not moved yet', { err: e }));
     if (mode === 'drain') {
       // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
-      this.blocking = this.opts.redis.duplicate();
+      // No command timeout on it: BLPOP blocks for a second on purpose.
+      this.blocking = this.opts.redis.duplicate({ commandTimeout: undefined, enableOfflineQueue: true });
       this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
       this.loop = this.run();
     }
@@ -220,15 +228,72 @@ export class SettleOutbox {
           users = [got[1], ...(await this.popUsers())];
         }
         const { read } = await this.drainUsers([...new Set(users)], ROWS_PER_INSERT);
+        this.passSucceeded();
         if (read < SMALL_PASS_ROWS && !this.stopped) await new Promise((r) => setTimeout(r, this.opts.lingerMs ?? LINGER_MS));
       } catch (e) {
         if (this.stopped) return;
         // Postgres (or Redis) unavailable: the rows stay in their streams; put the users back and wait.
         if (users.length) await this.opts.redis.rpush(WAKE_LIST, ...users).catch(() => {});
-        this.opts.logger?.warn('settle outbox: drain pass failed; will retry', { err: e });
-        await new Promise((r) => setTimeout(r, this.opts.retryMs ?? 1_000));
+        this.passFailed(e);
+        await new Promise((r) => setTimeout(r, backoffMs(this.failures - 1, { baseMs: this.opts.retryMs })));
       }
     }
+  }
+
+  /**
+   * What waits (the metric): rows held in memory for the write-behind, plus — while passes fail — the age of
+   * the oldest row seen in a stream. Rows of streams nobody has read yet are found by the sweep.
+   */
+  stats(): { waiting: number; oldestMs: number; failing: boolean } {
+    return { waiting: this.pending.length, oldestMs: this.oldestSeen ? Date.now() - this.oldestSeen : 0, failing: this.failures > 0 };
+  }
+
+  /** A log line when passes start failing, then every 30 s while they do; one when they succeed again. */
+  private passFailed(e: unknown): void {
+    const now = Date.now();
+    if (this.failures++ === 0) this.failingSince = now;
+    if (this.failures === 1 || now - this.lastFailLog >= 30_000) {
+      this.lastFailLog = now;
+      this.opts.logger?.warn('settle outbox: drain pass failed; rows wait in Redis, will retry', {
+        err: e, failures: this.failures, waitingMs: now - this.failingSince, oldestMs: this.oldestSeen ? now - this.oldestSeen : null,
+      });
+    }
+  }
+
+  private passSucceeded(): void {
+    if (this.failures === 0) return;
+    this.opts.logger?.info('settle outbox: caught up after failed passes', { failures: this.failures, waitedMs: Date.now() - this.failingSince });
+    this.failures = 0;
+    this.oldestSeen = 0;
+  }
+
+  /**
+   * Upgrade from the former global ledger outbox (`sq:ledger-outbox`): its rows (counted when they were
+   * buffered) move to their users' streams, where the drainer writes them like any other.
+   */
+  async moveLegacyRows(): Promise<number> {
+    const r = this.opts.redis;
+    let moved = 0;
+    for (;;) {
+      const page = (await r.xrange(LEGACY_OUTBOX_STREAM, '-', '+', 'COUNT', 500)) as StreamEntry[];
+      if (page.length === 0) break;
+      const users = new Set<string>();
+      // One entry at a time (the user's stream and the legacy stream are different slots): a crash in between
+      // leaves the row in both, and the ledger insert dedups it.
+      for (const [id, fields] of page) {
+        const f = toFields(fields);
+        const s = parseSettlement(f.s);
+        if (s) {
+          await r.xadd(outboxStreamKey(s.userId), '*', 'j', f.s!);
+          users.add(s.userId);
+        } else await r.xadd(OUTBOX_DEAD_STREAM, '*', 'id', id, 's', f.s ?? '', 'reason', 'unparseable entry');
+        await r.xdel(LEGACY_OUTBOX_STREAM, id);
+      }
+      if (users.size) await r.rpush(WAKE_LIST, ...users);
+      moved += page.length;
+    }
+    if (moved) this.opts.logger?.info('settle outbox: rows of the former ledger outbox moved to their users\' streams', { rows: moved });
+    return moved;
   }
 
   private async popUsers(): Promise<string[]> {
@@ -254,6 +319,8 @@ export class SettleOutbox {
       const list = (entries as StreamEntry[]) ?? [];
       if (list.length >= perUser) more.push(users[i]!);
       for (const [id, fields] of list) {
+        const at = Number(id.slice(0, id.indexOf('-')));
+        if (at > 0 && (this.oldestSeen === 0 || at < this.oldestSeen)) this.oldestSeen = at;
         const raw = toFields(fields).j ?? '';
         const s = parseSettlement(raw);
         rows.push({ userId: users[i]!, id, s: s?.userId === users[i] ? s : null, raw });

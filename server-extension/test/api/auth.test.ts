@@ -19,6 +19,7 @@ function auth(over: Parameters<typeof createLibreChatAuthenticator>[0] extends i
     secrets: () => SECRETS,
     userDirectory: async (id) => USERS[id] ?? null,
     cacheTtlMs: 0,
+    sessionChecker: async () => true, // LibreChat's sessions as the glue would see them: all alive
     ...over,
   });
 }
@@ -68,6 +69,13 @@ describe('LibreChat token authenticator', () => {
     expect(await a.authenticate({ cookie: `refreshToken=${refreshToken(BOB, 'alive')}` })).not.toBeNull();
     expect(await a.authenticate({ cookie: `refreshToken=${refreshToken(BOB, 'dead')}` })).toBeNull();
     expect(await a.authenticate({ authorization: `Bearer ${accessToken('65a0000000000000000000ff')}` })).toBeNull();
+  });
+
+  it('without a session checker the refresh cookie is refused (a missing checker never means "every session valid"); bearer still works', async () => {
+    const a = auth({ sessionChecker: undefined });
+    expect(await a.authenticate({ cookie: `refreshToken=${refreshToken(BOB, 'alive')}` })).toBeNull();
+    expect(await a.authenticate({ cookie: `refreshToken=${refreshToken(BOB, 'logged-out-long-ago')}` })).toBeNull();
+    expect(await a.authenticate({ authorization: `Bearer ${accessToken(BOB)}` })).toMatchObject({ userId: BOB, via: 'bearer' });
   });
 
   it('makes admins from role ADMIN or SOLARIS_ADMIN_EMAILS (case-insensitive)', async () => {

@@ -91,7 +91,9 @@ describe('standalone server', () => {
       expect((await fetch(base + '/v1/models')).status).toBe(401); // the proxy wants the service key
       expect((await fetch(base + '/elsewhere')).status).toBe(404);
 
-      const socket = connect(base, { path: SOCKET_PATH, extraHeaders: { cookie: `refreshToken=${refreshToken(ALICE)}` }, transports: ['websocket'], reconnection: false });
+      // No session checker in the standalone server: a refresh cookie is refused (its session cannot be checked).
+      expect((await fetch(base + API_PREFIX + ApiRoutes.me, { headers: { cookie: `refreshToken=${refreshToken(ALICE)}` } })).status).toBe(401);
+      const socket = connect(base, { path: SOCKET_PATH, extraHeaders: { authorization: `Bearer ${accessToken(ALICE)}` }, transports: ['websocket'], reconnection: false });
       const firstBalance = await new Promise<{ userId: string }>((resolve, reject) => {
         socket.on('balance', resolve);
         socket.on('connect_error', reject);

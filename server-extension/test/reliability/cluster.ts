@@ -249,7 +249,6 @@ export async function startTwoReplicaCluster(
     config: loadConfig({ DATABASE_URL: db.childEnvUrl, SOLARIS_SETTLE_ACK: outboxAck ? 'outbox' : 'ledger' }),
     db,
     redis: new IORedis(redis.url, { maxRetriesPerRequest: 2 }),
-    outbox: false,
   });
   admin.redis!.on('error', () => undefined); // the tests stop and restart this Redis on purpose
   return {

@@ -15,6 +15,8 @@ export interface FaultProxy {
   cut(mode?: 'refuse' | 'blackhole'): void;
   restore(): void;
   readonly isCut: boolean;
+  /** Connections clients opened (refused ones included): how hard a client hammers a store that is down. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -23,7 +25,9 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   let cut = false;
   let blackhole = false;
   const held = new Set<Socket>();
+  let connections = 0;
   const server: Server = createServer((client) => {
+    connections++;
     if (cut && blackhole) {
       held.add(client); // swallow: never forward, never close
       client.on('error', () => undefined);
@@ -65,6 +69,9 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     },
     get isCut() {
       return cut;
+    },
+    get connections() {
+      return connections;
     },
     close() {
       cut = true;

@@ -36,7 +36,7 @@ beforeAll(async () => {
     PORT: '0',
   };
   hosts = await Promise.all([0, 1].map(() => startHost({ cwd: hostCwd({ JWT_SECRET, JWT_REFRESH_SECRET: 'r' }), env })));
-  admin = await createEngine({ config: loadConfig({ DATABASE_URL: db.childEnvUrl }), db, redis: new Redis(redis.url, { maxRetriesPerRequest: 2 }), outbox: false });
+  admin = await createEngine({ config: loadConfig({ DATABASE_URL: db.childEnvUrl }), db, redis: new Redis(redis.url, { maxRetriesPerRequest: 2 }) });
 }, 120_000);
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.stop()));

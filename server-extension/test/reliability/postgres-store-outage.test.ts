@@ -1,7 +1,8 @@
 /**
- * Postgres store (no Redis, hence no outbox) during a Postgres outage: the settlement cannot be recorded.
- * The proxy still delivers the answer it streamed (after its bounded wait), retries the settlement and logs
- * the failure with the request id; nothing half-written reaches the ledger.
+ * Postgres store (no Redis: Postgres is the only durable store) during a Postgres outage: the settlement cannot
+ * be recorded now. The proxy still delivers the answer it streamed (after its bounded wait); the settlement
+ * waits in the engine's queue (metric + log line), retried with back-off, and lands once Postgres is back —
+ * never dropped (issue 16: it used to be dropped after 3 tries).
  */
 import { createServer, type Server } from 'node:http';
 import { PassThrough } from 'node:stream';
@@ -33,10 +34,11 @@ beforeAll(async () => {
   u.port = String(fault.port);
   viaProxy = await openDatabase({ databaseUrl: u.toString(), schema: testDb.schema, max: 4, connectTimeoutMs: 500 });
   const config = loadConfig({ DATABASE_URL: u.toString(), SOLARIS_PROXY_KEY: PROXY_KEY });
-  rt = await createEngine({ config, db: viaProxy, redis: null });
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => (logs += d.toString()));
-  proxy = createMeteringProxy({ engine: rt.engine, config, upstreamUrl: fake.url, logger: createLogger({ level: 'warn', stream: sink }), touchUsers: false });
+  const logger = createLogger({ level: 'info', stream: sink });
+  rt = await createEngine({ config, db: viaProxy, redis: null, logger });
+  proxy = createMeteringProxy({ engine: rt.engine, config, upstreamUrl: fake.url, logger, touchUsers: false });
   server = createServer((req, res) => proxy(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -53,7 +55,7 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-it('Postgres store, outage mid-stream: the client still gets the whole answer; the failure is logged, nothing recorded', async () => {
+it('Postgres store, outage mid-stream: the client still gets the whole answer; the settlement waits and lands once, after the outage', async () => {
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: PROXY_KEY, maxRetries: 0, defaultHeaders: { 'X-Solaris-User-Id': 'pg-store-user' } });
   const stream = await client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'oi' }], stream: true });
   let chunks = 0;
@@ -63,9 +65,19 @@ it('Postgres store, outage mid-stream: the client still gets the whole answer; t
   }
   expect(chunks).toBe(20);
   expect(Date.now() - t0).toBeLessThan(5_000); // bounded wait for the settlement, then the answer ends
-  await proxy.drain();
-  expect(logs).toMatch(/proxy settlement failed/);
+  // Longer than the old 3 tries (250 + 500 ms): the settlement is still waiting, visible in the queue.
+  await new Promise((r) => setTimeout(r, 2_500));
+  expect(rt.engine.settlements.stats().waiting).toBe(1);
+  expect(rt.engine.settlements.stats().oldestMs).toBeGreaterThan(2_000);
+  expect(logs).toMatch(/settlements queue: write failed; waiting to retry/);
+  expect(logs).not.toMatch(/proxy settlement (failed|refused)/);
+  const restoredAt = Date.now();
   fault.restore();
-  const { rows } = await testDb.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE user_id = 'pg-store-user'`);
-  expect(rows[0].n).toBe(0);
-});
+  await proxy.drain();
+  const landedMs = Date.now() - restoredAt;
+  const { rows } = await testDb.pool.query(`SELECT count(*)::int AS n, sum(completion_tokens)::int AS c FROM ledger WHERE user_id = 'pg-store-user'`);
+  expect(rows[0]).toEqual({ n: 1, c: 20 });
+  expect(rt.engine.settlements.stats().waiting).toBe(0);
+  await vi.waitFor(() => expect(logs).toMatch(/settlements queue: caught up/));
+  console.info(`[reliability] postgres-store outage: settlement waited ${restoredAt - t0} ms, landed ${landedMs} ms after Postgres returned`);
+}, 30_000);

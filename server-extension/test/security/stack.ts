@@ -101,7 +101,8 @@ export async function startSecurityStack(opts: { env?: Record<string, string>; c
   const stream = new PassThrough();
   stream.on('data', (d: Buffer) => (captured += d.toString()));
   const logger = createLogger({ level: opts.logLevel ?? 'warn', service: 'security-test', stream: opts.captureLogs ? stream : new PassThrough().resume() });
-  const app = await startStandalone({ config: { ...te.config, PORT: 0, HOST: '127.0.0.1' }, logger, runtime: te, drainTimeoutMs: 1_000 });
+  // LibreChat's sessions as a checker would see them: every test session is alive.
+  const app = await startStandalone({ config: { ...te.config, PORT: 0, HOST: '127.0.0.1' }, logger, runtime: te, drainTimeoutMs: 1_000, sessionChecker: async () => true });
   const sockets: Client[] = [];
   return {
     te,

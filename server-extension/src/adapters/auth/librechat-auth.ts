@@ -21,7 +21,11 @@ const OBJECT_ID_OR_UUID = /^[A-Za-z0-9_-]{1,128}$/;
 export interface LibreChatAuthOptions {
   engine: QuotaEngine;
   config: SolarisConfig;
-  /** Default: accept every session (standalone). LibreChat glue: look the session up in LibreChat's `sessions`. */
+  /**
+   * Is the refresh cookie's login session still alive? LibreChat glue: LibreChat's `sessions`. Without one, the
+   * refresh cookie is refused (a logged-out cookie cannot be told from a live one: docs/security.md); bearer
+   * access tokens still work.
+   */
   sessionChecker?: SessionChecker;
   /** Default: our users_cache table. LibreChat glue: LibreChat's `users` collection. */
   userDirectory?: UserDirectory;
@@ -78,7 +82,11 @@ function verify(token: string, secret: string | undefined): Verified | null {
 /** Authenticates our same-origin requests from the tokens LibreChat already issued; never refreshes them. */
 export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authenticator & { clearCaches(): void } {
   const secrets = opts.secrets ?? (() => readJwtSecrets());
-  const sessionChecker: SessionChecker = opts.sessionChecker ?? (async () => true);
+  // No checker must not mean "every session is valid": the cookie path is off then.
+  const sessionChecker: SessionChecker | null = opts.sessionChecker ?? null;
+  if (!sessionChecker) {
+    opts.logger?.warn('no session checker: refresh-token cookies are refused (bearer access tokens still work)');
+  }
   const directory = opts.userDirectory ?? usersCacheDirectory(opts.engine);
   const directoryEmailTrusted = opts.directoryEmailTrusted ?? opts.userDirectory !== undefined;
   const ttl = opts.cacheTtlMs ?? 5_000;
@@ -111,7 +119,7 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
     if (typeof cookieHeader === 'string' && cookieHeader.length < 16_384) {
       const cookies = parseCookie(cookieHeader);
       const raw = cookies.refreshToken;
-      if (raw && cookies.token_provider !== 'openid') {
+      if (raw && sessionChecker && cookies.token_provider !== 'openid') {
         const v = verify(raw, s.refresh);
         if (v && v.sessionId && OBJECT_ID_OR_UUID.test(v.sessionId)) {
           const sid = v.sessionId;

@@ -18,7 +18,8 @@ export interface Authenticator {
 
 /**
  * Is this LibreChat login session still alive? The refresh-token JWT stays valid after a logout until it
- * expires, so the LibreChat glue checks LibreChat's `Session` collection. Standalone default: accept.
+ * expires, so the LibreChat glue checks LibreChat's `Session` collection. Without a checker the refresh cookie
+ * is refused (never "every session valid").
  */
 export type SessionChecker = (userId: string, sessionId: string) => Promise<boolean>;
 

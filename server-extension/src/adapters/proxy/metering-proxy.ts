@@ -165,7 +165,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
   // ---------- settlement (after the answer) ----------
 
   /** `outputText` is only called when the upstream reported no usage (it may parse the whole answer). */
-  async function settleWithRetry(m: Metered, usage: UpstreamUsage | null, outputText: () => string, reportedCost: number | null): Promise<void> {
+  async function settleOrQueue(m: Metered, usage: UpstreamUsage | null, outputText: () => string, reportedCost: number | null): Promise<void> {
     if (!writesLedger) {
       // Another source (LibreChat's Transaction hook, or LiteLLM's webhook) writes this request's ledger row:
       // the proxy only gated it. Free the hold; that source settles the real usage (never counted twice).
@@ -182,44 +182,38 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
         ? 0
         : countTextTokens(outputText(), m.model);
     const cost = reportedCost ?? (typeof usage?.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0 ? usage.cost : null);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const r = await engine.settle({
-          requestId: m.requestId,
-          userId: m.caller.userId,
-          model: m.model,
-          promptTokens,
-          completionTokens,
-          reportedCost: cost,
-          source: 'proxy',
-          estimated: !hasUsage,
-          conversationId: m.caller.conversationId,
-          messageId: m.caller.messageId,
-          planId: m.planId,
-        });
-        if (!r.duplicate && metrics) {
-          metrics.tokens.inc({ kind: 'prompt' }, promptTokens);
-          metrics.tokens.inc({ kind: 'completion' }, completionTokens);
-          metrics.tokens.inc({ kind: 'weighted' }, r.entry.weightedTokens);
-        }
-        debug?.debug('proxy settled', { requestId: m.requestId, userId: m.caller.userId, promptTokens, completionTokens, estimated: !hasUsage });
-        return;
-      } catch (e) {
-        // Bad input will not get better with a retry; a store outage might (settle is idempotent on requestId).
-        if (attempt >= 2 || (isSolarisError(e) && e.code === 'invalid_input')) {
-          metrics?.settleErrors.inc();
-          logger?.error('proxy settlement failed; the reservation will expire by itself', { requestId: m.requestId, userId: m.caller.userId, err: e });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    // Never dropped: a settlement no store can take now waits in the engine's queue and is retried until it
+    // lands (docs/architecture.md, "One outbox"). Only a refusal for good (bad input) ends here.
+    try {
+      const r = await engine.settleQueued({
+        requestId: m.requestId,
+        userId: m.caller.userId,
+        model: m.model,
+        promptTokens,
+        completionTokens,
+        reportedCost: cost,
+        source: 'proxy',
+        estimated: !hasUsage,
+        conversationId: m.caller.conversationId,
+        messageId: m.caller.messageId,
+        planId: m.planId,
+      });
+      if (!r.duplicate && metrics) {
+        metrics.tokens.inc({ kind: 'prompt' }, promptTokens);
+        metrics.tokens.inc({ kind: 'completion' }, completionTokens);
+        metrics.tokens.inc({ kind: 'weighted' }, r.entry.weightedTokens);
       }
+      debug?.debug('proxy settled', { requestId: m.requestId, userId: m.caller.userId, promptTokens, completionTokens, estimated: !hasUsage });
+    } catch (e) {
+      metrics?.settleErrors.inc();
+      logger?.error('proxy settlement refused; the reservation will expire by itself', { requestId: m.requestId, userId: m.caller.userId, err: e });
     }
   }
 
   function settleLater(m: Metered, usage: UpstreamUsage | null, outputText: () => string, reportedCost: number | null): Promise<void> {
     fate(m, 'settled');
     if (!m.metered) return Promise.resolve();
-    const p = settleWithRetry(m, usage, outputText, reportedCost);
+    const p = settleOrQueue(m, usage, outputText, reportedCost);
     track(p);
     return p;
   }
@@ -228,7 +222,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
    * The client's last byte is the acknowledgement: it is sent only once the settlement is durable (ledger,
    * or the Redis outbox while Postgres is down), so a proxy killed at any moment never loses a request its
    * client saw complete. Bounded: a store that cannot answer in ACK_WAIT_MS does not hold the answer back
-   * (the settlement keeps retrying in the background). See docs/architecture.md "Reliability guarantees".
+   * (the settlement keeps waiting in the engine's queue). See docs/architecture.md "Reliability guarantees".
    */
   function settledOrTimeout(p: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -598,7 +592,9 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     while (active.size && Date.now() < deadline) {
       await Promise.race([Promise.allSettled([...active]), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref())]);
     }
-    await handler.drain();
+    // Settlements still waiting for a store go on waiting in the engine's queue (engine.close bounds that wait
+    // and logs what it leaves): do not hold the shutdown on them here.
+    await Promise.race([handler.drain(), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
     await ownAgent?.close();
   };
   return handler;
