@@ -14,6 +14,7 @@ import { SolarisError, invalid } from './errors';
 import { modelWeightsSchema, parseWith, userIdSchema } from './validation';
 import { withTransaction, type Queryable } from './sql';
 import { loadPolicySnapshot } from './policy';
+import { CHANGE_TIME_SQL, changeTimeValues } from './statement';
 
 /** Who did it (written to the audit log). */
 export interface Actor {
@@ -148,6 +149,7 @@ export class AdminService {
   async setLimitOverride(input: { userId: string; limit: number | null }, actor: Actor): Promise<BalanceDTO> {
     const o = parseWith(overrideSchema, input);
     await withTransaction(this.pool, async (c) => {
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       await c.query(
         `INSERT INTO user_quotas (user_id, limit_override) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET limit_override = EXCLUDED.limit_override, updated_at = now()`,
@@ -164,6 +166,7 @@ export class AdminService {
     await withTransaction(this.pool, async (c) => {
       const exists = await c.query(`SELECT 1 FROM plans WHERE id = $1`, [planId]);
       if (exists.rowCount === 0) throw new SolarisError('not_found', `plan ${planId} does not exist`);
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       await c.query(
         `INSERT INTO user_quotas (user_id, plan_id) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, updated_at = now()`,
@@ -183,6 +186,7 @@ export class AdminService {
   async upsertPlan(input: unknown, actor: Actor): Promise<PlanDTO> {
     const p = parseWith(planSchema, input);
     const plan = await withTransaction(this.pool, async (c) => {
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       if (p.isDefault) await c.query(`UPDATE plans SET is_default = false WHERE is_default AND id <> $1`, [p.id]);
       const { rows } = await c.query<PlanRow>(
         `INSERT INTO plans (id, name, token_limit, period, is_default, model_weights)

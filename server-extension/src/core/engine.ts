@@ -15,7 +15,7 @@ import type { SolarisConfig } from './config';
 import { systemClock, type Clock } from './clock';
 import { invalid } from './errors';
 import { Pricing } from './pricing';
-import { readStatementJson } from './ledger';
+import { readStatementJson } from './statement';
 import { toBalance, usedPercentOf, type CounterState, type QuotaStore, type ReserveOutcome } from './quota-store';
 import { validateReserve, validateSettle, validateUserId } from './validation';
 import { AdminService } from './admin';
@@ -67,6 +67,8 @@ export interface SettleRequest {
   estimated?: boolean;
   conversationId?: string | null;
   messageId?: string | null;
+  /** What the spend was for, when the source says ('message', 'title', …): the statement names title generations. */
+  context?: string | null;
   /** Default: the engine clock. */
   occurredAt?: number;
   /**
@@ -234,6 +236,7 @@ export class QuotaEngine {
         estimated: req.estimated ?? false,
         conversationId: req.conversationId ?? null,
         messageId: req.messageId ?? null,
+        context: req.context ?? null,
         occurredAt: req.occurredAt ?? now,
       },
       now,
@@ -282,8 +285,7 @@ export class QuotaEngine {
   /** The same page as the JSON text of a StatementPageDTO, as Postgres built it (what the HTTP API sends). */
   async statementJson(userId: string, query: StatementQuery): Promise<string> {
     validateUserId(userId);
-    // The counter read runs alongside the totals query (readStatementJson needs the limit for the page query).
-    return readStatementJson(this.db.pool, userId, query, this.store.state(userId, this.clock()).then((s) => s.limit));
+    return readStatementJson(this.db.pool, userId, query, { now: this.clock(), timeZone: this.config.SOLARIS_TIMEZONE });
   }
 
   async close(): Promise<void> {
