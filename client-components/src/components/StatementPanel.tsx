@@ -181,7 +181,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
 
       {q.isError && <ErrorNote error={q.error} onRetry={() => void q.refetch()} />}
       {q.isLoading && <p className="sol-muted" role="status">{t.loading}</p>}
-      {q.isSuccess && items.length === 0 && <p className="sol-empty" role="status">{t.empty}</p>}
+      {q.isSuccess && !items.some((i) => i.kind === 'usage') && <p className="sol-empty" role="status">{t.empty}</p>}
       {items.length > 0 && (
         <div className="sol-table-wrap" tabIndex={0} aria-label={t.statementTitle} role="region">
           <table className="sol-table" data-testid="solaris-statement-table">
