@@ -176,7 +176,7 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
       const r = await run(['doctor'], good());
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
-      expect(lines.map((l) => l.split(':')[0])).toEqual(['✔ Configuration', '✔ Metering setup', '✔ Postgres', '✔ Redis', '✔ LiteLLM', '✔ LibreChat secrets']);
+      expect(lines.map((l) => l.split(':')[0])).toEqual(['✔ Configuration', '✔ Metering setup', '✔ Secrets', '✔ Postgres', '✔ Redis', '✔ LiteLLM', '✔ LibreChat secrets']);
       expect(r.stdout).toMatch(/✔ Redis: 127\.0\.0\.1:6379, Redis 7/);
     });
 
