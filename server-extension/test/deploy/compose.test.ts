@@ -126,6 +126,20 @@ describe('docker-compose.override.yml', () => {
   });
 });
 
+describe('docs/librechat-integration.md', () => {
+  it('its compose snippet is an excerpt of the shipped override: same volumes, same environment values', () => {
+    const doc = read('docs/librechat-integration.md');
+    const block = /```yaml\n(# docker-compose\.override\.yml[\s\S]*?)```/.exec(doc)![1]!;
+    const snippet = parse(block) as { services: { api: Service } };
+    const api = override.services.api!;
+    for (const v of snippet.services.api.volumes ?? []) expect(api.volumes).toContain(v);
+    const env = envMap(api.environment);
+    const shown = envMap(snippet.services.api.environment);
+    expect(Object.keys(shown).length).toBeGreaterThan(3);
+    for (const [k, v] of Object.entries(shown)) expect(`${k}: ${v}`).toBe(`${k}: ${env[k]}`);
+  });
+});
+
 describe('.env.example appended to an operator\'s .env', () => {
   it('sets only SOLARIS_* names: the operator\'s provider keys survive, in dotenv and in compose (last one wins)', () => {
     const example = read('.env.example');
