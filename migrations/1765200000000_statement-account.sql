@@ -201,3 +201,15 @@ BEGIN
   RETURN NEXT;
 END $$;
 
+
+-- 4. Notices that survive being offline: a decision on a quota request, a grant, a reset — delivered at the
+--    user's next visit until they see it (GET /me/notices, POST /me/notices/seen), pushed live when online.
+CREATE TABLE user_notices (
+  id         bigserial PRIMARY KEY,
+  user_id    text NOT NULL CHECK (length(user_id) BETWEEN 1 AND 128),
+  kind       text NOT NULL CHECK (kind IN ('request_decided', 'grant', 'reset')),
+  payload    jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  seen_at    timestamptz
+);
+CREATE INDEX user_notices_unseen ON user_notices (user_id, id) WHERE seen_at IS NULL;

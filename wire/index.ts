@@ -251,6 +251,7 @@ export const SocketEvents = {
   usage: 'usage', // admins only: live feed
   request: 'request', // admins only: a quota request was opened (QuotaRequestEventDTO)
   request_decided: 'request_decided', // the requester: approved / denied (QuotaRequestDecidedEventDTO)
+  notice: 'notice', // the user: a grant or a reset (NoticeDTO; also kept for GET /me/notices until seen)
 } as const;
 
 export interface ThresholdEventDTO {
@@ -286,6 +287,7 @@ export interface ServerToClientEvents {
   usage: (e: UsageEventDTO) => void;
   request: (e: QuotaRequestEventDTO) => void;
   request_decided: (e: QuotaRequestDecidedEventDTO) => void;
+  notice: (e: NoticeDTO) => void;
 }
 
 /** REST endpoints under API_PREFIX (documented in docs/api.md). */
@@ -389,6 +391,26 @@ export interface QuotaRequestDecidedEventDTO {
   request: QuotaRequestDTO;
   balance: BalanceDTO;
   message: string;
+  /** The stored notice of this decision (GET /me/notices until seen): mark it seen once shown. */
+  noticeId?: string;
+}
+
+/**
+ * A notice kept for the user until they see it (a decision, a grant, a reset made while they were away):
+ * GET {API_PREFIX}/me/notices lists the unseen ones (oldest first), POST …/me/notices/seen {ids} marks them seen.
+ */
+export interface NoticeDTO {
+  id: string;
+  kind: 'request_decided' | 'grant' | 'reset';
+  createdAt: string;
+  /** Ready-to-show pt-BR text. */
+  message: string;
+  /** request_decided: the request as decided. */
+  request: QuotaRequestDTO | null;
+  /** grant: the tokens granted. */
+  tokens: number | null;
+  /** grant / reset: the administrator's reason. */
+  reason: string | null;
 }
 
 export interface RolePlanDTO {
@@ -459,6 +481,8 @@ export const ExtrasRoutes = {
   myRequests: '/me/quota-requests', // GET → QuotaRequestDTO[] (newest first); POST QuotaRequestInput → 201 QuotaRequestDTO
   myRequestSuggestion: '/me/quota-requests/suggestion', // GET → QuotaRequestSuggestionDTO
   myRequestCancel: '/me/quota-requests/:requestId/cancel', // POST → QuotaRequestDTO
+  myNotices: '/me/notices', // GET → NoticeDTO[] (unseen, oldest first)
+  myNoticesSeen: '/me/notices/seen', // POST {ids: string[]} → {seen: number}
   adminRequests: '/admin/quota-requests', // GET ?status&limit → AdminQuotaRequestsPageDTO
   adminRequestApprove: '/admin/quota-requests/:requestId/approve', // POST QuotaRequestApproveInput → QuotaRequestDTO
   adminRequestDeny: '/admin/quota-requests/:requestId/deny', // POST QuotaRequestDenyInput → QuotaRequestDTO

@@ -15,6 +15,7 @@ import { modelWeightsSchema, parseWith, userIdSchema } from './validation';
 import { withTransaction, type Queryable } from './sql';
 import { loadPolicySnapshot } from './policy';
 import { CHANGE_TIME_SQL, changeTimeValues } from './statement';
+import { grantNoticeText, insertNotice, resetNoticeText } from './notices';
 
 /** Who did it (written to the audit log). */
 export interface Actor {
@@ -116,10 +117,16 @@ export class AdminService {
     return (await loadPolicySnapshot(db, userId, this.engine.clock(), this.tz)).periodKey;
   }
 
-  async grant(input: { userId: string; tokens: number; reason?: string | null; expiresAt?: string | null }, actor: Actor): Promise<BalanceDTO> {
+  /** `notice: false` when the caller tells the user itself (an approved quota request has its own notice). */
+  async grant(
+    input: { userId: string; tokens: number; reason?: string | null; expiresAt?: string | null },
+    actor: Actor,
+    opts: { notice?: boolean } = {},
+  ): Promise<BalanceDTO> {
     const g = parseWith(grantSchema, input);
     if (g.expiresAt && Date.parse(g.expiresAt) <= this.engine.clock()) throw invalid('expiresAt must be in the future');
-    await withTransaction(this.pool, async (c) => {
+    const message = grantNoticeText(g.tokens, g.reason ?? null);
+    const noticeId = await withTransaction(this.pool, async (c) => {
       const periodKey = await this.periodKeyFor(c, g.userId);
       await c.query(
         `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, expires_at, created_by, created_at)
@@ -127,8 +134,12 @@ export class AdminService {
         [g.userId, g.tokens, periodKey, g.reason ?? null, g.expiresAt ?? null, actor.id, new Date(this.engine.clock())],
       );
       await this.audit(c, actor, 'grant', g.userId, { tokens: g.tokens, reason: g.reason ?? null, expiresAt: g.expiresAt ?? null, periodKey });
+      if (opts.notice === false) return null;
+      return insertNotice(c, g.userId, 'grant', { message, tokens: g.tokens, reason: g.reason ?? null }, this.engine.clock());
     });
-    return this.refreshed(g.userId);
+    const balance = await this.refreshed(g.userId);
+    if (noticeId) this.emitNotice(g.userId, noticeId, 'grant', message, g.tokens, g.reason ?? null);
+    return balance;
   }
 
   /**
@@ -139,7 +150,8 @@ export class AdminService {
   async reset(input: { userId: string; reason?: string | null }, actor: Actor): Promise<BalanceDTO> {
     const userId = parseWith(userIdSchema, input.userId);
     const reason = input.reason == null ? null : parseWith(z.string().max(500), input.reason);
-    await withTransaction(this.pool, async (c) => {
+    const message = resetNoticeText(reason);
+    const noticeId = await withTransaction(this.pool, async (c) => {
       const periodKey = await this.periodKeyFor(c, userId);
       await c.query(
         `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, created_by, created_at) VALUES ($1, 'reset', 0, $2, $3, $4, $5)`,
@@ -147,8 +159,16 @@ export class AdminService {
       );
       await c.query(`DELETE FROM threshold_notifications WHERE user_id = $1 AND period_key = $2`, [userId, periodKey]);
       await this.audit(c, actor, 'reset', userId, { reason, periodKey });
+      return insertNotice(c, userId, 'reset', { message, reason }, this.engine.clock());
     });
-    return this.refreshed(userId);
+    const balance = await this.refreshed(userId);
+    this.emitNotice(userId, noticeId, 'reset', message, null, reason);
+    return balance;
+  }
+
+  private emitNotice(userId: string, id: string, kind: 'grant' | 'reset', message: string, tokens: number | null, reason: string | null): void {
+    const notice = { id, kind, createdAt: new Date(this.engine.clock()).toISOString(), message, request: null, tokens, reason };
+    this.engine.events.emit('notice', { userId, notice });
   }
 
   async setLimitOverride(input: { userId: string; limit: number | null }, actor: Actor): Promise<BalanceDTO> {

@@ -3,6 +3,7 @@ import type {
   BalanceDTO,
   BlockedEventDTO,
   LedgerEntryDTO,
+  NoticeDTO,
   MeteringSource,
   QuotaRequestEventDTO,
   QuotaRequestDecidedEventDTO,
@@ -32,6 +33,8 @@ export interface EngineEvents {
   request: [QuotaRequestEventDTO];
   /** A quota request was approved/denied (the requester's room). */
   request_decided: [QuotaRequestDecidedEventDTO];
+  /** A grant or a reset by an admin (the user's room); stored in user_notices until seen. */
+  notice: [{ userId: string; notice: NoticeDTO }];
 }
 
 export interface ReserveRequest {
