@@ -23,7 +23,8 @@ export function DecisionNotice() {
   // Ids of the stored notices behind what is shown: marked seen when the user closes it (or it hides itself).
   const pending = useRef<{ decision: string[]; notice: string[] }>({ decision: [], notice: [] });
   const markSeen = (ids: string[]) => {
-    if (ids.length) void api.send('POST', ExtrasRoutes.myNoticesSeen, {}, { ids }).catch(() => undefined);
+    const unique = [...new Set(ids)];
+    if (unique.length) void api.send('POST', ExtrasRoutes.myNoticesSeen, {}, { ids: unique }).catch(() => undefined);
   };
   const dismiss = () => {
     markSeen([...pending.current.decision, ...(decision?.noticeId ? [decision.noticeId] : [])]);
