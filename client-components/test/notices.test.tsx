@@ -2,6 +2,7 @@ import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ExtrasRoutes, type NoticeDTO } from '@solaris/wire';
 import { DecisionNotice } from '../src/components/DecisionNotice';
+import { QuotaRequestSection } from '../src/components/QuotaRequestSection';
 import { fakeApi, quotaRequest, renderSolaris } from './helpers';
 
 /** What happened while the user was away is shown at the next visit, and marked seen only once closed (issue #18). */
@@ -24,5 +25,22 @@ describe('notices kept while offline', () => {
     const closes = screen.getAllByRole('button', { name: 'Fechar' });
     for (const b of closes) await userEvent.click(b);
     await waitFor(() => expect(api.calls.filter((c) => c.path === ExtrasRoutes.myNoticesSeen).flatMap((c) => (c.body as { ids: string[] }).ids).sort()).toEqual(['41', '42']));
+  });
+
+  it('the request card shows the approval made while offline (not its default state)', async () => {
+    const api = fakeApi({
+      [`GET ${ExtrasRoutes.myNotices}`]: () => [approval],
+      [`GET ${ExtrasRoutes.myRequestSuggestion}`]: () => ({ tokens: 3000, avgDailyUse: 100, daysLeft: 10, minimum: 1000, autoApproveTokens: null, autoApproveAvailable: false, open: null }),
+    });
+    renderSolaris(
+      <>
+        <DecisionNotice />
+        <QuotaRequestSection />
+      </>,
+      { fetch: api.fetch },
+    );
+    const card = await screen.findByTestId('solaris-request-approved');
+    expect(card).toHaveTextContent('400');
+    expect(card).toHaveTextContent('Bom trabalho');
   });
 });
