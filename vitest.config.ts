@@ -13,6 +13,8 @@ export default defineConfig({
   plugins: [luaAsText],
   test: {
     globals: true,
+    // Says loudly (start and end of the run) when the browser tests are skipped; fails the run in CI.
+    globalSetup: ['client-components/test/e2e/preflight.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

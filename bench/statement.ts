@@ -29,7 +29,8 @@ import { loadConfig } from '../server-extension/src/core/config';
 import { openDatabase } from '../server-extension/src/core/db';
 import { migrate } from '../server-extension/src/core/migrate';
 import { createEngine } from '../server-extension/src/core/create-engine';
-import { LEDGER_COLUMNS, LedgerWriter, readStatementJson } from '../server-extension/src/core/ledger';
+import { LEDGER_COLUMNS, LedgerWriter } from '../server-extension/src/core/ledger';
+import { readStatementJson } from '../server-extension/src/core/statement';
 import { createLimiter } from '../server-extension/src/adapters/http/rate-limit';
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { createSolarisServer } from '../server-extension/src/app';
@@ -299,10 +300,10 @@ async function main(): Promise<void> {
         return db.pool.query(c);
       },
     } as unknown as pg.Pool;
-    await readStatementJson(recorder, userId, {}, 0);
+    await readStatementJson(recorder, userId, {}, { now: Date.now(), timeZone: rt.engine.config.SOLARIS_TIMEZONE });
     const parts: Array<[string, Timed]> = [];
     for (const q of sent) {
-      const name = /WITH page/.test(q.text) ? 'page + balance-after + totals query' : /count\(\*\)/.test(q.text) ? 'totals query' : q.text.trim().slice(0, 40);
+      const name = /WITH cur/.test(q.text) ? 'account page query (lines + balance-after + account)' : /count\(\*\)/.test(q.text) ? 'totals query' : q.text.trim().slice(0, 40);
       parts.push([`${name} (alone${q.name ? ', named' : ''})`, await timeIt(SAMPLES, async () => void (await db.pool.query(q)))]);
     }
     parts.push(['counter read (store.state, Redis)', await timeIt(SAMPLES, async () => void (await rt.engine.store.state(userId, Date.now())))]);

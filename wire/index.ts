@@ -64,10 +64,58 @@ export interface LedgerEntryDTO {
   balanceAfter: number | null; // remaining after this request, within its period
 }
 
+/**
+ * The statement is an account (docs/architecture.md, "Statement page"): every change of the balance is a line —
+ * usage, the opening of a period, grants, their expiry, resets and changes of limit or plan. Within a period,
+ * each line's `balanceAfter` is the previous line's plus its `amount` (a period opens at its starting balance).
+ */
+export type StatementLineKind = 'usage' | 'period_start' | 'grant' | 'grant_expiry' | 'reset' | 'limit';
+
+/** A usage line: a ledger row. `context` says what LibreChat spent it on ('message', 'title', …) when known. */
+export interface StatementUsageDTO extends LedgerEntryDTO {
+  kind: 'usage';
+  context: string | null;
+  amount: number; // −weightedTokens
+  balanceAfter: number;
+}
+
+/** Why a limit line happened: the user's own override, plan, cap; a plan's limit; a role's plan; their role. */
+export type LimitChangeCause = 'limit' | 'plan' | 'personal_cap' | 'plan_limit' | 'role_plan' | 'role';
+
+/** Any other line of the account. */
+export interface AccountLineDTO {
+  kind: Exclude<StatementLineKind, 'usage'>;
+  id: string; // opaque, stable: 'grant:12', 'limit:3', 'period:2026-11'
+  createdAt: string; // ISO-8601: when it took effect (an expiry: the grant's expiry time)
+  periodKey: string;
+  amount: number; // change of the balance (period_start: the opening balance)
+  balanceAfter: number;
+  /** grant / grant_expiry: the grant's tokens. */
+  tokens: number | null;
+  /** grant / reset: the admin's reason; limit: the cause (LimitChangeCause). */
+  reason: string | null;
+  /** limit: the limit (plan or override, before the personal cap) before and after; period_start: the limit then. */
+  limitBefore: number | null;
+  limitAfter: number | null;
+  planId: string | null;
+}
+
+export type StatementItemDTO = StatementUsageDTO | AccountLineDTO;
+
+/** The account of one period now (or at its end), equal to the counter for the current period. */
+export interface StatementAccountDTO {
+  periodKey: string;
+  limit: number; // = BalanceDTO.limit
+  granted: number; // = BalanceDTO.granted
+  used: number; // since the last reset, = BalanceDTO.used
+  balance: number; // limit + granted − used = BalanceDTO.remaining + reserved
+}
+
 export interface StatementPageDTO {
-  items: LedgerEntryDTO[];
+  items: StatementItemDTO[];
   nextCursor: string | null; // keyset cursor, pass back as ?cursor=
-  totals: { requests: number; promptTokens: number; completionTokens: number; weightedTokens: number; cost: number };
+  /** Usage rows of the whole filter (every period shown, resets included), and the account of the period. */
+  totals: { requests: number; promptTokens: number; completionTokens: number; weightedTokens: number; cost: number; account: StatementAccountDTO };
 }
 
 export interface StatementQuery {
@@ -209,6 +257,7 @@ export const SocketEvents = {
   usage: 'usage', // admins only: live feed
   request: 'request', // admins only: a quota request was opened (QuotaRequestEventDTO)
   request_decided: 'request_decided', // the requester: approved / denied (QuotaRequestDecidedEventDTO)
+  notice: 'notice', // the user: a grant or a reset (NoticeDTO; also kept for GET /me/notices until seen)
 } as const;
 
 export interface ThresholdEventDTO {
@@ -244,6 +293,7 @@ export interface ServerToClientEvents {
   usage: (e: UsageEventDTO) => void;
   request: (e: QuotaRequestEventDTO) => void;
   request_decided: (e: QuotaRequestDecidedEventDTO) => void;
+  notice: (e: NoticeDTO) => void;
 }
 
 /** REST endpoints under API_PREFIX (documented in docs/api.md). */
@@ -347,6 +397,26 @@ export interface QuotaRequestDecidedEventDTO {
   request: QuotaRequestDTO;
   balance: BalanceDTO;
   message: string;
+  /** The stored notice of this decision (GET /me/notices until seen): mark it seen once shown. */
+  noticeId?: string;
+}
+
+/**
+ * A notice kept for the user until they see it (a decision, a grant, a reset made while they were away):
+ * GET {API_PREFIX}/me/notices lists the unseen ones (oldest first), POST …/me/notices/seen {ids} marks them seen.
+ */
+export interface NoticeDTO {
+  id: string;
+  kind: 'request_decided' | 'grant' | 'reset';
+  createdAt: string;
+  /** Ready-to-show pt-BR text. */
+  message: string;
+  /** request_decided: the request as decided. */
+  request: QuotaRequestDTO | null;
+  /** grant: the tokens granted. */
+  tokens: number | null;
+  /** grant / reset: the administrator's reason. */
+  reason: string | null;
 }
 
 export interface RolePlanDTO {
@@ -417,6 +487,8 @@ export const ExtrasRoutes = {
   myRequests: '/me/quota-requests', // GET → QuotaRequestDTO[] (newest first); POST QuotaRequestInput → 201 QuotaRequestDTO
   myRequestSuggestion: '/me/quota-requests/suggestion', // GET → QuotaRequestSuggestionDTO
   myRequestCancel: '/me/quota-requests/:requestId/cancel', // POST → QuotaRequestDTO
+  myNotices: '/me/notices', // GET → NoticeDTO[] (unseen, oldest first)
+  myNoticesSeen: '/me/notices/seen', // POST {ids: string[]} → {seen: number}
   adminRequests: '/admin/quota-requests', // GET ?status&limit → AdminQuotaRequestsPageDTO
   adminRequestApprove: '/admin/quota-requests/:requestId/approve', // POST QuotaRequestApproveInput → QuotaRequestDTO
   adminRequestDeny: '/admin/quota-requests/:requestId/deny', // POST QuotaRequestDenyInput → QuotaRequestDTO

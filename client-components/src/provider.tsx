@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { useStore } from 'zustand';
-import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, QuotaRequestDecidedEventDTO, QuotaRequestEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, NoticeDTO, QuotaRequestDecidedEventDTO, QuotaRequestEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
 import { ApiError, createApiClient, type ApiClient, type FetchLike } from './api/client';
 import { createSolarisSocket, type SolarisSocket } from './socket';
 import { createSolarisStore, type SolarisState, type SolarisStore } from './store';
@@ -177,6 +177,10 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       void qc.invalidateQueries({ queryKey: keys.myRequestsRoot });
       void qc.invalidateQueries({ queryKey: keys.mySettings });
     };
+    const onNotice = (n: NoticeDTO) => {
+      s().showNotice(n);
+      void qc.invalidateQueries({ queryKey: keys.balance });
+    };
     const onRequest = (e: QuotaRequestEventDTO) => {
       s().setPendingRequests(e.pendingCount);
       void qc.invalidateQueries({ queryKey: keys.adminRequestsRoot });
@@ -200,6 +204,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
     socket.on('ledger', onLedger);
     socket.on('usage', onUsage);
     socket.on('request_decided', onDecided);
+    socket.on('notice', onNotice);
     socket.on('request', onRequest);
     window.addEventListener('storage', onStorage);
     s().setConnected(socket.connected ? true : null);
@@ -213,6 +218,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       socket.off('ledger', onLedger as never);
       socket.off('usage', onUsage as never);
       socket.off('request_decided', onDecided as never);
+      socket.off('notice', onNotice as never);
       socket.off('request', onRequest as never);
       window.removeEventListener('storage', onStorage);
       refreshStatement.cancel();

@@ -1,5 +1,8 @@
 import { createStore } from 'zustand/vanilla';
-import type { BalanceDTO, BlockedEventDTO, QuotaRequestDecidedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+import type { BalanceDTO, BlockedEventDTO, NoticeDTO, QuotaRequestDecidedEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+
+/** A decision shown as a toast: live (with the new balance) or kept from while the user was away (without). */
+export type ShownDecision = Omit<QuotaRequestDecidedEventDTO, 'balance'> & { balance?: BalanceDTO };
 
 export interface BlockedNotice {
   reason: BlockedEventDTO['reason'];
@@ -21,7 +24,9 @@ export interface SolarisState {
   /** Admins: pending quota requests (socket `request` events and the last list fetch); null = not known yet. */
   pendingRequests: number | null;
   /** The user's last quota-request decision (socket `request_decided`), shown as a notice until dismissed. */
-  decision: QuotaRequestDecidedEventDTO | null;
+  decision: ShownDecision | null;
+  /** A grant or a reset (socket `notice`, or kept on the server while the user was away), until dismissed. */
+  notice: NoticeDTO | null;
   setConnected(v: boolean | null): void;
   showWarning(e: ThresholdEventDTO): void;
   dismissWarning(): void;
@@ -31,8 +36,10 @@ export interface SolarisState {
   setStatementOpen(v: boolean): void;
   setAdminOpen(v: boolean): void;
   setPendingRequests(n: number): void;
-  showDecision(e: QuotaRequestDecidedEventDTO): void;
+  showDecision(e: ShownDecision): void;
   dismissDecision(): void;
+  showNotice(n: NoticeDTO): void;
+  dismissNotice(): void;
 }
 
 export const FEED_SIZE = 50;
@@ -47,6 +54,7 @@ export function createSolarisStore() {
     adminOpen: false,
     pendingRequests: null,
     decision: null,
+    notice: null,
     setConnected: (connected) => set({ connected }),
     // A block outranks a warning: never stack both.
     showWarning: (warning) => set((s) => (s.blocked ? s : { warning })),
@@ -59,6 +67,8 @@ export function createSolarisStore() {
     setPendingRequests: (pendingRequests) => set({ pendingRequests }),
     showDecision: (decision) => set({ decision }),
     dismissDecision: () => set({ decision: null }),
+    showNotice: (notice) => set({ notice }),
+    dismissNotice: () => set({ notice: null }),
   }));
 }
 export type SolarisStore = ReturnType<typeof createSolarisStore>;

@@ -117,6 +117,7 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-field{display:flex;flex-direction:column;gap:2px;min-width:120px}
 .sol-row-top{align-items:flex-start}.sol-stack{display:flex;flex-direction:column;gap:8px}.sol-field-narrow{flex:0 1 150px}
 .sol-warn-note{padding:8px 12px;border-radius:8px;border:1px solid var(--sol-warn);background:var(--sol-warn-bg)}
+.sol-ok-note{padding:8px 12px;border-radius:8px;border:1px solid var(--sol-ok);background:var(--sol-ok-bg)}
 .sol-status{display:inline-block;font-size:12px;padding:0 6px;border-radius:4px;border:1px solid var(--sol-border)}
 .sol-status[data-status="approved"]{border-color:var(--sol-ok);background:var(--sol-ok-bg)}
 .sol-status[data-status="denied"]{border-color:var(--sol-block);background:var(--sol-block-bg)}

@@ -1,7 +1,7 @@
 import { act, render, type RenderResult } from '@testing-library/react';
 import { QueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { API_PREFIX, type BalanceDTO, type LedgerEntryDTO, type QuotaRequestDTO, type ServerToClientEvents } from '@solaris/wire';
+import { API_PREFIX, type BalanceDTO, type StatementUsageDTO, type QuotaRequestDTO, type ServerToClientEvents } from '@solaris/wire';
 import { SolarisProvider, type SolarisProviderProps } from '../src/provider';
 import type { SolarisSocket } from '../src/socket';
 import type { FetchLike } from '../src/api/client';
@@ -150,8 +150,11 @@ export function quotaRequest(p: Partial<QuotaRequestDTO> = {}): QuotaRequestDTO 
   };
 }
 
-export function entry(i: number, p: Partial<LedgerEntryDTO> = {}): LedgerEntryDTO {
+export function entry(i: number, p: Partial<StatementUsageDTO> = {}): StatementUsageDTO {
   return {
+    kind: 'usage',
+    context: null,
+    amount: -(150 + i),
     id: String(i),
     requestId: `req-${i}`,
     createdAt: new Date(Date.UTC(2026, 10, 20, 12, 0, i)).toISOString(),

@@ -4,7 +4,12 @@ import { ApiRoutes, ExtrasRoutes, type StatementPageDTO } from '@solaris/wire';
 import { StatementPanel } from '../src/components/StatementPanel';
 import { balance, entry, fakeApi, renderSolaris, type Call } from './helpers';
 
-const totals = { requests: 3, promptTokens: 303, completionTokens: 150, weightedTokens: 453, cost: 0.0036 };
+const account = { periodKey: '2026-11', limit: 10_000, granted: 500, used: 196, balance: 10_304 };
+const totals = { requests: 3, promptTokens: 303, completionTokens: 150, weightedTokens: 453, cost: 0.0036, account };
+const grantLine = {
+  kind: 'grant' as const, id: 'grant:7', createdAt: '2026-11-20T12:00:02.500Z', periodKey: '2026-11', amount: 500, balanceAfter: 9498,
+  tokens: 500, reason: 'Projeto X', limitBefore: null, limitAfter: null, planId: null,
+};
 
 function statementApi(opts: { failFirst?: boolean } = {}) {
   let failures = opts.failFirst ? 1 : 0;
@@ -23,7 +28,7 @@ function statementApi(opts: { failFirst?: boolean } = {}) {
       }
       if (c.query.get('model') === 'nada') return { body: { items: [], nextCursor: null, totals: { ...totals, requests: 0 } } };
       if (c.query.get('cursor') === 'k2') return { body: { items: [entry(1, { estimated: true, model: 'claude-3' })], nextCursor: null, totals } };
-      return { body: { items: [entry(3), entry(2)], nextCursor: 'k2', totals } };
+      return { body: { items: [entry(3, { context: 'title' }), grantLine, entry(2)], nextCursor: 'k2', totals } };
     },
   });
 }
@@ -34,7 +39,13 @@ describe('StatementPanel', () => {
     renderSolaris(<StatementPanel />, { fetch: api.fetch });
     const table = await screen.findByTestId('solaris-statement-table');
     let rows = within(table).getAllByTestId('solaris-statement-row');
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
+    // A title generation is named; a grant is a line of its own, with its amount and the admin's reason.
+    expect(rows[0]).toHaveTextContent('Título da conversa');
+    expect(rows[1]).toHaveTextContent('Crédito adicional');
+    expect(rows[1]).toHaveTextContent('Projeto X');
+    expect(rows[1]).toHaveTextContent('+500');
+    expect(rows[2]).not.toHaveTextContent('Título da conversa');
     expect(rows[0]).toHaveTextContent('gpt-4o-mini');
     expect(rows[0]).toHaveTextContent('103'); // prompt tokens of entry 3
     expect(rows[0]).toHaveTextContent('US$'); // cost, pt-BR currency
@@ -46,15 +57,18 @@ describe('StatementPanel', () => {
     const totalsEl = screen.getByLabelText('Totais');
     expect(totalsEl).toHaveTextContent('Requisições3');
     expect(totalsEl).toHaveTextContent('453');
+    // The period's account: what the counter says (used since the last reset), not the filter's usage.
+    expect(screen.getByTestId('solaris-statement-used')).toHaveTextContent('196');
+    expect(screen.getByTestId('solaris-statement-balance')).toHaveTextContent('10.304');
 
     // chart: visible SVG + the numbers for screen readers
     expect(await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' })).toHaveTextContent('19/11300');
 
     await userEvent.click(screen.getByRole('button', { name: 'Carregar mais' }));
-    await waitFor(() => expect(within(table).getAllByTestId('solaris-statement-row')).toHaveLength(3));
+    await waitFor(() => expect(within(table).getAllByTestId('solaris-statement-row')).toHaveLength(4));
     rows = within(table).getAllByTestId('solaris-statement-row');
-    expect(rows[2]).toHaveTextContent('claude-3');
-    expect(within(rows[2] as HTMLElement).getByTitle('Valor estimado: o provedor não informou o uso exato')).toHaveTextContent('≈ estimado');
+    expect(rows[3]).toHaveTextContent('claude-3');
+    expect(within(rows[3] as HTMLElement).getByTitle('Valor estimado: o provedor não informou o uso exato')).toHaveTextContent('≈ estimado');
     expect(api.calls.filter((c) => c.path === ApiRoutes.statement).at(-1)?.query.get('cursor')).toBe('k2');
     expect(screen.queryByRole('button', { name: 'Carregar mais' })).toBeNull();
   });

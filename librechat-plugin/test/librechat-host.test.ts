@@ -79,8 +79,8 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5_000): Promis
 }
 
 async function ledgerRows(userId: string) {
-  const { rows } = await db.pool.query<{ request_id: string; prompt_tokens: number; completion_tokens: number; model: string; source: string; message_id: string | null }>(
-    `SELECT request_id, prompt_tokens, completion_tokens, model, source, message_id FROM ledger WHERE user_id = $1 ORDER BY seq`,
+  const { rows } = await db.pool.query<{ request_id: string; prompt_tokens: number; completion_tokens: number; model: string; source: string; message_id: string | null; context: string | null }>(
+    `SELECT request_id, prompt_tokens, completion_tokens, model, source, message_id, context FROM ledger WHERE user_id = $1 ORDER BY seq`,
     [userId],
   );
   return rows;
@@ -327,7 +327,7 @@ describe('metering source librechat (Transaction hook)', () => {
     expect(rows).toHaveLength(3);
     expect(rows[0]).toMatchObject({ request_id: `lc:${ids[0]}`, prompt_tokens: 42, completion_tokens: 6, model: 'fake-model', source: 'librechat', message_id: 'msg-1' });
     expect(rows[1]).toMatchObject({ prompt_tokens: 100, completion_tokens: 20, message_id: 'msg-2' });
-    expect(rows[2]).toMatchObject({ prompt_tokens: 0, completion_tokens: 7, message_id: 'msg-title' });
+    expect(rows[2]).toMatchObject({ prompt_tokens: 0, completion_tokens: 7, message_id: 'msg-title', context: 'title' }); // the statement names it
     const bal = await admin.engine.balance(users.alice.id);
     expect(bal.used).toBe(42 + 6 + 100 + 20 + 7);
 

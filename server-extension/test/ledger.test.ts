@@ -4,7 +4,9 @@
  */
 import type pg from 'pg';
 import { SolarisError } from '../src/core/errors';
-import { LedgerWriter, encodeCursor, insertLedgerRows, toEntry } from '../src/core/ledger';
+import { LedgerWriter, insertLedgerRows, toEntry } from '../src/core/ledger';
+import { encodeCursor } from '../src/core/statement';
+import type { StatementItemDTO, StatementUsageDTO } from '@solaris/wire';
 import type { Settlement } from '../src/core/quota-store';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 
@@ -17,6 +19,9 @@ function settlement(requestId: string, userId: string, over: Partial<Settlement>
     source: 'proxy', estimated: false, occurredAt: Date.parse('2026-11-15T12:00:00-03:00'), ...over,
   };
 }
+
+/** The usage lines of a page (the account's other lines are tested in statement-account.test.ts). */
+const usage = (items: StatementItemDTO[]): StatementUsageDTO[] => items.filter((i): i is StatementUsageDTO => i.kind === 'usage');
 
 async function errorOf(p: Promise<unknown>): Promise<unknown> {
   return p.then(() => null, (e: unknown) => e);
@@ -58,11 +63,12 @@ describe('ledger', () => {
       let pages = 0;
       do {
         const page = await t.engine.statement(u, { limit: 3, cursor });
-        seen.push(...page.items.map((i) => i.requestId));
+        expect(page.items.length).toBeLessThanOrEqual(3);
+        seen.push(...usage(page.items).map((i) => i.requestId));
         cursor = page.nextCursor ?? undefined;
         pages++;
       } while (cursor && pages < 10);
-      expect(pages).toBe(4); // 10 rows / 3
+      expect(pages).toBe(5); // 10 rows + 2 period openings + a grant + a reset = 14 lines / 3
       expect(seen).toHaveLength(10);
       expect(new Set(seen).size).toBe(10);
       expect(seen.slice(0, 2)).toEqual(['after-reset', 'after-grant']);
@@ -75,21 +81,21 @@ describe('ledger', () => {
       const nov = await t.engine.statement(u, { period: '2026-11', limit: 2 });
       expect(nov.items).toHaveLength(2);
       expect(nov.totals).toMatchObject({ requests: 9, promptTokens: 320, completionTokens: 0, weightedTokens: 320 });
-      expect((await t.engine.statement(u, { period: '2026-10' })).items.map((i) => i.requestId)).toEqual(['oct-1']);
+      expect((await t.engine.statement(u, { period: '2026-10' })).items.filter((i) => i.kind === 'usage').map((i) => (i as StatementUsageDTO).requestId)).toEqual(['oct-1']);
       const byModel = await t.engine.statement(u, { model: 'gpt-4o' });
-      expect(byModel.items.map((i) => i.requestId)).toEqual(['same-5', 'same-3', 'same-1']);
+      expect(byModel.items.filter((i) => i.kind === 'usage').map((i) => (i as StatementUsageDTO).requestId)).toEqual(['same-5', 'same-3', 'same-1']);
       expect(byModel.totals.requests).toBe(3);
       const byConv = await t.engine.statement(u, { conversationId: 'conv-a' });
-      expect(byConv.items.map((i) => i.requestId).sort()).toEqual(['same-0', 'same-1', 'same-2']);
+      expect(byConv.items.filter((i) => i.kind === 'usage').map((i) => (i as StatementUsageDTO).requestId).sort()).toEqual(['same-0', 'same-1', 'same-2']);
       const range = await t.engine.statement(u, { from: '2026-10-01T00:00:00-03:00', to: '2026-11-01T00:00:00-03:00' });
-      expect(range.items.map((i) => i.requestId)).toEqual(['oct-1']);
+      expect(range.items.filter((i) => i.kind === 'usage').map((i) => (i as StatementUsageDTO).requestId)).toEqual(['oct-1']);
       expect((await t.engine.statement(u, { from: '2026-11-15T12:00:01-03:00' })).totals.requests).toBe(2);
-      expect((await t.engine.statement(u, { model: 'nope' })).totals).toEqual({ requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 });
+      expect((await t.engine.statement(u, { model: 'nope' })).totals).toMatchObject({ requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 });
     });
 
     it('gives each row the balance right after it (grants and resets of its period)', async () => {
       const page = await t.engine.statement(u, { limit: 50 });
-      const after = Object.fromEntries(page.items.map((i) => [i.requestId, i.balanceAfter]));
+      const after = Object.fromEntries(usage(page.items).map((i) => [i.requestId, i.balanceAfter]));
       expect(after['oct-1']).toBe(1000 - 30);
       expect(after['same-0']).toBe(1000 - 10); // seq order inside the shared timestamp
       expect(after['same-6']).toBe(1000 - 70);
@@ -115,6 +121,7 @@ describe('ledger', () => {
       const r = rows[0];
       expect(page.items).toEqual([
         {
+          kind: 'usage', context: null, amount: -15,
           id: String(r.seq), requestId: 'micro-1', createdAt: '2026-11-15T15:00:00.123Z', model: 'm',
           promptTokens: 10, completionTokens: 5, totalTokens: 15, weightedTokens: 15, cost: 0.00042,
           source: 'proxy', estimated: true, conversationId: 'c-1', messageId: null, periodKey: '2026-11',
@@ -122,8 +129,9 @@ describe('ledger', () => {
         },
       ]);
       expect(typeof page.items[0]!.balanceAfter).toBe('number');
-      const next = await t.engine.statement(micro, { limit: 1, cursor: page.nextCursor! });
-      expect(next.items.map((i) => i.requestId)).toEqual(['micro-0']); // the .123999 row is not repeated
+      const next = await t.engine.statement(micro, { limit: 5, cursor: page.nextCursor! });
+      expect(next.items.filter((i) => i.kind === 'usage').map((i) => (i as StatementUsageDTO).requestId)).toEqual(['micro-0']); // the .123999 row is not repeated
+      expect(next.items.map((i) => i.kind)).toEqual(['usage', 'period_start']);
       expect(next.nextCursor).toBeNull();
     });
 
@@ -144,13 +152,13 @@ describe('ledger', () => {
       const page = JSON.parse(text) as Awaited<ReturnType<typeof t.engine.statement>>;
       expect(page).toEqual(await t.engine.statement(who, {}));
       const { rows } = await t.db.pool.query(`SELECT request_id, model, conversation_id, message_id, cost::text AS cost FROM ledger WHERE user_id = $1`, [who]);
-      expect(page.items).toHaveLength(odd.length);
-      for (const item of page.items) {
+      expect(usage(page.items)).toHaveLength(odd.length);
+      for (const item of usage(page.items)) {
         const r = rows.find((x) => x.request_id === item.requestId)!;
         expect([item.model, item.conversationId, item.messageId]).toEqual([r.model, r.conversation_id, r.message_id]);
         expect(item.cost).toBe(Number(r.cost));
       }
-      expect(page.items.map((i) => i.requestId)).toEqual(['text-3', 'text-2', 'text-1', 'text-0']); // newest first
+      expect(page.items.filter((i) => i.kind === 'usage').map((i) => (i as StatementUsageDTO).requestId)).toEqual(['text-3', 'text-2', 'text-1', 'text-0']); // newest first
       expect(page.totals.requests).toBe(odd.length);
     });
 
@@ -208,7 +216,7 @@ describe('ledger', () => {
         let cursor: string | undefined;
         do {
           const page = await t.engine.statement(bf, { ...q, limit: 3, cursor });
-          seen.push(...page.items.map((i) => [i.requestId, i.balanceAfter] as [string, number | null]));
+          seen.push(...usage(page.items).map((i) => [i.requestId, i.balanceAfter] as [string, number | null]));
           cursor = page.nextCursor ?? undefined;
         } while (cursor);
         expect(seen.length, JSON.stringify(q)).toBeGreaterThan(0);

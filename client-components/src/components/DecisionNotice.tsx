@@ -1,5 +1,6 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { createPortal } from 'react-dom';
+import { ExtrasRoutes, type NoticeDTO } from '@solaris/wire';
 import { useSolaris, useSolarisStore } from '../provider';
 import { ThemeScope } from './ui';
 
@@ -11,10 +12,55 @@ const AUTO_HIDE_MS = 20_000;
  * a denial stays until closed, since it carries the administrator's message.
  */
 export function DecisionNotice() {
-  const { t, fmt, locale, portalContainer } = useSolaris();
+  const { t, fmt, locale, portalContainer, api } = useSolaris();
   const decision = useSolarisStore((s) => s.decision);
-  const dismiss = useSolarisStore((s) => s.dismissDecision);
+  const notice = useSolarisStore((s) => s.notice);
+  const showDecision = useSolarisStore((s) => s.showDecision);
+  const showNotice = useSolarisStore((s) => s.showNotice);
+  const dismissDecision = useSolarisStore((s) => s.dismissDecision);
+  const dismissNoticeState = useSolarisStore((s) => s.dismissNotice);
   const approved = decision?.request.status === 'approved';
+  // Ids of the stored notices behind what is shown: marked seen when the user closes it (or it hides itself).
+  const pending = useRef<{ decision: string[]; notice: string[] }>({ decision: [], notice: [] });
+  const markSeen = (ids: string[]) => {
+    const unique = [...new Set(ids)];
+    if (unique.length) void api.send('POST', ExtrasRoutes.myNoticesSeen, {}, { ids: unique }).catch(() => undefined);
+  };
+  const dismiss = () => {
+    markSeen([...pending.current.decision, ...(decision?.noticeId ? [decision.noticeId] : [])]);
+    pending.current.decision = [];
+    dismissDecision();
+  };
+  const dismissNotice = () => {
+    markSeen([...pending.current.notice, ...(notice ? [notice.id] : [])]);
+    pending.current.notice = [];
+    dismissNoticeState();
+  };
+  // At load: what happened while the user was away (an approval, a denial, a grant, a reset), until seen.
+  useEffect(() => {
+    let live = true;
+    api.get<NoticeDTO[]>(ExtrasRoutes.myNotices).then(
+      (list) => {
+        if (!live || !Array.isArray(list) || list.length === 0) return;
+        const decisions = list.filter((n) => n.kind === 'request_decided' && n.request);
+        const others = list.filter((n) => n.kind !== 'request_decided');
+        const lastDecision = decisions.at(-1);
+        if (lastDecision) {
+          pending.current.decision = decisions.map((n) => n.id);
+          showDecision({ request: lastDecision.request!, message: lastDecision.message, noticeId: lastDecision.id });
+        }
+        const lastOther = others.at(-1);
+        if (lastOther) {
+          pending.current.notice = others.map((n) => n.id);
+          showNotice(lastOther);
+        }
+      },
+      () => undefined, // an older server without notices, or offline: nothing to show
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, showDecision, showNotice]);
   useEffect(() => {
     if (!decision || !approved) return;
     const id = setTimeout(dismiss, AUTO_HIDE_MS);
@@ -31,10 +77,31 @@ export function DecisionNotice() {
       if (r.message) text += ` ${t.adminMessage(r.message)}`;
     }
   }
+  const noticeText = !notice
+    ? ''
+    : locale === 'pt-BR'
+      ? notice.message
+      : notice.kind === 'grant'
+        ? t.noticeGrant(fmt.number(notice.tokens ?? 0), notice.reason)
+        : t.noticeReset(notice.reason);
   return createPortal(
     <ThemeScope className="sol-toasts">
       {/* The region stays mounted so screen readers announce what is put into it. */}
-      <div aria-live="polite" aria-atomic="true">
+      <div aria-live="polite" aria-atomic="false">
+        {notice && (
+          <div className="sol-toast" data-kind={notice.kind} role="status" data-testid="solaris-notice">
+            <span className="sol-toast-icon" aria-hidden="true">
+              {notice.kind === 'grant' ? '+' : '↺'}
+            </span>
+            <div className="sol-toast-body">
+              <strong>{notice.kind === 'grant' ? t.noticeGrantTitle : t.noticeResetTitle}</strong>
+              <p>{noticeText}</p>
+            </div>
+            <button type="button" className="sol-icon-btn" aria-label={t.close} onClick={dismissNotice}>
+              <span aria-hidden="true">×</span>
+            </button>
+          </div>
+        )}
         {decision && (
           <div className="sol-toast" data-kind={approved ? 'approved' : 'denied'} role={approved ? 'status' : 'alert'} data-testid="solaris-decision-notice">
             <span className="sol-toast-icon" aria-hidden="true">

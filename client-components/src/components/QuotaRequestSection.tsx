@@ -81,6 +81,8 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
   };
 
   const lastDenied = decision && decision.request.status === 'denied' && !open ? decision.request : null;
+  // An approval — live, or made while the user was away (a stored notice, shown at load) — keeps its place here too.
+  const lastApproved = decision && decision.request.status === 'approved' && !open ? decision.request : null;
 
   return (
     <section className="sol-card sol-request" aria-labelledby={`${hintId}-h`} data-testid="solaris-request">
@@ -93,6 +95,13 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
           <span aria-hidden="true">✕ </span>
           {t.requestLastDenied(fmt.number(lastDenied.tokens))}
           {lastDenied.message && ` ${t.adminMessage(lastDenied.message)}`}
+        </p>
+      )}
+      {lastApproved && (
+        <p className="sol-ok-note" data-testid="solaris-request-approved">
+          <span aria-hidden="true">✓ </span>
+          {t.decisionApproved(fmt.number(lastApproved.grantedTokens ?? lastApproved.tokens), lastApproved.autoApproved)}
+          {lastApproved.message && ` ${t.adminMessage(lastApproved.message)}`}
         </p>
       )}
       {open ? (

@@ -1,7 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import type { BalanceDTO } from '@solaris/wire';
+import type { AccountLineDTO, BalanceDTO } from '@solaris/wire';
 import { noUsage, useBalance, useDailyUsage, useStatement, useStatementCsvUrl, type StatementFilters } from '../hooks';
-import { addDays, calendarDays, fillDays, type Formatters } from '../i18n';
+import { addDays, calendarDays, fillDays, type Formatters, type Messages } from '../i18n';
 import { useSolaris, useSolarisStore } from '../provider';
 import { BarChart, ErrorNote, SolDialog } from './ui';
 import { PersonalLimit } from './PersonalLimit';
@@ -66,7 +66,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
 
   const items = q.data?.pages.flatMap((p) => p.items) ?? [];
   const totals = q.data?.pages[0]?.totals;
-  const models = useMemo(() => Array.from(new Set(items.map((i) => i.model))).sort(), [items]);
+  const models = useMemo(() => Array.from(new Set(items.flatMap((i) => (i.kind === 'usage' ? [i.model] : [])))).sort(), [items]);
   const dl = `sol-models-${userId ?? 'me'}`;
 
   const submit = (e: FormEvent) => {
@@ -126,6 +126,26 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
         </div>
       </form>
 
+      {totals?.account && (
+        <dl className="sol-totals" aria-label={t.accountTitle} data-testid="solaris-statement-account">
+          <div>
+            <dt>{t.accountLimit}</dt>
+            <dd>{fmt.number(totals.account.limit)}</dd>
+          </div>
+          <div>
+            <dt>{t.accountGranted}</dt>
+            <dd>{fmt.number(totals.account.granted)}</dd>
+          </div>
+          <div>
+            <dt>{t.accountUsed}</dt>
+            <dd data-testid="solaris-statement-used">{fmt.number(totals.account.used)}</dd>
+          </div>
+          <div>
+            <dt>{t.accountBalance}</dt>
+            <dd data-testid="solaris-statement-balance">{fmt.number(totals.account.balance)}</dd>
+          </div>
+        </dl>
+      )}
       {totals && (
         <dl className="sol-totals" aria-label={t.totals}>
           <div>
@@ -161,7 +181,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
 
       {q.isError && <ErrorNote error={q.error} onRetry={() => void q.refetch()} />}
       {q.isLoading && <p className="sol-muted" role="status">{t.loading}</p>}
-      {q.isSuccess && items.length === 0 && <p className="sol-empty" role="status">{t.empty}</p>}
+      {q.isSuccess && !items.some((i) => i.kind === 'usage') && <p className="sol-empty" role="status">{t.empty}</p>}
       {items.length > 0 && (
         <div className="sol-table-wrap" tabIndex={0} aria-label={t.statementTitle} role="region">
           <table className="sol-table" data-testid="solaris-statement-table">
@@ -177,24 +197,40 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
               </tr>
             </thead>
             <tbody>
-              {items.map((e) => (
-                <tr key={e.id} data-testid="solaris-statement-row">
-                  <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
-                  <td>
-                    {e.model}
-                    {e.estimated && (
-                      <span className="sol-tag" title={t.estimatedHint}>
-                        ≈ {t.estimated}
-                      </span>
-                    )}
-                  </td>
-                  <td className="sol-num">{fmt.number(e.promptTokens)}</td>
-                  <td className="sol-num">{fmt.number(e.completionTokens)}</td>
-                  <td className="sol-num">{fmt.number(e.weightedTokens)}</td>
-                  <td className="sol-num">{fmt.usd(e.cost)}</td>
-                  <td className="sol-num">{e.balanceAfter === null ? '—' : fmt.number(e.balanceAfter)}</td>
-                </tr>
-              ))}
+              {items.map((e) =>
+                e.kind === 'usage' ? (
+                  <tr key={e.id} data-testid="solaris-statement-row" data-kind={e.context === 'title' ? 'title' : 'usage'}>
+                    <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
+                    <td>
+                      {e.model}
+                      {e.context === 'title' && <span className="sol-tag">{t.lineTitle}</span>}
+                      {e.estimated && (
+                        <span className="sol-tag" title={t.estimatedHint}>
+                          ≈ {t.estimated}
+                        </span>
+                      )}
+                    </td>
+                    <td className="sol-num">{fmt.number(e.promptTokens)}</td>
+                    <td className="sol-num">{fmt.number(e.completionTokens)}</td>
+                    <td className="sol-num">{fmt.number(e.weightedTokens)}</td>
+                    <td className="sol-num">{fmt.usd(e.cost)}</td>
+                    <td className="sol-num">{fmt.number(e.balanceAfter)}</td>
+                  </tr>
+                ) : (
+                  <tr key={e.id} data-testid="solaris-statement-row" data-kind={e.kind} className="sol-line-account">
+                    <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
+                    <td colSpan={3}>
+                      <strong>{accountLineLabel(e, t)}</strong>
+                      {accountLineDetail(e, fmt) && <span className="sol-muted"> · {accountLineDetail(e, fmt)}</span>}
+                    </td>
+                    <td className="sol-num" aria-label={t.lineAmount}>
+                      {e.kind === 'period_start' ? fmt.number(e.amount) : signed(e.amount, fmt)}
+                    </td>
+                    <td />
+                    <td className="sol-num">{fmt.number(e.balanceAfter)}</td>
+                  </tr>
+                ),
+              )}
             </tbody>
           </table>
         </div>
@@ -219,3 +255,27 @@ export function StatementDialog() {
     </SolDialog>
   );
 }
+
+/** The name of an account line (the CSV export names them the same way: adapters/http/csv.ts). */
+function accountLineLabel(e: AccountLineDTO, t: Messages): string {
+  switch (e.kind) {
+    case 'period_start':
+      return t.linePeriodStart;
+    case 'grant':
+      return t.lineGrant;
+    case 'grant_expiry':
+      return t.lineGrantExpiry;
+    case 'reset':
+      return t.lineReset;
+    case 'limit':
+      return e.reason === 'plan' || e.reason === 'role_plan' || e.reason === 'role' ? t.linePlan : e.reason === 'personal_cap' ? t.linePersonalCap : t.lineLimit;
+  }
+}
+
+function accountLineDetail(e: AccountLineDTO, fmt: Formatters): string | null {
+  if (e.kind === 'limit') return e.limitBefore == null || e.limitAfter == null ? null : `${fmt.number(e.limitBefore)} → ${fmt.number(e.limitAfter)}`;
+  if (e.kind === 'grant' || e.kind === 'reset') return e.reason;
+  return null;
+}
+
+const signed = (n: number, fmt: Formatters) => (n > 0 ? `+${fmt.number(n)}` : fmt.number(n));

@@ -79,10 +79,15 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
     expect(await page.locator('.demo-msg.error').last().textContent()).toMatch(/cota|quota|limite/i);
     await page.screenshot({ path: join(ARTIFACTS, '03-blocked-modal.png') });
 
-    // the statement lists every charged request
+    // the statement lists every charged request, after the period's opening line
     await blocked.getByRole('button', { name: 'Ver extrato' }).click();
     const statement = page.getByTestId('solaris-statement');
-    await expect.poll(() => statement.getByTestId('solaris-statement-row').count(), { timeout: 10_000 }).toBe(ok);
+    await expect.poll(() => statement.locator('[data-testid="solaris-statement-row"][data-kind="usage"]').count(), { timeout: 10_000 }).toBe(ok);
+    expect(await statement.locator('[data-testid="solaris-statement-row"][data-kind="period_start"]').count()).toBe(1);
+    // the summary is the counter: the balance it shows is the newest line's
+    expect(await statement.getByTestId('solaris-statement-balance').textContent()).toBe(
+      await statement.getByTestId('solaris-statement-row').first().locator('td').last().textContent(),
+    );
     expect(await statement.getByLabel('Totais').textContent()).toContain(`Requisições${ok}`);
     await page.screenshot({ path: join(ARTIFACTS, '04-statement.png') });
     await page.keyboard.press('Escape');

@@ -211,6 +211,8 @@ export class TransactionMeter {
       estimated: false,
       conversationId: g.conversationId?.slice(0, 200) ?? null,
       messageId: g.messageId?.slice(0, 200) ?? null,
+      // LibreChat's own word for what the spend was for ('message', 'title', …); anything else is dropped.
+      context: g.context && /^[A-Za-z0-9_.-]{1,32}$/.test(g.context) ? g.context : null,
       occurredAt: g.occurredAt ?? (g.occurredAt = Date.now()),
     });
     if (!r.duplicate) {

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server as IoServer, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
-import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
+import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type NoticeDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
 import type { QuotaEngine } from '../core/engine';
 import type { SolarisConfig } from '../core/config';
 import type { Logger } from '../core/logger';
@@ -172,6 +172,7 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   const onBlocked = (e: BlockedEventDTO) => toUser(e.userId).emit('blocked', e);
   const onRequest = (e: QuotaRequestEventDTO) => io.to(ADMINS_ROOM).emit('request', e);
   const onRequestDecided = (e: QuotaRequestDecidedEventDTO) => toUser(e.request.userId).emit('request_decided', e);
+  const onNotice = (e: { userId: string; notice: NoticeDTO }) => toUser(e.userId).emit('notice', e.notice);
 
   engine.events.on('balance', onBalance);
   engine.events.on('ledger', onLedger);
@@ -179,6 +180,7 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   engine.events.on('blocked', onBlocked);
   engine.events.on('request', onRequest);
   engine.events.on('request_decided', onRequestDecided);
+  engine.events.on('notice', onNotice);
 
   let closing: Promise<void> | null = null;
   return {
@@ -193,6 +195,7 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
         engine.events.off('blocked', onBlocked);
         engine.events.off('request', onRequest);
         engine.events.off('request_decided', onRequestDecided);
+        engine.events.off('notice', onNotice);
         // Not io.close(): it also closes the HTTP server and waits for every keep-alive connection of the host,
         // which is the host's business (LibreChat's graceful shutdown, or our standalone entry).
         io.disconnectSockets(true);

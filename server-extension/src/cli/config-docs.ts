@@ -31,6 +31,27 @@ function allowed(p: PropSchema): string {
   return 'text';
 }
 
+/**
+ * Variables read outside configSchema (the LibreChat preload, the plugin loader, the migrator, LibreChat's own
+ * secrets). config-docs.test.ts scans the source for every environment read and fails when one is in neither list.
+ */
+export const OTHER_VARIABLES: Array<{ name: string; default: string; readBy: string; description: string }> = [
+  { name: 'JWT_SECRET', default: '—', readBy: 'auth', description: "LibreChat's own secret (its .env): the plugin verifies LibreChat's access tokens with it." },
+  { name: 'JWT_REFRESH_SECRET', default: '—', readBy: 'auth', description: "LibreChat's own secret (its .env): the plugin verifies LibreChat's refresh-token cookie with it." },
+  { name: 'LIBRECHAT_TEMP_CREDENTIALS_PATH', default: '—', readBy: 'auth', description: 'Set by LibreChat when it generates its secrets at start-up; the plugin reads them from that file.' },
+  { name: 'SOLARIS_DISABLED', default: '`false`', readBy: 'plugin loader (register.cjs)', description: '`true`: the preload does nothing; LibreChat runs as if the plugin were not installed.' },
+  { name: 'SOLARIS_HOST_ENTRY', default: '`api/server/index.js`', readBy: 'plugin loader', description: "LibreChat's server script, relative to its folder: the preload only starts in the process running it." },
+  { name: 'SOLARIS_PLUGIN_BUNDLE', default: '`../dist/plugin/preload.cjs`', readBy: 'plugin loader', description: 'Path of the preload bundle (development checkouts).' },
+  { name: 'SOLARIS_LIBRECHAT_API_DIR', default: 'found from the entry script', readBy: 'preload', description: "LibreChat's `api` folder, where its mongoose and models are loaded from." },
+  { name: 'SOLARIS_GATED_PATHS', default: 'chat and agent routes', readBy: 'preload', description: 'Comma-separated LibreChat routes the gate checks before a generation (globs).' },
+  { name: 'SOLARIS_UNGATED_PATHS', default: '—', readBy: 'preload', description: 'Comma-separated routes never gated, even when they match SOLARIS_GATED_PATHS.' },
+  { name: 'SOLARIS_LIBRECHAT_COALESCE_MS', default: '`250`', readBy: 'preload', description: "Window in which LibreChat's prompt and completion transactions of one message become one settlement." },
+  { name: 'SOLARIS_QUIET', default: '`false`', readBy: 'preload', description: '`true`: no info lines in LibreChat\'s log (warnings and errors still).' },
+  { name: 'SOLARIS_WIDGET_FILE', default: 'the build\'s `widget/widget.js`', readBy: 'server', description: 'Path of widget.js, when not next to the server bundle.' },
+  { name: 'SOLARIS_MIGRATIONS_DIR', default: 'the nearest `migrations/`', readBy: 'migrate', description: 'Folder of the SQL migrations (the plugin build carries its own).' },
+  { name: 'REDIS_SERVER_BIN', default: '`redis-server`', readBy: 'tests, benchmarks', description: 'redis-server binary the tests start private Redis servers with.' },
+];
+
 export function renderConfigDocs(): string {
   const json = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, PropSchema> };
   const names = Object.keys(json.properties);
@@ -58,5 +79,15 @@ export function renderConfigDocs(): string {
     }
     lines.push('');
   }
+  lines.push(
+    '## Read outside the schema',
+    '',
+    'Read by the LibreChat preload, the plugin loader, the migrator or the tests, not validated at start-up.',
+    '',
+    '| Variable | Default | Read by | Description |',
+    '|---|---|---|---|',
+  );
+  for (const v of OTHER_VARIABLES) lines.push(`| \`${v.name}\`${SECRET.test(v.name) ? ' 🔒' : ''} | ${cell(v.default)} | ${cell(v.readBy)} | ${cell(v.description)} |`);
+  lines.push('');
   return lines.join('\n');
 }

@@ -90,9 +90,13 @@ export async function checkRedis(url: string | undefined, settleAck: 'ledger' | 
   }
 }
 
-export async function checkLiteLLM(url: string | undefined, apiKey: string | undefined): Promise<CheckResult> {
+export async function checkLiteLLM(url: string | undefined, apiKey: string | undefined, source: SolarisConfig['SOLARIS_METERING_SOURCE'] = 'librechat'): Promise<CheckResult> {
   const name = 'LiteLLM';
-  if (!url) return { name, ok: true, detail: 'LITELLM_URL not set: the metering proxy is off (LibreChat meters through its own transactions)' };
+  if (!url) {
+    // Agree with the metering setup: with source = proxy the proxy is on and needs LiteLLM.
+    if (source === 'proxy') return { name, ok: false, detail: 'LITELLM_URL not set: SOLARIS_METERING_SOURCE=proxy sends chats through the metering proxy, which calls LiteLLM' };
+    return { name, ok: true, detail: `LITELLM_URL not set: the metering proxy is off (metering source = ${source})` };
+  }
   const target = new URL('health/liveliness', url.endsWith('/') ? url : url + '/');
   try {
     const res = await fetch(target, { signal: AbortSignal.timeout(TIMEOUT_MS), headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
@@ -120,9 +124,24 @@ export function checkCoherence(config: SolarisConfig): CheckResult {
     return { name, ok: false, detail: 'SOLARIS_METERING_SOURCE=litellm needs SOLARIS_LITELLM_WEBHOOK_SECRET' };
   }
   if (src === 'proxy' && (!config.SOLARIS_PROXY_KEY || !config.LITELLM_URL)) {
-    return { name, ok: false, detail: 'SOLARIS_METERING_SOURCE=proxy needs SOLARIS_PROXY_KEY and LITELLM_URL' };
+    const missing = [!config.SOLARIS_PROXY_KEY && 'SOLARIS_PROXY_KEY', !config.LITELLM_URL && 'LITELLM_URL'].filter(Boolean).join(' and ');
+    return {
+      name,
+      ok: false,
+      detail: `SOLARIS_METERING_SOURCE=proxy (the default outside LibreChat) needs ${missing}; inside LibreChat set SOLARIS_METERING_SOURCE=librechat`,
+    };
   }
   return { name, ok: true, detail: `source = ${src}` };
+}
+
+/** The `change-me…` values of .env.example left in place: a known password is no password. */
+export function checkPlaceholders(env: Record<string, string | undefined>): CheckResult {
+  const name = 'Secrets';
+  const left = Object.keys(env)
+    .filter((k) => /change-?me/i.test(env[k] ?? ''))
+    .sort();
+  if (left.length) return { name, ok: false, detail: `${left.join(', ')} still hold the change-me placeholder of .env.example (openssl rand -hex 32)` };
+  return { name, ok: true, detail: 'no change-me placeholder left' };
 }
 
 export async function runDoctor(env: Record<string, string | undefined> = process.env): Promise<CheckResult[]> {
@@ -131,16 +150,17 @@ export async function runDoctor(env: Record<string, string | undefined> = proces
     config = loadConfig(env);
   } catch (e) {
     // Without a valid configuration the other checks would test the wrong thing; still report secrets.
-    return [{ name: 'Configuration', ok: false, detail: (e as Error).message }, checkLibreChatSecrets(env)];
+    return [{ name: 'Configuration', ok: false, detail: (e as Error).message }, checkPlaceholders(env), checkLibreChatSecrets(env)];
   }
   const [postgres, redis, litellm] = await Promise.all([
     checkPostgres(config.DATABASE_URL),
     checkRedis(config.REDIS_URL, config.SOLARIS_SETTLE_ACK),
-    checkLiteLLM(config.LITELLM_URL, config.LITELLM_API_KEY),
+    checkLiteLLM(config.LITELLM_URL, config.LITELLM_API_KEY, config.SOLARIS_METERING_SOURCE),
   ]);
   return [
     { name: 'Configuration', ok: true, detail: 'every SOLARIS_* variable is valid' },
     checkCoherence(config),
+    checkPlaceholders(env),
     postgres,
     redis,
     litellm,

@@ -145,20 +145,27 @@ export function buildProgram(io: CliIO): Command {
     );
   plans
     .command('set <id>')
-    .description('create or update a plan')
-    .requiredOption('--name <name>', 'display name')
+    .description('create a plan, or change some fields of an existing one (the others are kept)')
+    .option('--name <name>', 'display name (required for a new plan)')
     // --token-limit = the API's `tokenLimit`; --limit is kept (hidden) for scripts written before it.
-    .option('--token-limit <tokens>', 'tokens per period (required)', wholeNumber('--token-limit', true))
+    .option('--token-limit <tokens>', 'tokens per period (required for a new plan)', wholeNumber('--token-limit', true))
     .addOption(new Option('--limit <tokens>', 'old name of --token-limit').argParser(wholeNumber('--limit', true)).hideHelp())
-    .addOption(new Option('--period <period>', 'period').choices(['month', 'week', 'day']).default('month'))
+    .addOption(new Option('--period <period>', 'period (new plan: month)').choices(['month', 'week', 'day']))
     .option('--default', 'make it the default plan (users without a plan)')
     .option('--weights <json>', 'model weights of this plan, e.g. \'{"gpt-4o*":2}\' (first match wins; {} clears; omitted: kept)', jsonObject('--weights'))
-    .action(async (id: string, opts: { name: string; tokenLimit?: number; limit?: number; period: string; default?: boolean; weights?: Record<string, number> }) =>
+    .action(async (id: string, opts: { name?: string; tokenLimit?: number; limit?: number; period?: string; default?: boolean; weights?: Record<string, number> }) =>
       withEngine(async (rt) => {
-        const tokenLimit = opts.tokenLimit ?? opts.limit;
-        if (tokenLimit === undefined) throw new invalidInput("required option '--token-limit <tokens>' not specified");
+        // A partial update: what is not given is kept from the existing plan.
+        const current = (await rt.engine.admin.listPlans()).find((p) => p.id === id);
+        const name = opts.name ?? current?.name;
+        const tokenLimit = opts.tokenLimit ?? opts.limit ?? current?.tokenLimit;
+        if (name === undefined) throw new invalidInput(`plan ${id} does not exist yet: --name <name> is required to create it`);
+        if (tokenLimit === undefined) throw new invalidInput(`plan ${id} does not exist yet: --token-limit <tokens> is required to create it`);
         const plan = await rt.engine.admin.upsertPlan(
-          { id, name: opts.name, tokenLimit, period: opts.period, isDefault: Boolean(opts.default), modelWeights: opts.weights },
+          {
+            id, name, tokenLimit, period: opts.period ?? current?.period ?? 'month', isDefault: opts.default ? true : (current?.isDefault ?? false),
+            modelWeights: opts.weights,
+          },
           ACTOR,
         );
         io.out(`saved: ${planLine(plan)}\n`);

@@ -14,6 +14,8 @@ import { SolarisError, invalid } from './errors';
 import { modelWeightsSchema, parseWith, userIdSchema } from './validation';
 import { withTransaction, type Queryable } from './sql';
 import { loadPolicySnapshot } from './policy';
+import { CHANGE_TIME_SQL, changeTimeValues } from './statement';
+import { grantNoticeText, insertNotice, resetNoticeText } from './notices';
 
 /** Who did it (written to the audit log). */
 export interface Actor {
@@ -115,10 +117,16 @@ export class AdminService {
     return (await loadPolicySnapshot(db, userId, this.engine.clock(), this.tz)).periodKey;
   }
 
-  async grant(input: { userId: string; tokens: number; reason?: string | null; expiresAt?: string | null }, actor: Actor): Promise<BalanceDTO> {
+  /** `notice: false` when the caller tells the user itself (an approved quota request has its own notice). */
+  async grant(
+    input: { userId: string; tokens: number; reason?: string | null; expiresAt?: string | null },
+    actor: Actor,
+    opts: { notice?: boolean } = {},
+  ): Promise<BalanceDTO> {
     const g = parseWith(grantSchema, input);
     if (g.expiresAt && Date.parse(g.expiresAt) <= this.engine.clock()) throw invalid('expiresAt must be in the future');
-    await withTransaction(this.pool, async (c) => {
+    const message = grantNoticeText(g.tokens, g.reason ?? null);
+    const noticeId = await withTransaction(this.pool, async (c) => {
       const periodKey = await this.periodKeyFor(c, g.userId);
       await c.query(
         `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, expires_at, created_by, created_at)
@@ -126,8 +134,12 @@ export class AdminService {
         [g.userId, g.tokens, periodKey, g.reason ?? null, g.expiresAt ?? null, actor.id, new Date(this.engine.clock())],
       );
       await this.audit(c, actor, 'grant', g.userId, { tokens: g.tokens, reason: g.reason ?? null, expiresAt: g.expiresAt ?? null, periodKey });
+      if (opts.notice === false) return null;
+      return insertNotice(c, g.userId, 'grant', { message, tokens: g.tokens, reason: g.reason ?? null }, this.engine.clock());
     });
-    return this.refreshed(g.userId);
+    const balance = await this.refreshed(g.userId);
+    if (noticeId) this.emitNotice(g.userId, noticeId, 'grant', message, g.tokens, g.reason ?? null);
+    return balance;
   }
 
   /**
@@ -138,7 +150,8 @@ export class AdminService {
   async reset(input: { userId: string; reason?: string | null }, actor: Actor): Promise<BalanceDTO> {
     const userId = parseWith(userIdSchema, input.userId);
     const reason = input.reason == null ? null : parseWith(z.string().max(500), input.reason);
-    await withTransaction(this.pool, async (c) => {
+    const message = resetNoticeText(reason);
+    const noticeId = await withTransaction(this.pool, async (c) => {
       const periodKey = await this.periodKeyFor(c, userId);
       await c.query(
         `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, created_by, created_at) VALUES ($1, 'reset', 0, $2, $3, $4, $5)`,
@@ -146,13 +159,22 @@ export class AdminService {
       );
       await c.query(`DELETE FROM threshold_notifications WHERE user_id = $1 AND period_key = $2`, [userId, periodKey]);
       await this.audit(c, actor, 'reset', userId, { reason, periodKey });
+      return insertNotice(c, userId, 'reset', { message, reason }, this.engine.clock());
     });
-    return this.refreshed(userId);
+    const balance = await this.refreshed(userId);
+    this.emitNotice(userId, noticeId, 'reset', message, null, reason);
+    return balance;
+  }
+
+  private emitNotice(userId: string, id: string, kind: 'grant' | 'reset', message: string, tokens: number | null, reason: string | null): void {
+    const notice = { id, kind, createdAt: new Date(this.engine.clock()).toISOString(), message, request: null, tokens, reason };
+    this.engine.events.emit('notice', { userId, notice });
   }
 
   async setLimitOverride(input: { userId: string; limit: number | null }, actor: Actor): Promise<BalanceDTO> {
     const o = parseWith(overrideSchema, input);
     await withTransaction(this.pool, async (c) => {
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       await c.query(
         `INSERT INTO user_quotas (user_id, limit_override) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET limit_override = EXCLUDED.limit_override, updated_at = now()`,
@@ -169,6 +191,7 @@ export class AdminService {
     await withTransaction(this.pool, async (c) => {
       const exists = await c.query(`SELECT 1 FROM plans WHERE id = $1`, [planId]);
       if (exists.rowCount === 0) throw new SolarisError('not_found', `plan ${planId} does not exist`);
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       await c.query(
         `INSERT INTO user_quotas (user_id, plan_id) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, updated_at = now()`,
@@ -188,6 +211,7 @@ export class AdminService {
   async upsertPlan(input: unknown, actor: Actor): Promise<PlanDTO> {
     const p = parseWith(planSchema, input);
     const plan = await withTransaction(this.pool, async (c) => {
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       if (p.isDefault) await c.query(`UPDATE plans SET is_default = false WHERE is_default AND id <> $1`, [p.id]);
       const { rows } = await c.query<PlanRow>(
         `INSERT INTO plans (id, name, token_limit, period, is_default, model_weights)

@@ -3,6 +3,7 @@ import type {
   BalanceDTO,
   BlockedEventDTO,
   LedgerEntryDTO,
+  NoticeDTO,
   MeteringSource,
   QuotaRequestEventDTO,
   QuotaRequestDecidedEventDTO,
@@ -15,7 +16,7 @@ import type { SolarisConfig } from './config';
 import { systemClock, type Clock } from './clock';
 import { invalid } from './errors';
 import { Pricing } from './pricing';
-import { readStatementJson } from './ledger';
+import { readStatementJson } from './statement';
 import { toBalance, usedPercentOf, type CounterState, type QuotaStore, type ReserveOutcome } from './quota-store';
 import { validateReserve, validateSettle, validateUserId } from './validation';
 import { AdminService } from './admin';
@@ -34,6 +35,8 @@ export interface EngineEvents {
   request: [QuotaRequestEventDTO];
   /** A quota request was approved/denied (the requester's room). */
   request_decided: [QuotaRequestDecidedEventDTO];
+  /** A grant or a reset by an admin (the user's room); stored in user_notices until seen. */
+  notice: [{ userId: string; notice: NoticeDTO }];
 }
 
 export interface ReserveRequest {
@@ -77,6 +80,8 @@ export interface SettleRequest {
   estimated?: boolean;
   conversationId?: string | null;
   messageId?: string | null;
+  /** What the spend was for, when the source says ('message', 'title', …): the statement names title generations. */
+  context?: string | null;
   /** Default: the engine clock. */
   occurredAt?: number;
   /**
@@ -275,6 +280,7 @@ export class QuotaEngine {
         estimated: req.estimated ?? false,
         conversationId: req.conversationId ?? null,
         messageId: req.messageId ?? null,
+        context: req.context ?? null,
         occurredAt: req.occurredAt ?? now,
       },
       now,
@@ -333,8 +339,7 @@ export class QuotaEngine {
   /** The same page as the JSON text of a StatementPageDTO, as Postgres built it (what the HTTP API sends). */
   async statementJson(userId: string, query: StatementQuery): Promise<string> {
     validateUserId(userId);
-    // The counter read runs alongside the totals query (readStatementJson needs the limit for the page query).
-    return readStatementJson(this.db.pool, userId, query, this.store.state(userId, this.clock()).then((s) => s.limit));
+    return readStatementJson(this.db.pool, userId, query, { now: this.clock(), timeZone: this.config.SOLARIS_TIMEZONE });
   }
 
   async close(): Promise<void> {

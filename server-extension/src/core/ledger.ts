@@ -1,10 +1,7 @@
 import type pg from 'pg';
-import type { LedgerEntryDTO, MeteringSource, StatementPageDTO, StatementQuery } from '@solaris/wire';
+import type { LedgerEntryDTO, MeteringSource } from '@solaris/wire';
 import type { Settlement } from './quota-store';
 import type { Queryable } from './sql';
-import { z } from 'zod';
-import { invalid } from './errors';
-import { parseWith } from './validation';
 import { isWellFormed, toWellFormed } from './text';
 import { isPostgresUnavailable } from './store-errors';
 
@@ -128,6 +125,7 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
       e: s.estimated,
       cv: s.conversationId ?? null,
       mi: s.messageId ?? null,
+      x: s.context ?? null,
       t: Math.round(s.occurredAt),
       o,
     })),
@@ -136,7 +134,7 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
     sorted,
     text: `WITH input AS (
        SELECT * FROM json_to_recordset($1::json)
-         AS t(r text, u text, m text, p bigint, c bigint, w bigint, k numeric, s text, e boolean, cv text, mi text, t bigint, o integer)
+         AS t(r text, u text, m text, p bigint, c bigint, w bigint, k numeric, s text, e boolean, cv text, mi text, x text, t bigint, o integer)
      ), kinds AS (
        -- solaris_effective_plan as one set-based join (own plan, else the role's, else the default): a call per
        -- distinct user of the batch was three index probes each, up to 500 times per statement.
@@ -148,9 +146,9 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
        LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, rp.plan_id, (SELECT d.id FROM plans d WHERE d.is_default LIMIT 1))
      )
      INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost,
-                         source, estimated, conversation_id, message_id, period_key, created_at)
+                         source, estimated, conversation_id, message_id, period_key, created_at, context)
      SELECT i.r, i.u, i.m, i.p, i.c, i.p + i.c, i.w, i.k, i.s, i.e, i.cv, i.mi,
-            solaris_period_key(k.kind, to_timestamp(i.t / 1000.0), $2), to_timestamp(i.t / 1000.0)
+            solaris_period_key(k.kind, to_timestamp(i.t / 1000.0), $2), to_timestamp(i.t / 1000.0), i.x
      FROM input i JOIN kinds k ON k.u = i.u
      -- The joins may reorder rows: keep the batch order (request id order), so seq follows it and concurrent
      -- batches take the unique index's locks in the same order.
@@ -320,218 +318,4 @@ export class LedgerWriter {
   }
 }
 
-// ---------- statement (keyset pagination) ----------
-
-interface Cursor {
-  t: string; // created_at as Postgres text (full precision)
-  s: number; // seq
-}
-
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2}|Z)?$/;
-
-export function decodeCursor(raw: string): Cursor {
-  try {
-    const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
-    // Strict timestamptz text (what `created_at::text` gives): Date.parse alone accepts junk like "' OR 1=1".
-    if (typeof v.t === 'string' && v.t.length < 64 && CURSOR_TIME.test(v.t) && Number.isSafeInteger(v.s) && !Number.isNaN(Date.parse(v.t))) return v as Cursor;
-  } catch {
-    /* fall through */
-  }
-  throw invalid('cursor is not valid; use the nextCursor value of the previous page');
-}
-
-function statementWhere(userId: string, q: StatementQuery, params: unknown[]): string {
-  params.push(userId);
-  const where = [`user_id = $${params.length}`];
-  if (q.period) {
-    params.push(q.period);
-    where.push(`period_key = $${params.length}`);
-  }
-  if (q.model) {
-    params.push(q.model);
-    where.push(`model = $${params.length}`);
-  }
-  if (q.conversationId) {
-    params.push(q.conversationId);
-    where.push(`conversation_id = $${params.length}`);
-  }
-  if (q.from) {
-    params.push(q.from);
-    where.push(`created_at >= $${params.length}::timestamptz`);
-  }
-  if (q.to) {
-    params.push(q.to);
-    where.push(`created_at < $${params.length}::timestamptz`);
-  }
-  return where.join(' AND ');
-}
-
-/** One page of a user's statement, newest first, with each row's balance after it (within its period). */
-const isoDate = z.string().max(64).refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date or date-time');
-const statementQuerySchema = z.object({
-  cursor: z.string().max(200).optional(),
-  limit: z.number().int('limit must be a whole number').min(1).max(200).optional(),
-  period: z.string().max(20).optional(),
-  model: z.string().max(200).optional(),
-  conversationId: z.string().max(200).optional(),
-  from: isoDate.optional(),
-  to: isoDate.optional(),
-});
-
-/**
- * Named statements, one per query text (the text depends only on which filters are set and whether a cursor
- * is: at most 96 texts), so each pool connection parses and plans a statement query once instead of on every
- * call: the page + balance-after text took ~0.5–0.8 ms longer per call unnamed (bench:statement, 2026-11-27).
- */
-const statementNames = new Map<string, string>();
-function named(text: string, values: unknown[]): pg.QueryConfig {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `solaris_statement_${statementNames.size}`;
-    statementNames.set(text, name);
-  }
-  return { name, text, values };
-}
-
-/**
- * One page of a user's statement as the JSON text of a StatementPageDTO, built by Postgres: the HTTP API sends
- * it as it comes, so Node neither parses nor re-serialises 50 rows (bench:statement: that was about a third of
- * the garbage per request, and garbage is what puts young-generation pauses into the p99).
- *
- * `currentLimit` may be a promise (the counter read): the totals query and the counter read travel at the same
- * time; the page query, which needs the limit for each row's balance-after, goes as soon as the counter answers.
- */
-export async function readStatementJson(
-  db: Queryable,
-  userId: string,
-  query: StatementQuery,
-  currentLimit: number | Promise<number>,
-): Promise<string> {
-  const limitP = Promise.resolve(currentLimit);
-  limitP.catch(() => undefined); // awaited below; a validation error must not leave it unhandled
-  // Adapters validate too; the core never lets a bad value reach SQL as a raw Postgres error.
-  const q = parseWith(statementQuerySchema, query);
-  const limit = q.limit ?? 50;
-  const params: unknown[] = [];
-  const where = statementWhere(userId, q, params);
-  const whereParams = params.length;
-  let keyset = '';
-  if (q.cursor) {
-    const c = decodeCursor(q.cursor);
-    params.push(c.t, c.s);
-    keyset = ` AND (created_at, seq) < ($${params.length - 1}::timestamptz, $${params.length})`;
-  }
-  params.push(limit + 1);
-  // SQLSTATE class 22 (data exception, e.g. 2026-02-30 in a cursor or a date): the caller's value, not our bug.
-  const dataError = (e: unknown): never => {
-    if (typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('22')) {
-      throw invalid(q.cursor ? 'cursor is not valid; use the nextCursor value of the previous page' : 'a date filter is not a valid date');
-    }
-    throw e;
-  };
-  // The totals of the whole filter, on a second connection at the same time (they use only the filter's
-  // parameters, which come first).
-  const totalsP = db
-    .query<TotalsRow>(
-      named(
-        `SELECT count(*)::int AS requests, COALESCE(sum(prompt_tokens),0) AS p, COALESCE(sum(completion_tokens),0) AS c,
-              COALESCE(sum(weighted_tokens),0) AS w, COALESCE(sum(cost),0) AS cost FROM ledger WHERE ${where}`,
-        params.slice(0, whereParams),
-      ),
-    )
-    .catch(dataError);
-  totalsP.catch(() => undefined); // awaited below, after the page
-  const n = params.length; // $n = limit + 1
-  params.push(await limitP); // $n+1: the current limit (limits are not versioned)
-  // The page (limit + 1 rows, to know whether a next page exists) and each row's balance-after in one round
-  // trip. Each item is a LedgerEntryDTO, keys in wire order (json_agg of a row record is compact JSON);
-  // createdAt is ISO-8601 UTC truncated to the millisecond (as Date#toISOString of the stored time); cost as
-  // float8 prints the shortest text that reads back as the same double (what JSON.stringify prints).
-  const result = await db
-    .query<{ items: string | null; more: boolean; cursor_t: string | null; cursor_s: string | null }>(
-      named(
-        `WITH page AS (
-           SELECT ${LEDGER_COLUMNS}, created_at::text AS created_text FROM ledger
-           WHERE ${where}${keyset} ORDER BY created_at DESC, seq DESC LIMIT $${n}
-         ), ${BALANCE_AFTER_CTES}, ordered AS (
-           SELECT page.*, y.used_through,
-                  (SELECT COALESCE(sum(tokens), 0) FROM adj WHERE adj.kind = 'grant' AND adj.period_key = page.period_key
-                     AND adj.created_at <= page.created_at) AS granted_then,
-                  row_number() OVER (ORDER BY page.created_at DESC, page.seq DESC) AS rn
-           FROM page JOIN y USING (seq)
-         )
-         SELECT
-           (SELECT json_agg((SELECT e FROM (SELECT o.seq::text AS "id", o.request_id AS "requestId",
-                     to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt", o.model,
-                     o.prompt_tokens AS "promptTokens", o.completion_tokens AS "completionTokens", o.total_tokens AS "totalTokens",
-                     o.weighted_tokens AS "weightedTokens", o.cost::float8 AS cost, o.source, o.estimated,
-                     o.conversation_id AS "conversationId", o.message_id AS "messageId", o.period_key AS "periodKey",
-                     $${n + 1}::numeric + o.granted_then - o.used_through AS "balanceAfter") e) ORDER BY o.rn)::text
-            FROM ordered o WHERE o.rn < $${n}) AS items,
-           EXISTS (SELECT 1 FROM ordered WHERE rn = $${n}) AS more,
-           (SELECT created_text FROM ordered WHERE rn = $${n} - 1) AS cursor_t,
-           (SELECT seq::text FROM ordered WHERE rn = $${n} - 1) AS cursor_s`,
-        params,
-      ),
-    )
-    .catch(dataError);
-  const r = result.rows[0]!;
-  const nextCursor = r.more && r.cursor_t !== null ? encodeCursor({ t: r.cursor_t, s: Number(r.cursor_s) }) : null;
-  const t = (await totalsP).rows[0]!;
-  const totals: StatementPageDTO['totals'] = {
-    requests: t.requests, promptTokens: Number(t.p), completionTokens: Number(t.c), weightedTokens: Number(t.w), cost: Number(t.cost),
-  };
-  return `{"items":${r.items ?? '[]'},"nextCursor":${JSON.stringify(nextCursor)},"totals":${JSON.stringify(totals)}}`;
-}
-type TotalsRow = { requests: number; p: string; c: string; w: string; cost: string };
-
-/**
- * Balance after each row of `page` (a CTE of the caller): grants made in the period up to the row, minus the
- * usage of the row's reset group (the rows of its period after the last reset before it) up to the row.
- * $1 is the user id. Output: `y(seq, used_through)`.
- *
- * Cost: used-through = the group's total minus what came after the row in the group. The total is one
- * index-only sum per group (no sort); "what came after" is a window over the rows from the page's oldest row
- * onwards only. A window over the whole period (sort + a reset lookup per row) cost 45 ms for a user with
- * 20,000 rows in the month; bench/README.md has the figures.
- * Groups: a row belongs to the group of the resets strictly before it (a reset at the very instant of a
- * row starts after it), i.e. the rows l with g_from < l.created_at <= g_to, where g_from is the last reset
- * before the page row and g_to the first reset at or after it.
- */
-const BALANCE_AFTER_CTES = `adj AS (
-         SELECT kind, tokens, period_key, created_at FROM adjustments
-         WHERE user_id = $1 AND period_key IN (SELECT period_key FROM page)
-       ), oldest AS (
-         SELECT DISTINCT ON (period_key) period_key, created_at, seq FROM page ORDER BY period_key, created_at, seq
-       ), r AS (
-         SELECT l.seq, l.period_key, l.created_at, l.weighted_tokens,
-                (SELECT count(*) FROM adj WHERE adj.kind = 'reset' AND adj.period_key = l.period_key AND adj.created_at < l.created_at) AS grp
-         FROM oldest o, LATERAL (
-           SELECT seq, period_key, created_at, weighted_tokens FROM ledger
-           WHERE user_id = $1 AND (created_at, seq) >= (o.created_at, o.seq) AND period_key = o.period_key
-         ) l
-       ), newer AS (
-         SELECT seq, COALESCE(sum(weighted_tokens) OVER (PARTITION BY period_key, grp ORDER BY created_at DESC, seq DESC
-                                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS after_row
-         FROM r
-       ), bounds AS (
-         SELECT p.seq, p.period_key,
-                (SELECT max(a.created_at) FROM adj a WHERE a.kind = 'reset' AND a.period_key = p.period_key AND a.created_at < p.created_at) AS g_from,
-                (SELECT min(a.created_at) FROM adj a WHERE a.kind = 'reset' AND a.period_key = p.period_key AND a.created_at >= p.created_at) AS g_to
-         FROM page p
-       ), totals AS MATERIALIZED (
-         SELECT g.period_key, g.g_from, g.g_to,
-                (SELECT COALESCE(sum(l.weighted_tokens), 0) FROM ledger l
-                 WHERE l.user_id = $1 AND l.period_key = g.period_key
-                   AND (g.g_from IS NULL OR l.created_at > g.g_from) AND (g.g_to IS NULL OR l.created_at <= g.g_to)) AS total
-         FROM (SELECT DISTINCT period_key, g_from, g_to FROM bounds) g
-       ), y AS (
-         SELECT b.seq, t.total - n.after_row AS used_through
-         FROM bounds b
-         JOIN totals t ON t.period_key = b.period_key AND t.g_from IS NOT DISTINCT FROM b.g_from AND t.g_to IS NOT DISTINCT FROM b.g_to
-         JOIN newer n ON n.seq = b.seq
-       )`;
+// The statement (read side) is core/statement.ts.

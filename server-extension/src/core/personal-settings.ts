@@ -5,6 +5,7 @@ import { invalid } from './errors';
 import { loadPolicySnapshot } from './policy';
 import { USER_LOCK_SQL, withTransaction } from './sql';
 import { parseWith, userIdSchema } from './validation';
+import { CHANGE_TIME_SQL, changeTimeValues } from './statement';
 
 const settingsSchema = z
   .object({
@@ -39,6 +40,7 @@ export class PersonalSettings {
     const s = parseWith(settingsSchema, input);
     await withTransaction(this.engine.db.pool, async (c) => {
       await c.query(USER_LOCK_SQL, [userId]);
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       const snap = await loadPolicySnapshot(c, userId, this.engine.clock(), this.engine.config.SOLARIS_TIMEZONE);
       const max = snap.baseLimit + snap.granted;
       if (s.personalCap !== null && s.personalCap > max) {

@@ -70,10 +70,11 @@ export class PostgresQuotaStore implements QuotaStore {
   async settle(s: Settlement, now: number): Promise<SettleResult> {
     const { rows } = await this.opts.pool.query<SnapshotRow & { reserved: number; l_seq: number | null; l_period_key: string | null; l_cost: number | null }>({
       name: 'solaris_quota_settle',
-      text: `SELECT * FROM solaris_quota_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      text: `SELECT * FROM solaris_quota_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       values: [
         s.userId, s.requestId, s.model, s.promptTokens, s.completionTokens, s.weightedTokens, s.cost, s.source, s.estimated,
         s.conversationId ?? null, s.messageId ?? null, new Date(s.occurredAt), new Date(now), this.opts.timezone,
+        s.context ?? null,
       ],
     });
     const r = rows[0]!;

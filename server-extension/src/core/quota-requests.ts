@@ -5,6 +5,7 @@ import type { Actor } from './admin';
 import type { Logger } from './logger';
 import { SolarisError, invalid } from './errors';
 import { loadPolicySnapshot } from './policy';
+import { insertNotice } from './notices';
 import { withTransaction, type Queryable } from './sql';
 import { parseWith, userIdSchema } from './validation';
 
@@ -268,6 +269,7 @@ export class QuotaRequests {
         balance = await this.engine.admin.grant(
           { userId: claimed.userId, tokens: claimed.granted, reason: `Pedido #${id}${auto ? ' (aprovação automática)' : ''}`, expiresAt: d.expiresAt ?? null },
           actor,
+          { notice: false }, // the decision's own notice below says it
         );
       } catch (e) {
         await this.pool
@@ -283,7 +285,10 @@ export class QuotaRequests {
     const dto = toDTO(await this.byId(this.pool, id));
     balance ??= await this.engine.balance(dto.userId);
     this.logger?.info('quota request decided', { requestId: id, status, auto, actorId: actor.id });
-    this.engine.events.emit('request_decided', { request: dto, balance, message: decisionMessage(dto) });
+    const message = decisionMessage(dto);
+    // Kept until the user sees it: an approval made while they are offline is shown at their next visit.
+    const noticeId = await insertNotice(this.pool, dto.userId, 'request_decided', { message, request: dto }, this.engine.clock());
+    this.engine.events.emit('request_decided', { request: dto, balance, message, noticeId });
     this.engine.events.emit('request', { request: dto, pendingCount: await this.pendingCount() });
     return dto;
   }

@@ -56,6 +56,8 @@ export interface Settlement {
   estimated: boolean;
   conversationId?: string | null;
   messageId?: string | null;
+  /** What the spend was for, when the source says ('message', 'title', …): shown in the statement. */
+  context?: string | null;
   /** When the usage happened (ms). Decides the period. Default: the engine clock. */
   occurredAt: number;
 }

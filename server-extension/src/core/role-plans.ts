@@ -4,6 +4,7 @@ import type { QuotaEngine } from './engine';
 import type { Actor } from './admin';
 import { SolarisError } from './errors';
 import { withTransaction } from './sql';
+import { CHANGE_TIME_SQL, changeTimeValues } from './statement';
 import { parseWith } from './validation';
 
 export const roleSchema = z.string().trim().min(1, 'role must not be empty').max(100, 'role is too long');
@@ -40,6 +41,7 @@ export class RolePlans {
     const row = await withTransaction(this.pool, async (c) => {
       const exists = await c.query(`SELECT 1 FROM plans WHERE id = $1`, [planId]);
       if (exists.rowCount === 0) throw new SolarisError('not_found', `plan ${planId} does not exist`);
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       const { rows } = await c.query<Row>(
         `INSERT INTO role_plans (role, plan_id, updated_by, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (role) DO UPDATE SET plan_id = EXCLUDED.plan_id, updated_by = EXCLUDED.updated_by, updated_at = now() RETURNING *`,
@@ -55,6 +57,7 @@ export class RolePlans {
   async remove(roleRaw: string, actor: Actor): Promise<void> {
     const role = parseWith(roleSchema, roleRaw);
     await withTransaction(this.pool, async (c) => {
+      await c.query(CHANGE_TIME_SQL, changeTimeValues(this.engine.clock()));
       const { rowCount } = await c.query(`DELETE FROM role_plans WHERE role = $1`, [role]);
       if (!rowCount) throw new SolarisError('not_found', `role ${role} has no plan`);
       await audit(c, actor, 'role_plan.remove', { role });

@@ -41,6 +41,7 @@ const settleSchema = z.object({
   estimated: z.boolean().optional(),
   conversationId: noNul(z.string().max(200)).nullable().optional(),
   messageId: noNul(z.string().max(200)).nullable().optional(),
+  context: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'context: 1-32 letters, digits, . _ -').nullable().optional(),
   occurredAt: z.number().int().min(0).optional(),
 });
 

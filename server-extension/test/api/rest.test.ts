@@ -68,7 +68,7 @@ describe('REST API: users see only their own data', () => {
 
     const st = await call(api(ApiRoutes.statement), { headers: bearer(BOB) });
     const page = st.json as StatementPageDTO;
-    expect(page.items.map((i) => i.requestId)).toEqual(['b-1']);
+    expect(page.items.flatMap((i) => (i.kind === 'usage' ? [i.requestId] : []))).toEqual(['b-1']);
     expect(page.totals.requests).toBe(1);
 
     // Query params cannot point at somebody else.
@@ -88,22 +88,23 @@ describe('REST API: users see only their own data', () => {
       const r: { json: StatementPageDTO } = await call(api(ApiRoutes.statement) + `?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { headers: cookie(ALICE) });
       expect(r.json.items.length).toBeLessThanOrEqual(2);
       expect(r.json.totals.requests).toBe(3);
-      seen.push(...r.json.items.map((i) => i.requestId));
+      seen.push(...r.json.items.flatMap((i) => (i.kind === 'usage' ? [i.requestId] : [])));
       cursor = r.json.nextCursor;
     } while (cursor);
     expect(seen).toEqual(['a-3', 'a-2', 'a-1']);
 
     const byModel = await call(api(ApiRoutes.statement) + '?model=claude-3-haiku', { headers: cookie(ALICE) });
-    expect((byModel.json as StatementPageDTO).items.map((i) => i.requestId)).toEqual(['a-2']);
+    expect((byModel.json as StatementPageDTO).items.flatMap((i) => (i.kind === 'usage' ? [i.requestId] : []))).toEqual(['a-2']);
     expect((byModel.json as StatementPageDTO).totals.cost).toBeCloseTo(0.0125);
     const byConv = await call(api(ApiRoutes.statement) + '?conversationId=c1&period=2026-11', { headers: cookie(ALICE) });
-    expect((byConv.json as StatementPageDTO).items.map((i) => i.requestId)).toEqual(['a-2', 'a-1']);
+    expect((byConv.json as StatementPageDTO).items.flatMap((i) => (i.kind === 'usage' ? [i.requestId] : []))).toEqual(['a-2', 'a-1']);
     const otherPeriod = await call(api(ApiRoutes.statement) + '?period=2026-10', { headers: cookie(ALICE) });
     expect((otherPeriod.json as StatementPageDTO).items).toEqual([]);
     const byDay = await call(api(ApiRoutes.statement) + '?from=2026-11-15&to=2026-11-15', { headers: cookie(ALICE) });
     expect((byDay.json as StatementPageDTO).items).toHaveLength(3); // `to` as a date includes the whole day
     const before = await call(api(ApiRoutes.statement) + '?to=2026-11-14', { headers: cookie(ALICE) });
-    expect((before.json as StatementPageDTO).items).toHaveLength(0);
+    // No usage before the 14th; the account still shows the period's opening (1 Nov).
+    expect((before.json as StatementPageDTO).items.map((i) => i.kind)).toEqual(['period_start']);
   });
 
   it('CSV: BOM, ; separator, header row, decimal comma, quoting and formula neutralising, every page', async () => {
@@ -115,10 +116,11 @@ describe('REST API: users see only their own data', () => {
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // UTF-8 BOM (fetch's text() strips it)
     const lines = r.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe(
-      'data_hora;modelo;tokens_prompt;tokens_resposta;tokens_total;tokens_ponderados;custo_usd;origem;estimado;conversa;mensagem;periodo;saldo_apos;id_requisicao',
+      'data_hora;lancamento;modelo;tokens_prompt;tokens_resposta;tokens_total;tokens_ponderados;custo_usd;origem;estimado;conversa;mensagem;periodo;valor;saldo_apos;motivo;id_requisicao',
     );
-    expect(lines).toHaveLength(4);
-    expect(lines[1]).toBe(`2026-11-15 12:00:02;"'=HYPERLINK(""x"")";100;50;150;150;0;proxy;nao;"c;2";;2026-11;9550;a-3`);
+    expect(lines).toHaveLength(5); // 3 usage lines and the period's opening
+    expect(lines[1]).toBe(`2026-11-15 12:00:02;Uso;"'=HYPERLINK(""x"")";100;50;150;150;0;proxy;não;"c;2";;2026-11;-150;9550;;a-3`);
+    expect(lines[4]).toBe(`2026-11-01 00:00:00;Início do período;;;;;;;;;;;2026-11;10000;10000;;period:2026-11`);
     expect(lines[2]).toContain(';0,0125;');
     // Many pages (page size 200): 450 more rows for Bob, all exported once.
     const client = await te.db.pool.connect();
@@ -133,7 +135,7 @@ describe('REST API: users see only their own data', () => {
       client.release();
     }
     const big = await call(api(ApiRoutes.statementCsv), { headers: bearer(BOB) });
-    const rows = big.text.trimEnd().split('\r\n').slice(1);
+    const rows = big.text.trimEnd().split('\r\n').slice(1).filter((l) => l.split(';')[1] === 'Uso');
     expect(rows).toHaveLength(451);
     expect(new Set(rows.map((l) => l.split(';').at(-1))).size).toBe(451);
   });
@@ -238,9 +240,9 @@ describe('REST API: admin', () => {
     const detail = await call(u(ApiRoutes.adminUser, BOB), { headers: H });
     expect(detail.json).toMatchObject({ userId: BOB, planId: 'pro', limitOverride: 20_000, balance: { timeZone: 'America/Sao_Paulo' } });
     const st = await call(u(ApiRoutes.adminUserStatement, ALICE) + '?limit=1', { headers: H });
-    expect((st.json as StatementPageDTO).items[0]!.requestId).toBe('a-3');
+    expect((st.json as StatementPageDTO).items[0]).toMatchObject({ kind: 'usage', requestId: 'a-3' });
     const csv = await call(u('/admin/users/:userId/statement.csv', ALICE), { headers: H });
-    expect(csv.text.trimEnd().split('\r\n')).toHaveLength(4);
+    expect(csv.text.trimEnd().split('\r\n').filter((l) => l.split(';')[1] === 'Uso')).toHaveLength(3);
     const models = await call(api(ApiRoutes.adminUsageByModel) + '?from=2026-11-15&to=2026-11-15', { headers: H });
     expect(models.json).toContainEqual({ model: 'claude-3-haiku', weightedTokens: 150, requests: 1, cost: 0.0125 });
     const daily = await call(api(ApiRoutes.adminUsageDaily) + `?from=2026-11-15&to=2026-11-16&userId=${ALICE}`, { headers: H });

@@ -104,6 +104,13 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
     expect(await audit('plan.upsert')).toMatchObject({ actor_id: 'cli', details: { id: 'pro', tokenLimit: 2_000_000 } });
     const old = await run(['plans', 'set', 'lite', '--name', 'Lite', '--limit', '5000']);
     expect(old.stdout).toMatch(/^saved: lite +Lite +5\.000 tokens \/ month/);
+    // A partial update: only the weights; name, limit and period are kept (it used to fail asking for --name).
+    const partial = await run(['plans', 'set', 'pro', '--weights', '{"claude*":3}']);
+    expect(partial.code).toBe(0);
+    expect(partial.stdout).toMatch(/^saved: pro +Profissional +2\.000\.000 tokens \/ week +pesos\/weights: claude\*×3/);
+    const missing = await run(['plans', 'set', 'nova', '--weights', '{}']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/--name <name> is required to create it/);
     const help = await run(['plans', 'set', '--help']);
     expect(help.stdout).toContain('--token-limit <tokens>');
     expect(help.stdout).not.toContain('--limit <tokens>');
@@ -176,7 +183,7 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
       const r = await run(['doctor'], good());
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
-      expect(lines.map((l) => l.split(':')[0])).toEqual(['✔ Configuration', '✔ Metering setup', '✔ Postgres', '✔ Redis', '✔ LiteLLM', '✔ LibreChat secrets']);
+      expect(lines.map((l) => l.split(':')[0])).toEqual(['✔ Configuration', '✔ Metering setup', '✔ Secrets', '✔ Postgres', '✔ Redis', '✔ LiteLLM', '✔ LibreChat secrets']);
       expect(r.stdout).toMatch(/✔ Redis: 127\.0\.0\.1:6379, Redis 7/);
     });
 

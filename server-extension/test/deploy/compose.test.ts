@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import dotenv from 'dotenv';
 import { Ajv } from 'ajv';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json';
 import { configSchema } from '../../src/core/config';
@@ -97,7 +98,7 @@ describe('docker-compose.override.yml', () => {
     expect(s.redis!.healthcheck).toBeDefined();
     const litellmEnv = envMap(s.litellm!.environment);
     expect(litellmEnv.DATABASE_URL).toMatch(/@postgres:5432\/litellm$/);
-    expect(litellmEnv.LITELLM_MASTER_KEY).toContain('${LITELLM_MASTER_KEY');
+    expect(litellmEnv.LITELLM_MASTER_KEY).toContain('${SOLARIS_LITELLM_MASTER_KEY:-${LITELLM_MASTER_KEY');
     expect(s.litellm!.volumes).toContain('./litellm/config.yaml:/app/config.yaml:ro');
     expect(s['solaris-migrate']!.command).toEqual(['node', '/solaris/server/cli.cjs', 'migrate']);
     expect(s['solaris-migrate']!.restart).toBe('no');
@@ -122,6 +123,34 @@ describe('docker-compose.override.yml', () => {
     lines.forEach((l, i) => {
       if (/^[A-Z][A-Z0-9_]*=/.test(l)) expect(lines[i - 1], l).toMatch(/^#/);
     });
+  });
+});
+
+describe('docs/librechat-integration.md', () => {
+  it('its compose snippet is an excerpt of the shipped override: same volumes, same environment values', () => {
+    const doc = read('docs/librechat-integration.md');
+    const block = /```yaml\n(# docker-compose\.override\.yml[\s\S]*?)```/.exec(doc)![1]!;
+    const snippet = parse(block) as { services: { api: Service } };
+    const api = override.services.api!;
+    for (const v of snippet.services.api.volumes ?? []) expect(api.volumes).toContain(v);
+    const env = envMap(api.environment);
+    const shown = envMap(snippet.services.api.environment);
+    expect(Object.keys(shown).length).toBeGreaterThan(3);
+    for (const [k, v] of Object.entries(shown)) expect(`${k}: ${v}`).toBe(`${k}: ${env[k]}`);
+  });
+});
+
+describe('.env.example appended to an operator\'s .env', () => {
+  it('sets only SOLARIS_* names: the operator\'s provider keys survive, in dotenv and in compose (last one wins)', () => {
+    const example = read('.env.example');
+    const active = [...example.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]!);
+    expect(active.length).toBeGreaterThan(5);
+    expect(active.filter((v) => !v.startsWith('SOLARIS_'))).toEqual([]);
+    const operator = 'OPENAI_API_KEY=sk-operator\nANTHROPIC_API_KEY=sk-ant-operator\nLITELLM_MASTER_KEY=sk-theirs\nLITELLM_IMAGE=mine:1\n';
+    const appended = dotenv.parse(operator + '\n' + example);
+    expect(appended).toMatchObject({ OPENAI_API_KEY: 'sk-operator', ANTHROPIC_API_KEY: 'sk-ant-operator', LITELLM_MASTER_KEY: 'sk-theirs', LITELLM_IMAGE: 'mine:1' });
+    // Compose's .env rules are the same for these lines (KEY=value, later wins): no shared name is redefined.
+    for (const k of Object.keys(dotenv.parse(example))) expect(k).toMatch(/^SOLARIS_/);
   });
 });
 

@@ -47,6 +47,14 @@ describe('plugin build (dist/solaris)', () => {
     const manifest = JSON.parse(readFileSync(join(build.dir, 'manifest.json'), 'utf8')) as { totalBytes: number; files: Record<string, number> };
     expect(manifest.files['server/cli.cjs']).toBe(statSync(join(build.dir, 'server', 'cli.cjs')).size);
     expect(manifest.totalBytes).toBeLessThan(20 * 1024 * 1024);
+    // docs/operators.md's size table is the real build's (within 15 %: it is rounded, and code grows).
+    const doc = readFileSync(join(ROOT, 'docs', 'operators.md'), 'utf8');
+    const mb = (re: RegExp) => Number(re.exec(doc)![1]) * 1024 * 1024;
+    const near = (documented: number, real: number, what: string) => expect(Math.abs(documented - real) / real, what).toBeLessThan(0.15);
+    near(mb(/`dist\/plugin\/preload\.cjs`[^|]*\| ([\d.]+) MB/), manifest.files['dist/plugin/preload.cjs']!, 'preload.cjs');
+    near(mb(/`server\/standalone\.cjs`[^|]*\| ([\d.]+) MB/), manifest.files['server/standalone.cjs']!, 'standalone.cjs');
+    near(mb(/`server\/cli\.cjs`[^|]*\| ([\d.]+) MB/), manifest.files['server/cli.cjs']!, 'cli.cjs');
+    near(mb(/\*\*total\*\* \| \*\*≈ ([\d.]+) MB/), manifest.totalBytes, 'total');
   });
 
   describe('loads with node --require in the LibreChat-shaped host', () => {

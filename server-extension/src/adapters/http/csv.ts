@@ -1,4 +1,4 @@
-import type { LedgerEntryDTO } from '@solaris/wire';
+import type { AccountLineDTO, StatementItemDTO } from '@solaris/wire';
 
 /**
  * Statement CSV for spreadsheets used in Brazil: `;` separator and decimal comma (what Excel/LibreOffice
@@ -10,6 +10,7 @@ export const CSV_BOM = '\uFEFF';
 
 export const CSV_HEADER = [
   'data_hora',
+  'lancamento',
   'modelo',
   'tokens_prompt',
   'tokens_resposta',
@@ -21,9 +22,35 @@ export const CSV_HEADER = [
   'conversa',
   'mensagem',
   'periodo',
+  'valor',
   'saldo_apos',
+  'motivo',
   'id_requisicao',
 ];
+
+/** What each line of the account is, as the page's widget names it (pt-BR; the CSV is for Brazilian spreadsheets). */
+export function csvLineLabel(e: StatementItemDTO): string {
+  switch (e.kind) {
+    case 'usage':
+      return e.context === 'title' ? 'Título da conversa' : 'Uso';
+    case 'period_start':
+      return 'Início do período';
+    case 'grant':
+      return 'Crédito adicional';
+    case 'grant_expiry':
+      return 'Crédito expirado';
+    case 'reset':
+      return 'Uso zerado';
+    case 'limit':
+      return limitLabel(e);
+  }
+}
+
+function limitLabel(e: AccountLineDTO): string {
+  if (e.reason === 'plan' || e.reason === 'role_plan' || e.reason === 'role') return 'Plano alterado';
+  if (e.reason === 'personal_cap') return 'Limite pessoal alterado';
+  return 'Limite alterado';
+}
 
 /** Quotes when needed; neutralises spreadsheet formulas in free text (model names come from clients). */
 export function csvText(v: string | null): string {
@@ -50,9 +77,16 @@ export function csvDateFormatter(timeZone: string): (iso: string) => string {
   return (iso) => f.format(new Date(iso));
 }
 
-export function csvRow(e: LedgerEntryDTO, formatDate: (iso: string) => string): string {
+export function csvRow(e: StatementItemDTO, formatDate: (iso: string) => string): string {
+  if (e.kind !== 'usage') {
+    const reason = e.kind === 'limit' ? (e.limitBefore == null ? '' : `${e.limitBefore} → ${e.limitAfter}`) : e.reason;
+    return [formatDate(e.createdAt), csvLineLabel(e), '', '', '', '', '', '', '', '', '', '', e.periodKey, String(e.amount), String(e.balanceAfter), csvText(reason), csvText(e.id)].join(
+      CSV_SEPARATOR,
+    );
+  }
   return [
     formatDate(e.createdAt),
+    csvLineLabel(e),
     csvText(e.model),
     String(e.promptTokens),
     String(e.completionTokens),
@@ -60,11 +94,13 @@ export function csvRow(e: LedgerEntryDTO, formatDate: (iso: string) => string): 
     String(e.weightedTokens),
     decimal(e.cost),
     e.source,
-    e.estimated ? 'sim' : 'nao',
+    e.estimated ? 'sim' : 'não',
     csvText(e.conversationId),
     csvText(e.messageId),
     e.periodKey,
-    e.balanceAfter == null ? '' : String(e.balanceAfter),
+    String(e.amount),
+    String(e.balanceAfter),
+    '',
     csvText(e.requestId),
   ].join(CSV_SEPARATOR);
 }

@@ -7,6 +7,7 @@ import type { Actor } from '../../core/admin';
 import type { SolarisExtras } from '../../core/extras';
 import { SolarisError } from '../../core/errors';
 import { roleSchema } from '../../core/role-plans';
+import { listUnseenNotices, markNoticesSeen } from '../../core/notices';
 import { principalOf } from './principal';
 import { DEFAULT_RATE_LIMITS, createLimiter, rateLimit, type RateLimitOptions } from './rate-limit';
 import * as v from './validation';
@@ -35,6 +36,7 @@ const settingsBody = z
   .strict();
 const requestBody = z.object({ tokens, reason: note }).strict();
 const approveBody = z.object({ tokens: tokens.optional(), expiresAt: z.iso.datetime({ offset: true }).nullable().optional(), message: note }).strict();
+const noticesSeenBody = z.object({ ids: z.array(z.string().regex(/^\d{1,18}$/, 'must be a notice id')).min(1).max(100) }).strict();
 const denyBody = z.object({ message: note }).strict();
 const requestIdParams = z.object({ requestId: z.string().regex(/^\d{1,18}$/, 'must be a number') }).strict();
 const limitParam = (max: number) => z.string().regex(/^\d{1,4}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(max));
@@ -107,6 +109,21 @@ export function createExtrasRouter(deps: ExtrasRouterDeps): Router {
     h(async (req, res) => {
       const b = v.parse(requestBody, body(req), 'body');
       res.status(201).json(await extras.requests.open(me(res), b));
+    }),
+  );
+  r.get(
+    ExtrasRoutes.myNotices,
+    h(async (req, res) => {
+      v.parse(v.noQuery, req.query, 'query');
+      res.json(await listUnseenNotices(deps.engine.db.pool, me(res)));
+    }),
+  );
+  r.post(
+    ExtrasRoutes.myNoticesSeen,
+    mutationLimiter,
+    h(async (req, res) => {
+      const b = v.parse(noticesSeenBody, body(req), 'body');
+      res.json({ seen: await markNoticesSeen(deps.engine.db.pool, me(res), b.ids) });
     }),
   );
   r.post(
