@@ -64,7 +64,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
   // One bar per day of the period so far, quiet days at zero (the server returns only days with usage).
   const days = range && balance && daily.data?.length ? fillDays(daily.data, periodDays(balance, now(), fmt), noUsage) : [];
 
-  const items = q.data?.pages.flatMap((p) => p.items) ?? [];
+  const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const totals = q.data?.pages[0]?.totals;
   const models = useMemo(() => Array.from(new Set(items.map((i) => i.model))).sort(), [items]);
   const dl = `sol-models-${userId ?? 'me'}`;
