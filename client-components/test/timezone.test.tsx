@@ -327,8 +327,8 @@ describe('the daily charts show every calendar day, quiet ones at zero', () => {
     expect(bars[0]?.height).toBeGreaterThan(0);
     expect(bars[29]?.height).toBe(120); // the larger day is the full height
     expect(bars.slice(1, 29).every((b) => b.height === 0)).toBe(true);
-    expect(bars[1]?.title).toBe(`29/10: 0 · ${pt.usd(0)}`);
-    expect(bars[29]?.title).toBe(`26/11: 1.234 · ${pt.usd(0.02)}`);
+    expect(bars[1]?.title).toBe(`29/10: 0 · ${pt.money(0)}`);
+    expect(bars[29]?.title).toBe(`26/11: 1.234 · ${pt.money(0.02)}`);
     // Nothing for 27/11 (already the day in UTC) nor 27/10.
     expect(rows.map(([d]) => d)).not.toContain('27/11');
     expect(rows.map(([d]) => d)).not.toContain('27/10');

@@ -92,7 +92,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
           <label>
             {t.filterPeriod}
             <select value={draft.period} onChange={(e) => setDraft({ ...draft, period: e.target.value as Draft['period'] })}>
-              <option value="current">{t.periodCurrent(balance?.periodKey ?? '…')}</option>
+              <option value="current">{balance ? fmt.period(balance) : '…'}</option>
               <option value="all">{t.periodAll}</option>
             </select>
           </label>
@@ -146,7 +146,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
           </div>
           <div>
             <dt>{t.colCost}</dt>
-            <dd>{fmt.usd(totals.cost)}</dd>
+            <dd>{fmt.money(totals.cost)}</dd>
           </div>
         </dl>
       )}
@@ -155,7 +155,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
         <BarChart
           caption={t.dailyChart}
           format={fmt.number}
-          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} (${fmt.number(d.requests)} req.)` }))}
+          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} tokens · ${fmt.number(d.requests)} ${t.requests.toLowerCase()}` }))}
         />
       )}
 
@@ -164,7 +164,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
       {q.isSuccess && items.length === 0 && <p className="sol-empty" role="status">{t.empty}</p>}
       {items.length > 0 && (
         <div className="sol-table-wrap" tabIndex={0} aria-label={t.statementTitle} role="region">
-          <table className="sol-table" data-testid="solaris-statement-table">
+          <table className="sol-table sol-cards-narrow" data-testid="solaris-statement-table">
             <thead>
               <tr>
                 <th scope="col">{fmt.zoneLabel(t.colDate, timeZone)}</th>
@@ -179,8 +179,10 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
             <tbody>
               {items.map((e) => (
                 <tr key={e.id} data-testid="solaris-statement-row">
-                  <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
-                  <td>
+                  <td className="sol-card-title" data-label={fmt.zoneLabel(t.colDate, timeZone)}>
+                    {fmt.dateTime(e.createdAt, timeZone)}
+                  </td>
+                  <td data-label={t.colModel}>
                     {e.model}
                     {e.estimated && (
                       <span className="sol-tag" title={t.estimatedHint}>
@@ -188,11 +190,21 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
                       </span>
                     )}
                   </td>
-                  <td className="sol-num">{fmt.number(e.promptTokens)}</td>
-                  <td className="sol-num">{fmt.number(e.completionTokens)}</td>
-                  <td className="sol-num">{fmt.number(e.weightedTokens)}</td>
-                  <td className="sol-num">{fmt.usd(e.cost)}</td>
-                  <td className="sol-num">{e.balanceAfter === null ? '—' : fmt.number(e.balanceAfter)}</td>
+                  <td className="sol-num" data-label={t.colPrompt}>
+                    {fmt.number(e.promptTokens)}
+                  </td>
+                  <td className="sol-num" data-label={t.colCompletion}>
+                    {fmt.number(e.completionTokens)}
+                  </td>
+                  <td className="sol-num" data-label={t.colWeighted}>
+                    {fmt.number(e.weightedTokens)}
+                  </td>
+                  <td className="sol-num" data-label={t.colCost}>
+                    {fmt.money(e.cost)}
+                  </td>
+                  <td className="sol-num" data-label={t.colBalanceAfter}>
+                    {e.balanceAfter === null ? '—' : fmt.number(e.balanceAfter)}
+                  </td>
                 </tr>
               ))}
             </tbody>
