@@ -10,6 +10,8 @@ export interface CoreFormats {
   locale: FormatLocale;
   /** Whole number with grouping: "1.234.567" / "1,234,567". */
   number(n: number): string;
+  /** A number with up to two decimals (model weights): "1,5" / "1.5". */
+  decimal(n: number): string;
   /** Short number: "100 mil" / "100K", "1,2 mi" / "1.2M". */
   compact(n: number): string;
   /** A percentage already in 0..100+ with at most one decimal: "103,2%" / "103.2%". */
@@ -35,6 +37,7 @@ export function coreFormats(locale: FormatLocale): CoreFormats {
   if (hit) return hit;
   const tag = locale === 'pt-BR' ? 'pt-BR' : 'en-US';
   const num = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
+  const dec = new Intl.NumberFormat(tag, { maximumFractionDigits: 2 });
   const compact = new Intl.NumberFormat(tag, { notation: 'compact', maximumFractionDigits: 1 });
   const pct = new Intl.NumberFormat(tag, { maximumFractionDigits: 1 });
   const money = new Intl.NumberFormat(tag, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -61,6 +64,7 @@ export function coreFormats(locale: FormatLocale): CoreFormats {
   const f: CoreFormats = {
     locale,
     number: (n) => num.format(n),
+    decimal: (n) => dec.format(n),
     compact: (n) => compact.format(n),
     percent: (p) => `${pct.format(p)}%`,
     money: (usd) => (usd !== 0 && Math.abs(usd) < 0.01 ? `< ${money.format(usd < 0 ? -0.01 : 0.01)}` : money.format(usd)),

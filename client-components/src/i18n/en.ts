@@ -24,7 +24,7 @@ export const en: Messages = {
   blockedInflight: 'Too many replies are running at once. Wait for one to finish and try again.',
   blockedHelp: 'Need to continue before then? Ask your administrator for more tokens.',
   blockedContact: 'Contact your administrator',
-  blockedAck: 'Close',
+  blockedAck: 'Got it',
   unblocked: 'Your quota is available again. You can send messages.',
   statementTitle: 'Token statement',
   statementDesc: 'Everything that changed your token balance, newest first.',

@@ -18,6 +18,8 @@ const FRIENDLY_ZONES: Record<string, (t: Messages) => string> = { 'America/Sao_P
 export interface Formatters {
   locale: Locale;
   number(n: number): string;
+  /** Up to two decimals (model weights): "1,5". */
+  decimal(n: number): string;
   compact(n: number): string;
   percent(p: number): string;
   /** Money (USD), one rule everywhere (see @solaris/wire/format): "US$ 1,25", "< US$ 0,01". */
@@ -188,6 +190,7 @@ export function makeFormatters(locale: Locale): Formatters {
   return {
     locale,
     number: core.number,
+    decimal: core.decimal,
     compact: core.compact,
     percent: core.percent,
     money: core.money,

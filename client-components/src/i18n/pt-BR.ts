@@ -23,7 +23,7 @@ export const ptBR = {
   blockedInflight: 'Há muitas respostas em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.',
   blockedHelp: 'Precisa continuar antes disso? Peça mais tokens ao administrador.',
   blockedContact: 'Falar com o administrador',
-  blockedAck: 'Fechar',
+  blockedAck: 'Entendi',
   unblocked: 'Sua cota foi liberada. Você já pode enviar mensagens.',
   statementTitle: 'Extrato de tokens',
   statementDesc: 'Tudo o que mexeu no seu saldo de tokens, do mais recente para o mais antigo.',
