@@ -178,7 +178,7 @@ describe.skipIf(!hasChromium)('every widget view at 360, 768 and 1280 px', () =>
     for (const [tab, name] of [
       ['Pedidos', '12-admin-requests'],
       ['Planos', '13-admin-plans'],
-      ['Webhooks', '14-admin-webhooks'],
+      ['Integrações', '14-admin-webhooks'],
       ['Auditoria', '15-admin-audit'],
       ['Uso', '16-admin-usage'],
       ['Ao vivo', '17-admin-live'],

@@ -68,9 +68,7 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
       await page.waitForTimeout(300);
     }
     await expect.poll(() => blocked.isVisible(), { timeout: 5_000 }).toBe(true);
-    await page.keyboard.press('Escape'); // requires an explicit acknowledgement
-    expect(await blocked.isVisible()).toBe(true);
-    await blocked.getByRole('button', { name: 'Entendi, fechar' }).click();
+    await blocked.getByRole('button', { name: 'Entendi' }).click();
     await expect.poll(() => blocked.isVisible()).toBe(false);
 
     // reaching the limit: the next send is refused and the block modal comes back
@@ -83,7 +81,7 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
     await blocked.getByRole('button', { name: 'Ver extrato' }).click();
     const statement = page.getByTestId('solaris-statement');
     await expect.poll(() => statement.getByTestId('solaris-statement-row').count(), { timeout: 10_000 }).toBe(ok);
-    expect(await statement.getByLabel('Totais').textContent()).toContain(`Requisições${ok}`);
+    expect(await statement.getByLabel('Totais').textContent()).toContain(`Mensagens${ok}`);
     await page.screenshot({ path: join(ARTIFACTS, '04-statement.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => statement.isVisible()).toBe(false);
@@ -131,7 +129,7 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
     await expect.poll(async () => (await counter.getAttribute('aria-label')) ?? '', { timeout: 5_000 }).toMatch(/^Token usage: 0% \(0 of 1,200\)/);
     await counter.click();
     const stmtEn = page.getByRole('dialog', { name: 'Token statement' });
-    await expect.poll(() => stmtEn.getByText('No requests match this filter.').isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => stmtEn.getByText('No messages match these filters.').isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await page.locator('#solaris-layer').evaluate((h) => h.shadowRoot?.querySelector('.sol-overlay')?.getAttribute('data-theme'))).toBe('dark');
     await page.screenshot({ path: join(ARTIFACTS, '07-dark-english.png') });
 
