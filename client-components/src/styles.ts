@@ -18,9 +18,11 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-counter[data-state="warning"]{border-color:var(--sol-warn);background:var(--sol-warn-bg)}
 .sol-counter[data-state="blocked"]{border-color:var(--sol-block);background:var(--sol-block-bg)}
 .sol-counter[data-stale="true"]{opacity:.65;border-style:dashed}
-.sol-counter-icon{font-size:11px;color:var(--sol-ok)}
-.sol-counter[data-state="warning"] .sol-counter-icon{color:var(--sol-warn)}
-.sol-counter[data-state="blocked"] .sol-counter-icon{color:var(--sol-block)}
+.sol-counter::before{content:attr(data-icon);font-size:11px;color:var(--sol-ok)}
+.sol-counter[data-state="warning"]::before{color:var(--sol-warn)}
+.sol-counter[data-state="blocked"]::before{color:var(--sol-block)}
+.sol-counter[data-cap] .sol-counter-pct::before{content:"≤";font-size:11px;color:var(--sol-muted);margin-right:2px;font-weight:400}
+.sol-counter[data-stale-label]::after{content:attr(data-stale-label);font-size:10px;text-transform:uppercase;color:var(--sol-muted);border:1px solid var(--sol-border);border-radius:4px;padding:0 3px}
 .sol-counter-pct{font-weight:600;font-variant-numeric:tabular-nums}
 .sol-counter-text{font-variant-numeric:tabular-nums}
 .sol-counter-cap{font-size:11px;color:var(--sol-muted)}

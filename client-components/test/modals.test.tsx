@@ -66,7 +66,7 @@ describe('UsageWarningModal', () => {
     // the reservation is released: the counter and the warning both say 1.800
     await socket.emit('balance', balance({ used: 8_200 }));
     await waitFor(() => expect(dialog).toHaveAccessibleDescription(/Restam 1\.800 tokens\./));
-    expect(counter).toHaveAccessibleName(/restam 1\.800/);
+    expect(counter).toHaveAccessibleName(/restam 1,8\smil/);
   });
 
   it('closes when another tab acknowledges it', async () => {

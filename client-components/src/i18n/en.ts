@@ -2,7 +2,7 @@ import type { Messages } from './pt-BR';
 
 /** English: the second language; same keys as pt-BR. */
 export const en: Messages = {
-  counterLabel: (pct, used, total, left) => `Token usage: ${pct} (${used} of ${total}), ${left} left`,
+  counterLabel: (pct, used, total, left) => `Token usage: ${pct}, ${left} left (${used} of ${total} used)`,
   counterOpen: 'Open statement',
   counterLoading: 'Loading token usage…',
   counterStale: 'Disconnected — figures may be out of date',

@@ -1,6 +1,6 @@
 /** Brazilian Portuguese: the first language of the product. Terms and tone: docs/glossary.md. */
 export const ptBR = {
-  counterLabel: (pct: string, used: string, total: string, left: string) => `Uso de tokens: ${pct} (${used} de ${total}), restam ${left}`,
+  counterLabel: (pct: string, used: string, total: string, left: string) => `Uso de tokens: ${pct}, restam ${left} (${used} de ${total} usados)`,
   counterOpen: 'Abrir extrato',
   counterLoading: 'Carregando uso de tokens…',
   counterStale: 'Sem conexão — os números podem estar desatualizados',

@@ -119,14 +119,14 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
     await page.locator('#logout').click();
     await expect.poll(() => page.locator('#solaris-dock').evaluate((el) => getComputedStyle(el).visibility), { timeout: 10_000 }).toBe('hidden');
     await page.locator('[data-demo-user="demo-bruno"]').click();
-    await expect.poll(async () => ((await counter.getAttribute('aria-label')) ?? '').includes('(0 de 1.200)'), { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => ((await counter.getAttribute('aria-label')) ?? '').includes('(0 de 1.200 usados)'), { timeout: 15_000 }).toBe(true);
 
     // LibreChat switches to dark mode and English: the widget follows without reload
     await page.getByTestId('nav-user').click();
     await page.locator('#toggle-theme').click();
     await page.locator('#toggle-lang').click();
     await page.getByTestId('nav-user').click(); // closes the account menu
-    await expect.poll(async () => (await counter.getAttribute('aria-label')) ?? '', { timeout: 5_000 }).toMatch(/^Token usage: 0% \(0 of 1,200\)/);
+    await expect.poll(async () => (await counter.getAttribute('aria-label')) ?? '', { timeout: 5_000 }).toMatch(/^Token usage: 0%, 1.2K left \(0 of 1,200 used\)/);
     await counter.click();
     const stmtEn = page.getByRole('dialog', { name: 'Token statement' });
     await expect.poll(() => stmtEn.getByText('No messages match these filters.').isVisible(), { timeout: 10_000 }).toBe(true);
