@@ -67,7 +67,10 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-root input,.sol-root select{font:inherit;font-size:14px;color:var(--sol-fg);background:var(--sol-bg);border:1px solid var(--sol-border);border-radius:8px;padding:5px 8px;min-height:32px;min-width:0;max-width:100%}
 .sol-check{flex-direction:row!important;align-items:center;gap:6px!important}
 .sol-check input{min-height:auto}
-.sol-plan-weights{flex:1 1 260px;display:flex;flex-direction:column;gap:2px}
+.sol-plan-weights{flex:1 1 min(260px,100%);display:flex;flex-direction:column;gap:2px;min-width:0}
+.sol-plan>*,.sol-row>*,.sol-card>*{min-width:0;max-width:100%}
+.sol-root textarea{max-width:100%;width:100%}
+@media (max-width:600px){.sol-plan>label{flex:1 1 100%}.sol-plan>label input,.sol-plan>label select{width:100%}}
 .sol-plan-weights small{font-size:11px;color:var(--sol-muted)}
 .sol-plan-weights .sol-field-error{color:var(--sol-block)}
 .sol-filter-buttons{display:flex;gap:6px;flex-wrap:wrap}
@@ -102,7 +105,7 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-chart figcaption{font-size:12px;color:var(--sol-muted);margin-bottom:6px}
 .sol-chart-bar{fill:var(--sol-accent)}.sol-chart-axis{stroke:var(--sol-muted)}.sol-chart-grid{stroke:var(--sol-border);stroke-dasharray:3 3}
 .sol-chart-label,.sol-chart-value{fill:var(--sol-muted);font-size:11px}
-.sol-tabs{display:flex;gap:4px;border-bottom:1px solid var(--sol-border);margin:10px 0;overflow-x:auto;scrollbar-width:thin}
+.sol-tabs{display:flex;gap:2px 4px;border-bottom:1px solid var(--sol-border);margin:10px 0;flex-wrap:wrap}
 .sol-tab{flex:0 0 auto}
 .sol-tab{font:inherit;padding:8px 14px;border:0;border-bottom:3px solid transparent;background:none;color:var(--sol-muted);cursor:pointer}
 .sol-tab[aria-selected="true"]{color:var(--sol-fg);border-bottom-color:var(--sol-accent);font-weight:600}
