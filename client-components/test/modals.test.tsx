@@ -74,13 +74,13 @@ describe('UsageWarningModal', () => {
     await screen.findByTestId('solaris-counter');
     const first = { ...threshold(80, 8_200), firedAt: '2026-11-10T12:00:00.000Z' };
     await socket.emit('threshold', first);
-    await screen.findByRole('dialog', { name: /perto do limite/ });
+    await screen.findByRole('dialog', { name: /quase no fim/ });
     await userEvent.click(screen.getByRole('button', { name: 'Entendi' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     await socket.emit('threshold', first); // the same firing echoed: acknowledged already
     expect(screen.queryByRole('dialog')).toBeNull();
     await socket.emit('threshold', { ...threshold(80, 8_100), firedAt: '2026-11-20T09:30:00.000Z' });
-    expect(await screen.findByRole('dialog', { name: /perto do limite/ })).toBeInTheDocument();
+    expect(await screen.findByRole('dialog', { name: /quase no fim/ })).toBeInTheDocument();
   });
 
   it('closes when another tab acknowledges it', async () => {
