@@ -1,4 +1,4 @@
-import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ApiRoutes, ExtrasRoutes } from '@solaris/wire';
 import { SolarisOverlay } from '../src/components/SolarisOverlay';

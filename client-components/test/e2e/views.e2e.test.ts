@@ -192,7 +192,9 @@ describe.skipIf(!hasChromium)('every widget view at 360, 768 and 1280 px', () =>
       });
     }
     // the audit log in words: who and whom by e-mail, no raw action codes or JSON
+    await panel.getByRole('tab', { name: 'Auditoria' }).click();
     const audit = panel.getByTestId('solaris-audit-table');
+    await expect.poll(() => audit.isVisible(), { timeout: 10_000 }).toBe(true);
     const auditText = (await audit.textContent()) ?? '';
     expect(auditText).toContain('Concedeu tokens');
     expect(auditText).toContain('ana@demo.solaris');
