@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'test-artifacts/**'] },
@@ -24,6 +25,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { paths: ['express', 'socket.io', 'mongoose'] }],
     },
+  },
+  {
+    // Rules of hooks + exhaustive deps (the React Compiler rules of v7's "recommended" are left out: no compiler here).
+    files: ['client-components/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'error' },
   },
   {
     // The client imports no server code: only @solaris/wire is shared.

@@ -197,6 +197,8 @@ export interface AuditEntryDTO {
   actorEmail: string | null;
   action: string; // e.g. 'grant', 'reset', 'plan.assign', 'plan.upsert', 'limit.override'
   targetUserId: string | null;
+  /** The target's e-mail as LibreChat last told us (users_cache); null when unknown or no target. */
+  targetEmail?: string | null;
   details: Record<string, unknown>;
   createdAt: string;
 }

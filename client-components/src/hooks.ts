@@ -113,13 +113,13 @@ export function usePlans(enabled = true) {
   return useQuery({ queryKey: keys.adminPlans, enabled, queryFn: () => api.get<PlanDTO[]>(ApiRoutes.adminPlans) });
 }
 
-export function useAuditLog() {
+export function useAuditLog(pageSize = PAGE) {
   const { api } = useSolaris();
   return useInfiniteQuery({
-    queryKey: keys.adminAudit,
+    queryKey: [...keys.adminAudit, pageSize],
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
-      api.get<{ items: AuditEntryDTO[]; nextCursor: string | null }>(ApiRoutes.adminAudit, undefined, { limit: PAGE, cursor: pageParam }),
+      api.get<{ items: AuditEntryDTO[]; nextCursor: string | null }>(ApiRoutes.adminAudit, undefined, { limit: pageSize, cursor: pageParam }),
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
 }

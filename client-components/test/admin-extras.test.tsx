@@ -161,7 +161,7 @@ describe('Admin: quota requests', () => {
     await userEvent.clear(within(form).getByLabelText('Tokens to grant'));
     await userEvent.type(within(form).getByLabelText('Tokens to grant'), '-5');
     await userEvent.click(within(form).getByRole('button', { name: 'Approve' }));
-    expect(within(form).getByRole('alert')).toHaveTextContent('Enter a positive whole number.');
+    expect(within(form).getByRole('alert')).toHaveTextContent('Enter a whole number greater than zero.');
     expect(screen.queryByRole('alertdialog')).toBeNull();
 
     await userEvent.clear(within(form).getByLabelText('Tokens to grant'));
@@ -218,10 +218,10 @@ describe('Admin: webhooks', () => {
   it('creates an endpoint and shows the secret once; edits, tests and deletes it; env endpoints are read-only; delivery log', async () => {
     const api = extrasApi();
     renderSolaris(<AdminTab />, { fetch: api.fetch });
-    await userEvent.click(screen.getByRole('tab', { name: 'Webhooks' }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Integrações' }));
     const table = await screen.findByTestId('solaris-webhooks-table');
     const envRow = within(table).getAllByTestId('solaris-webhook-row')[0] as HTMLElement;
-    expect(envRow).toHaveTextContent('do ambiente — somente leitura');
+    expect(envRow).toHaveTextContent('definida no ambiente — somente leitura');
     expect(within(envRow).queryByRole('button', { name: /Excluir/ })).toBeNull();
     expect(within(envRow).queryByRole('button', { name: /Editar/ })).toBeNull();
 
@@ -230,13 +230,13 @@ describe('Admin: webhooks', () => {
     expect(log).toHaveTextContent('user.blocked');
     expect(log).toHaveTextContent('falhou · HTTP 500');
 
-    const form = screen.getByRole('form', { name: 'Novo endpoint' });
+    const form = screen.getByRole('form', { name: 'Nova integração' });
     await userEvent.type(within(form).getByLabelText('Nome'), 'slack');
-    await userEvent.type(within(form).getByLabelText('URL'), 'https://hooks.example.com/x');
+    await userEvent.type(within(form).getByLabelText('Endereço (URL)'), 'https://hooks.example.com/x');
     await userEvent.selectOptions(within(form).getByLabelText('Formato'), 'slack');
     await userEvent.click(within(form).getByRole('checkbox', { name: 'quota_request.opened' }));
-    await userEvent.click(within(form).getByRole('button', { name: 'Adicionar endpoint' }));
-    await confirm('Adicionar o endpoint https://hooks.example.com/x?');
+    await userEvent.click(within(form).getByRole('button', { name: 'Adicionar integração' }));
+    await confirm('Adicionar a integração https://hooks.example.com/x?');
     expect(api.calls.find((c) => c.method === 'POST' && c.path === ExtrasRoutes.adminWebhooks)?.body).toEqual({
       name: 'slack',
       url: 'https://hooks.example.com/x',
@@ -255,17 +255,17 @@ describe('Admin: webhooks', () => {
     await userEvent.click(within(row).getByRole('button', { name: 'Editar: slack' }));
     const edit = screen.getByRole('form', { name: 'Editar: slack' });
     await userEvent.click(within(edit).getByRole('checkbox', { name: 'Ativo' }));
-    await userEvent.click(within(edit).getByRole('button', { name: 'Salvar endpoint' }));
+    await userEvent.click(within(edit).getByRole('button', { name: 'Salvar integração' }));
     await confirm('Salvar as mudanças em slack?');
     expect(api.calls.find((c) => c.method === 'PUT')?.body).toMatchObject({ active: false, url: 'https://hooks.example.com/x' });
     await waitFor(() => expect(screen.getByRole('row', { name: /hooks\.example\.com/ })).toHaveTextContent('inativo'));
 
     await userEvent.click(within(screen.getByRole('row', { name: /hooks\.example\.com/ })).getByRole('button', { name: 'Enviar evento de teste: slack' }));
     await confirm('Enviar um evento de teste para slack?');
-    expect(await screen.findByText('Evento de teste enfileirado (evt-42).')).toBeInTheDocument();
+    expect(await screen.findByText('Evento de teste na fila de envio (evt-42).')).toBeInTheDocument();
 
     await userEvent.click(within(screen.getByRole('row', { name: /hooks\.example\.com/ })).getByRole('button', { name: 'Excluir: slack' }));
-    await confirm('Excluir o endpoint slack? Os eventos pendentes dele serão descartados.');
+    await confirm('Excluir a integração slack? Os eventos ainda não enviados a ela serão descartados.');
     expect(api.calls.some((c) => c.method === 'DELETE' && c.path === '/admin/webhooks/w1')).toBe(true);
     await waitFor(() => expect(screen.queryByRole('row', { name: /hooks\.example\.com/ })).toBeNull());
   });
@@ -273,11 +273,11 @@ describe('Admin: webhooks', () => {
   it('speaks English and filters the delivery log by endpoint', async () => {
     const api = extrasApi();
     renderSolaris(<AdminTab />, { fetch: api.fetch, locale: 'en' });
-    await userEvent.click(screen.getByRole('tab', { name: 'Webhooks' }));
-    expect(await screen.findByRole('form', { name: 'New endpoint' })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('tab', { name: 'Integrations' }));
+    expect(await screen.findByRole('form', { name: 'New integration' })).toBeInTheDocument();
     const log = await screen.findByTestId('solaris-deliveries-table');
     expect(log).toHaveTextContent('failed · HTTP 500');
-    await userEvent.selectOptions(screen.getByLabelText('Endpoint'), 'env:0');
+    await userEvent.selectOptions(screen.getByLabelText('Integration'), 'env:0');
     await waitFor(() => expect(api.calls.filter((c) => c.path === ExtrasRoutes.adminWebhookDeliveries).at(-1)?.query.get('endpointId')).toBe('env:0'));
   });
 });

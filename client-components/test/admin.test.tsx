@@ -59,7 +59,7 @@ describe('AdminTab', () => {
     expect(rows[1]).toHaveTextContent('95%');
     expect(rows[1]).toHaveTextContent('Atenção');
     expect(within(rows[1] as HTMLElement).getByRole('meter', { name: 'ana@ex.com: 95%' })).toBeInTheDocument();
-    expect(rows[2]).toHaveTextContent('Limite próprio');
+    expect(rows[2]).toHaveTextContent('limite próprio');
 
     await userEvent.type(screen.getByTestId('solaris-user-search'), 'bia');
     await waitFor(() => expect(within(screen.getByTestId('solaris-users-table')).getAllByRole('row')).toHaveLength(2));
@@ -73,21 +73,21 @@ describe('AdminTab', () => {
     renderSolaris(<AdminTab />, { fetch: api.fetch });
     await userEvent.click(await screen.findByRole('button', { name: 'Detalhe do usuário: ana@ex.com' }));
     const detail = await screen.findByTestId('solaris-user-detail');
-    await within(detail).findByText('Básico (10 mil / month)');
+    await within(detail).findByText('Básico — 10.000 tokens por mês');
     expect(await within(detail).findByTestId('solaris-statement-table')).toHaveTextContent('gpt-4o-mini');
 
     // bad input never reaches the server
     await userEvent.type(within(detail).getByTestId('solaris-grant-tokens'), '12abc');
     await userEvent.click(within(detail).getByRole('button', { name: 'Conceder' }));
-    expect(within(detail).getByRole('alert')).toHaveTextContent('Informe um número inteiro positivo.');
+    expect(within(detail).getByRole('alert')).toHaveTextContent('Informe um número inteiro maior que zero.');
     expect(api.calls.some((c) => c.method === 'POST')).toBe(false);
 
     await userEvent.clear(within(detail).getByTestId('solaris-grant-tokens'));
     await userEvent.type(within(detail).getByTestId('solaris-grant-tokens'), '5000');
-    await userEvent.type(within(detail).getAllByLabelText('Motivo')[0] as HTMLElement, 'projeto X');
+    await userEvent.type(within(detail).getByTestId('solaris-grant-reason'), 'projeto X');
     await userEvent.click(within(detail).getByRole('button', { name: 'Conceder' }));
     const confirm = await screen.findByRole('alertdialog', { name: 'Confirmar' });
-    expect(confirm).toHaveAccessibleDescription('Conceder 5.000 tokens a ana@ex.com?');
+    expect(confirm).toHaveAccessibleDescription('Conceder 5.000 tokens de crédito extra a ana@ex.com?');
     // cancel sends nothing
     await userEvent.click(within(confirm).getByRole('button', { name: 'Cancelar' }));
     expect(api.calls.some((c) => c.method === 'POST')).toBe(false);
@@ -98,6 +98,9 @@ describe('AdminTab', () => {
     const post = api.calls.find((c) => c.method === 'POST');
     expect(post?.path).toBe('/admin/users/u1/grants');
     expect(post?.body).toEqual({ tokens: 5000, reason: 'projeto X' });
+    // a successful action empties its form: the next grant does not reuse the old reason
+    expect(within(detail).getByTestId('solaris-grant-reason')).toHaveValue('');
+    expect(within(detail).getByTestId('solaris-grant-tokens')).toHaveValue('');
     await waitFor(() => expect(within(detail).getByTestId('solaris-user-remaining')).toHaveTextContent('5.500'));
     // the users list and audit log were invalidated
     const usersCalls = api.calls.filter((c) => c.path === ApiRoutes.adminUsers).length;
@@ -118,7 +121,7 @@ describe('AdminTab', () => {
     renderSolaris(<AdminTab />, { fetch: api.fetch });
     await userEvent.click(await screen.findByRole('button', { name: 'Detalhe do usuário: ana@ex.com' }));
     const detail = await screen.findByTestId('solaris-user-detail');
-    await within(detail).findByText('Básico (10 mil / month)');
+    await within(detail).findByText('Básico — 10.000 tokens por mês');
     const confirmWith = async (desc: RegExp) => {
       const dlg = await screen.findByRole('alertdialog');
       expect(dlg).toHaveAccessibleDescription(desc);
@@ -128,16 +131,16 @@ describe('AdminTab', () => {
 
     await userEvent.type(within(detail).getByRole('textbox', { name: 'Limite' }), '20000');
     await userEvent.click(within(detail).getByRole('button', { name: 'Salvar limite' }));
-    await confirmWith(/Definir o limite de ana@ex.com como 20.000\?/);
+    await confirmWith(/Definir o limite de ana@ex.com em 20.000\?/);
     expect(api.calls.find((c) => c.method === 'PUT' && c.path === '/admin/users/u1/limit')?.body).toEqual({ limit: 20000 });
 
     await userEvent.click(within(detail).getByRole('button', { name: 'Zerar uso' }));
-    await confirmWith(/Zerar o uso do período de ana@ex.com\?/);
+    await confirmWith(/Zerar o uso de ana@ex.com neste período\?/);
     expect(api.calls.find((c) => c.path === '/admin/users/u1/reset')?.body).toEqual({ reason: null });
 
     await userEvent.selectOptions(within(detail).getByRole('combobox', { name: 'Plano' }), 'pro');
-    await userEvent.click(within(detail).getByRole('button', { name: 'Trocar plano' }));
-    await confirmWith(/Mudar ana@ex.com para o plano Pro\?/);
+    await userEvent.click(within(detail).getByRole('button', { name: 'Trocar de plano' }));
+    await confirmWith(/Passar ana@ex.com para o plano Pro\?/);
     expect(await within(detail).findByRole('alert')).toHaveTextContent('plano não existe (not_found)');
     expect(api.calls.find((c) => c.path === '/admin/users/u1/plan')?.body).toEqual({ planId: 'pro' });
   });
@@ -191,12 +194,17 @@ describe('AdminTab', () => {
     expect(screen.getByRole('tab', { name: 'Live' })).toHaveFocus();
     expect(screen.getByText('Waiting for usage…')).toBeInTheDocument();
     await socket.emit('usage', { userId: 'u1', email: 'ana@ex.com', entry: entry(7), balance: balance({ used: 8_200 }) });
-    expect(screen.getByTestId('solaris-live-feed')).toHaveTextContent('ana@ex.com · gpt-4o-mini · 157 tok · 82%');
+    expect(screen.getByTestId('solaris-live-feed')).toHaveTextContent('ana@ex.com · gpt-4o-mini · 157 tokens · 82%');
 
     await userEvent.click(screen.getByRole('tab', { name: 'Audit' }));
-    expect(await screen.findByTestId('solaris-audit-table')).toHaveTextContent('root@ex.com');
+    const audit = await screen.findByTestId('solaris-audit-table');
+    expect(audit).toHaveTextContent('root@ex.com');
+    // in words: the action's label and its details, never the raw code or JSON
+    expect(audit).toHaveTextContent('Granted tokens');
+    expect(audit).toHaveTextContent('tokens: 500');
+    expect(audit).not.toHaveTextContent('{');
     await userEvent.click(screen.getByRole('tab', { name: 'Usage' }));
-    expect(await screen.findByRole('table', { name: 'Usage by model (weighted tokens)' })).toHaveTextContent('gpt-4o-mini1.2K');
-    expect(screen.getByRole('table', { name: 'Daily usage (weighted tokens)' })).toHaveTextContent('11/201,234');
+    expect(await screen.findByRole('table', { name: 'Usage per model (tokens charged)' })).toHaveTextContent('gpt-4o-mini1.2K');
+    expect(screen.getByRole('table', { name: 'Usage per day (tokens charged)' })).toHaveTextContent('11/201,234');
   });
 });

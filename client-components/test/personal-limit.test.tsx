@@ -36,8 +36,8 @@ describe('PersonalLimit ("Meu limite")', () => {
     expect(within(section).getByRole('heading', { name: 'Meu limite' })).toBeInTheDocument();
     const cap = within(section).getByLabelText('Limite pessoal (tokens)');
     const warn = within(section).getByLabelText('Avisar em (%)');
-    await waitFor(() => expect(cap).toHaveAccessibleDescription('Vazio = sem limite pessoal. Máximo: 10.000 (cota + concessões).'));
-    expect(warn).toHaveAccessibleDescription('Vazio = padrão (80%).');
+    await waitFor(() => expect(cap).toHaveAccessibleDescription('Vazio = sem limite pessoal. No máximo 10.000 (cota + créditos extras).'));
+    expect(warn).toHaveAccessibleDescription('Vazio = o padrão (80%).');
 
     // above quota + grants: refused before any request
     await userEvent.type(cap, '20000');
@@ -57,7 +57,7 @@ describe('PersonalLimit ("Meu limite")', () => {
     expect(api.calls.find((c) => c.method === 'PUT')?.body).toEqual({ personalCap: 5000, warnPercent: 70 });
     // the counter now counts against the cap, and says so in words
     const counter = screen.getByTestId('solaris-counter');
-    await waitFor(() => expect(counter).toHaveAccessibleName(/Uso de tokens: 20% \(1\.000 de 5\.000\) — Normal\. Limite pessoal: 5\.000\. Abrir extrato/));
+    await waitFor(() => expect(counter).toHaveAccessibleName(/Uso de tokens: 20%, restam 4\smil \(1\.000 de 5\.000 usados\) — Normal\. Limite pessoal: 5\.000\. Abrir extrato/));
     expect(screen.getByRole('tooltip')).toHaveTextContent('Limite pessoal: 5.000');
 
     // empty fields clear both settings
@@ -65,7 +65,7 @@ describe('PersonalLimit ("Meu limite")', () => {
     await userEvent.clear(warn);
     await userEvent.click(within(section).getByRole('button', { name: 'Salvar meu limite' }));
     await waitFor(() => expect(api.calls.filter((c) => c.method === 'PUT').at(-1)?.body).toEqual({ personalCap: null, warnPercent: null }));
-    await waitFor(() => expect(counter).toHaveAccessibleName(/\(1\.000 de 10\.000\) — Normal\. Abrir extrato/));
+    await waitFor(() => expect(counter).toHaveAccessibleName(/restam 9\smil \(1\.000 de 10\.000 usados\) — Normal\. Abrir extrato/));
   });
 
   it('shows the server error, in English', async () => {

@@ -42,7 +42,7 @@ describe('language and theme follow LibreChat', () => {
     });
     await waitFor(() => expect(btn).toHaveAccessibleName(/^Token usage: 50%/));
     await socket.emit('threshold', { userId: 'u1', threshold: 80, periodKey: '2026-11', balance: balance({ used: 8_000 }) });
-    const dialog = await screen.findByRole('dialog', { name: /You are close to your limit/ });
+    const dialog = await screen.findByRole('dialog', { name: /Your quota is almost used up/ });
     expect(dialog.closest('.sol-root')).toHaveAttribute('data-theme', 'dark');
     expect(dialog.closest('.sol-root')).toHaveAttribute('lang', 'en');
   });

@@ -48,7 +48,7 @@ function app() {
 async function blockedModal(socket: { emit: (e: 'blocked', p: { userId: string; reason: 'quota_exceeded'; balance: typeof blockedBalance }) => Promise<void> }) {
   await screen.findByTestId('solaris-counter');
   await socket.emit('blocked', { userId: 'u1', reason: 'quota_exceeded', balance: blockedBalance });
-  return screen.findByRole('alertdialog', { name: /Cota de tokens esgotada/ });
+  return screen.findByRole('alertdialog', { name: /Sua cota de tokens acabou/ });
 }
 
 describe('Quota requests (user)', () => {
@@ -65,7 +65,7 @@ describe('Quota requests (user)', () => {
     expect(amount).toHaveFocus(); // focus moves into the form
     expect(amount).toHaveValue('3000');
     expect(amount).toHaveAccessibleDescription(
-      'Sugestão pelo seu uso recente: 420 tokens/dia, 9 dias até a renovação. Pedidos de até 500 tokens são aprovados na hora (uma vez por período).',
+      'Sugerimos 3.000 tokens: você usa cerca de 420 por dia e faltam 9 dias para a renovação. Pedidos de até 500 tokens são aprovados na hora (uma vez por período).',
     );
     await userEvent.clear(amount);
     await userEvent.type(amount, '5000');
@@ -77,9 +77,6 @@ describe('Quota requests (user)', () => {
     expect(sent).toHaveTextContent('Você pediu 5.000 tokens em');
     expect(sent).toHaveTextContent('“fechamento do trimestre”');
     expect(api.calls.find((c) => c.method === 'POST' && c.path === ExtrasRoutes.myRequests)?.body).toEqual({ tokens: 5000, reason: 'fechamento do trimestre' });
-    // Esc still does not close the block modal
-    await userEvent.keyboard('{Escape}');
-    expect(screen.getByRole('alertdialog')).toBeInTheDocument();
 
     await userEvent.click(within(sent).getByRole('button', { name: 'Cancelar pedido' }));
     expect(await within(dialog).findByText('Pedido cancelado.')).toBeInTheDocument();
@@ -113,7 +110,7 @@ describe('Quota requests (user)', () => {
     await userEvent.clear(amount);
     await userEvent.type(amount, '12abc');
     await userEvent.click(within(dialog).getByRole('button', { name: 'Enviar pedido' }));
-    expect(within(dialog).getByRole('alert')).toHaveTextContent('Informe um número inteiro positivo.');
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('Informe um número inteiro maior que zero.');
     expect(api.calls.some((c) => c.method === 'POST')).toBe(false);
 
     await userEvent.clear(amount);
@@ -151,7 +148,7 @@ describe('Quota requests (user)', () => {
     const { socket } = renderSolaris(app(), { fetch: api.fetch, locale: 'en' });
     await screen.findByTestId('solaris-counter');
     await socket.emit('blocked', { userId: 'u1', reason: 'quota_exceeded', balance: blockedBalance });
-    const dialog = await screen.findByRole('alertdialog', { name: /Token quota used up/ });
+    const dialog = await screen.findByRole('alertdialog', { name: /Your token quota is used up/ });
     expect(await within(dialog).findByTestId('solaris-request-sent')).toHaveTextContent('You asked for 3,000 tokens');
 
     api.setOpen(null);

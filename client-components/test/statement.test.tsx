@@ -55,20 +55,20 @@ describe('StatementPanel', () => {
     expect(first?.query.get('cursor')).toBeNull();
 
     const totalsEl = screen.getByLabelText('Totais');
-    expect(totalsEl).toHaveTextContent('Requisições3');
+    expect(totalsEl).toHaveTextContent('Mensagens3');
     expect(totalsEl).toHaveTextContent('453');
     // The period's account: what the counter says (used since the last reset), not the filter's usage.
     expect(screen.getByTestId('solaris-statement-used')).toHaveTextContent('196');
     expect(screen.getByTestId('solaris-statement-balance')).toHaveTextContent('10.304');
 
     // chart: visible SVG + the numbers for screen readers
-    expect(await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' })).toHaveTextContent('19/11300');
+    expect(await screen.findByRole('table', { name: 'Uso por dia (tokens cobrados)' })).toHaveTextContent('19/11300');
 
     await userEvent.click(screen.getByRole('button', { name: 'Carregar mais' }));
     await waitFor(() => expect(within(table).getAllByTestId('solaris-statement-row')).toHaveLength(4));
     rows = within(table).getAllByTestId('solaris-statement-row');
     expect(rows[3]).toHaveTextContent('claude-3');
-    expect(within(rows[3] as HTMLElement).getByTitle('Valor estimado: o provedor não informou o uso exato')).toHaveTextContent('≈ estimado');
+    expect(within(rows[3] as HTMLElement).getByTitle('Valor estimado: o provedor do modelo não informou o uso exato')).toHaveTextContent('≈ estimado');
     expect(api.calls.filter((c) => c.path === ApiRoutes.statement).at(-1)?.query.get('cursor')).toBe('k2');
     expect(screen.queryByRole('button', { name: 'Carregar mais' })).toBeNull();
   });
@@ -79,20 +79,20 @@ describe('StatementPanel', () => {
     await screen.findByTestId('solaris-statement-table');
     await userEvent.selectOptions(screen.getByLabelText('Período'), 'all');
     await userEvent.type(screen.getByLabelText('Modelo'), 'nada');
-    await userEvent.type(screen.getByLabelText('Conversa (ID)'), 'conv-9');
+    await userEvent.type(screen.getByLabelText('ID da conversa'), 'conv-9');
     await userEvent.click(screen.getByRole('button', { name: 'Filtrar' }));
-    expect(await screen.findByText('Nenhuma requisição neste filtro.')).toBeInTheDocument();
+    expect(await screen.findByText('Nenhuma mensagem com estes filtros.')).toBeInTheDocument();
     const last = api.calls.filter((c) => c.path === ApiRoutes.statement).at(-1);
     expect(last?.query.get('model')).toBe('nada');
     expect(last?.query.get('conversationId')).toBe('conv-9');
     expect(last?.query.get('period')).toBeNull();
-    const csv = screen.getByRole('link', { name: /Exportar CSV/ });
+    const csv = screen.getByRole('link', { name: /Baixar planilha/ });
     expect(csv.getAttribute('href')).toBe('/solaris/api/statement.csv?model=nada&conversationId=conv-9');
     expect(csv).toHaveAttribute('download');
 
-    await userEvent.click(screen.getByRole('button', { name: 'Limpar' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Limpar filtros' }));
     await screen.findByTestId('solaris-statement-table');
-    expect(screen.getByRole('link', { name: /Exportar CSV/ }).getAttribute('href')).toBe('/solaris/api/statement.csv?period=2026-11');
+    expect(screen.getByRole('link', { name: /Baixar planilha/ }).getAttribute('href')).toBe('/solaris/api/statement.csv?period=2026-11');
   });
 
   it('shows the server error and retries', async () => {

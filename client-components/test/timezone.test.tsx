@@ -149,7 +149,7 @@ describe('dates in the deployment time zone', () => {
     expect(within(requests).getByRole('columnheader', { name: 'When (Brasília time)' })).toBeInTheDocument();
     expectInZone(within(requests).getByTestId('solaris-request-row'));
 
-    await userEvent.click(screen.getByRole('tab', { name: 'Webhooks' }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Integrations' }));
     const deliveries = await screen.findByTestId('solaris-deliveries-table');
     expect(within(deliveries).getByRole('columnheader', { name: 'When (Brasília time)' })).toBeInTheDocument();
     expectInZone(within(deliveries).getAllByRole('row')[1] as HTMLElement);
@@ -164,7 +164,7 @@ describe('dates in the deployment time zone', () => {
     await userEvent.click(screen.getByRole('tab', { name: 'Live' }));
     expect(screen.queryByTestId('solaris-live-zone')).toBeNull(); // nothing listed yet, nothing to caption
     await socket.emit('usage', { userId: 'u1', email: 'ana@ex.com', entry: entry(7, { createdAt: AT }), balance: balance({ used: 8_200 }) });
-    expect(screen.getByTestId('solaris-live-zone')).toHaveTextContent('Times (Brasília time)');
+    expect(screen.getByTestId('solaris-live-zone')).toHaveTextContent('Times are in Brasília time.');
     const feed = screen.getByTestId('solaris-live-feed');
     expect(feed).toHaveTextContent('11/20/26, 12:30 AM ana@ex.com · gpt-4o-mini');
     expect(feed).not.toHaveTextContent('11/19/26');
@@ -251,8 +251,8 @@ describe('the admin usage charts cover 30 calendar days of the deployment zone',
     });
     renderSolaris(<AdminTab />, { fetch: api.fetch });
     await userEvent.click(await screen.findByRole('tab', { name: 'Uso' }));
-    expect(await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' })).toHaveTextContent('26/11');
-    await screen.findByRole('table', { name: 'Uso por modelo (tokens ponderados)' });
+    expect(await screen.findByRole('table', { name: 'Uso por dia (tokens cobrados)' })).toHaveTextContent('26/11');
+    await screen.findByRole('table', { name: 'Uso por modelo (tokens cobrados)' });
     for (const path of [ApiRoutes.adminUsageDaily, ApiRoutes.adminUsageByModel]) {
       const calls = api.calls.filter((c) => c.path === path);
       // One request, with the deployment's days: none first with the browser's while the zone loaded.
@@ -316,8 +316,8 @@ describe('the daily charts show every calendar day, quiet ones at zero', () => {
     });
     renderSolaris(<AdminTab />, { fetch: api.fetch });
     await userEvent.click(await screen.findByRole('tab', { name: 'Uso' }));
-    await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' });
-    const { rows, bars } = chartBars('Uso diário (tokens ponderados)');
+    await screen.findByRole('table', { name: 'Uso por dia (tokens cobrados)' });
+    const { rows, bars } = chartBars('Uso por dia (tokens cobrados)');
     const days = calendarDays('2026-10-28', '2026-11-26');
     expect(days).toHaveLength(30);
     const pt = makeFormatters('pt-BR');
@@ -327,8 +327,8 @@ describe('the daily charts show every calendar day, quiet ones at zero', () => {
     expect(bars[0]?.height).toBeGreaterThan(0);
     expect(bars[29]?.height).toBe(120); // the larger day is the full height
     expect(bars.slice(1, 29).every((b) => b.height === 0)).toBe(true);
-    expect(bars[1]?.title).toBe(`29/10: 0 · ${pt.usd(0)}`);
-    expect(bars[29]?.title).toBe(`26/11: 1.234 · ${pt.usd(0.02)}`);
+    expect(bars[1]?.title).toBe(`29/10: 0 · ${pt.money(0)}`);
+    expect(bars[29]?.title).toBe(`26/11: 1.234 · ${pt.money(0.02)}`);
     // Nothing for 27/11 (already the day in UTC) nor 27/10.
     expect(rows.map(([d]) => d)).not.toContain('27/11');
     expect(rows.map(([d]) => d)).not.toContain('27/10');
@@ -344,17 +344,17 @@ describe('the daily charts show every calendar day, quiet ones at zero', () => {
       [`GET ${ApiRoutes.statement}`]: () => ({ items: [], nextCursor: null, totals: { requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 } }),
     });
     renderSolaris(<StatementPanel now={() => Date.parse(LATE)} />, { fetch: api.fetch });
-    await screen.findByRole('table', { name: 'Uso diário (tokens ponderados)' });
-    const { rows, bars } = chartBars('Uso diário (tokens ponderados)');
+    await screen.findByRole('table', { name: 'Uso por dia (tokens cobrados)' });
+    const { rows, bars } = chartBars('Uso por dia (tokens cobrados)');
     // 01/11 to today (26/11 in São Paulo): 26 buckets, not the 2 the server sent, none for the future.
     const pt = makeFormatters('pt-BR');
     const days = calendarDays('2026-11-01', '2026-11-26');
     expect(rows).toEqual(days.map((d) => [pt.day(d), d === '2026-11-01' ? '300' : d === '2026-11-20' ? '153' : '0']));
     expect(rows.filter(([, v]) => v === '0')).toHaveLength(24);
     expect(bars).toHaveLength(26);
-    expect(bars[0]?.title).toBe('01/11: 300 (2 req.)');
-    expect(bars[19]?.title).toBe('20/11: 153 (2 req.)');
-    expect(bars[25]?.title).toBe('26/11: 0 (0 req.)');
+    expect(bars[0]?.title).toBe('01/11: 300 tokens · 2 mensagens');
+    expect(bars[19]?.title).toBe('20/11: 153 tokens · 2 mensagens');
+    expect(bars[25]?.title).toBe('26/11: 0 tokens · 0 mensagens');
     expect(bars.filter((b) => b.height > 0)).toHaveLength(2);
   });
 
@@ -367,8 +367,8 @@ describe('the daily charts show every calendar day, quiet ones at zero', () => {
       [`GET ${ApiRoutes.statement}`]: () => ({ items: [], nextCursor: null, totals: { requests: 0, promptTokens: 0, completionTokens: 0, weightedTokens: 0, cost: 0 } }),
     });
     renderSolaris(<StatementPanel now={() => Date.parse(LATE)} />, { fetch: api.fetch });
-    expect(await screen.findByText('Sem dados no período.')).toBeInTheDocument();
-    expect(screen.queryByRole('table', { name: 'Uso diário (tokens ponderados)' })).toBeNull();
+    expect(await screen.findByText('Nenhum uso neste período.')).toBeInTheDocument();
+    expect(screen.queryByRole('table', { name: 'Uso por dia (tokens cobrados)' })).toBeNull();
   });
 
   it('periodDays: from the first day to today, the whole period once over, a week, the browser zone without one', () => {

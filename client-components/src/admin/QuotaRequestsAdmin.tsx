@@ -155,7 +155,7 @@ export function QuotaRequestsAdmin() {
       {list.isSuccess && items.length === 0 && <p className="sol-empty">{t.noRequests}</p>}
       {items.length > 0 && (
         <div className="sol-table-wrap">
-          <table className="sol-table" data-testid="solaris-requests-table">
+          <table className="sol-table sol-cards-narrow" data-testid="solaris-requests-table">
             <thead>
               <tr>
                 <th scope="col">{t.colUser}</th>
@@ -171,14 +171,14 @@ export function QuotaRequestsAdmin() {
                 const who = r.email ?? r.name ?? r.userId;
                 return (
                   <tr key={r.id} data-testid="solaris-request-row">
-                    <td>{who}</td>
-                    <td className="sol-num">{fmt.number(r.tokens)}</td>
-                    <td>{r.reason ?? '—'}</td>
-                    <td>{fmt.dateTime(r.createdAt, timeZone)}</td>
-                    <td>
+                    <td className="sol-card-title" data-label={t.colUser}>{who}</td>
+                    <td className="sol-num" data-label={t.colAsked}>{fmt.number(r.tokens)}</td>
+                    <td data-label={t.colReason}>{r.reason ?? '—'}</td>
+                    <td data-label={fmt.zoneLabel(t.colWhen, timeZone)}>{fmt.dateTime(r.createdAt, timeZone)}</td>
+                    <td data-label={t.colStatus}>
                       <RequestStatus r={r} />
                     </td>
-                    <td>
+                    <td data-label="">
                       {r.status === 'pending' ? (
                         <span className="sol-row">
                           <button type="button" className="sol-btn sol-btn-small" onClick={() => start(r, true)} aria-label={`${t.approve}: ${who}`}>

@@ -5,6 +5,7 @@ import { useRemoveRolePlan, useRolePlans, useSetAutoApprove, useSetRolePlan } fr
 import { useSolaris } from '../provider';
 import { ErrorNote, positiveInt } from '../components/ui';
 import { useConfirmedAction } from './ConfirmDialog';
+import { planLabel } from './plan-label';
 
 /** Shared by both editors: ask → confirm → run; errors and "saved" shown in place. */
 function useConfirmed() {
@@ -44,7 +45,7 @@ export function RolePlansEditor() {
   };
   const planOptions = (plans.data ?? []).map((p) => (
     <option key={p.id} value={p.id}>
-      {p.name} ({fmt.compact(p.tokenLimit)})
+      {planLabel(p, t, fmt)}
     </option>
   ));
 
@@ -134,7 +135,7 @@ export function AutoApproveEditor() {
         // Shown when the server includes it in PlanDTO (optional field); otherwise the field starts empty.
         const current = (p as PlanDTO & { autoApproveTokens?: number | null }).autoApproveTokens;
         return (
-          <form key={p.id} className="sol-row" onSubmit={(e) => submit(e, p)} aria-label={`${t.autoApproveTitle}: ${p.name}`}>
+          <form key={p.id} className="sol-auto-row" onSubmit={(e) => submit(e, p)} aria-label={`${t.autoApproveTitle}: ${p.name}`}>
             <label>
               {t.autoApproveTokens(p.name)}
               <input

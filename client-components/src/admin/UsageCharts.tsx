@@ -56,7 +56,7 @@ export function UsageCharts({ now = () => Date.now() }: { now?: () => number }) 
         <BarChart
           caption={t.dailyChart}
           format={fmt.number}
-          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} · ${fmt.usd(d.cost)}` }))}
+          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} · ${fmt.money(d.cost)}` }))}
         />
       )}
       {models.isError && <ErrorNote error={models.error} onRetry={() => void models.refetch()} />}
@@ -65,7 +65,7 @@ export function UsageCharts({ now = () => Date.now() }: { now?: () => number }) 
           horizontal
           caption={t.modelChart}
           format={fmt.compact}
-          data={models.data.map((m) => ({ label: m.model, value: m.weightedTokens, title: `${m.model}: ${fmt.number(m.weightedTokens)} · ${fmt.number(m.requests)} req. · ${fmt.usd(m.cost)}` }))}
+          data={models.data.map((m) => ({ label: m.model, value: m.weightedTokens, title: `${m.model}: ${fmt.number(m.weightedTokens)} · ${fmt.number(m.requests)} ${t.requests.toLowerCase()} · ${fmt.money(m.cost)}` }))}
         />
       )}
     </div>
@@ -91,7 +91,7 @@ export function LiveFeed() {
         {feed.map((e) => (
           <li key={e.entry.id}>
             <span className="sol-muted">{fmt.dateTime(e.entry.createdAt, timeZone)}</span> <strong>{e.email ?? e.userId}</strong> · {e.entry.model} ·{' '}
-            {fmt.number(e.entry.weightedTokens)} tok · {fmt.percent(e.balance.percent)}
+            {fmt.number(e.entry.weightedTokens)} tokens · {fmt.percent(e.balance.percent)}
           </li>
         ))}
       </ol>

@@ -1,9 +1,10 @@
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useAdminUser, useAssignPlan, useGrantTokens, useOverrideLimit, usePlans, useResetUsage } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, StateBadge, UsageBar } from '../components/ui';
 import { StatementPanel } from '../components/StatementPanel';
 import { useConfirmedAction } from './ConfirmDialog';
+import { planLabel } from './plan-label';
 
 const positiveInt = (s: string): number | null => (/^\d+$/.test(s.trim()) && Number(s) > 0 ? Number(s) : null);
 
@@ -23,34 +24,43 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
   const [resetReason, setResetReason] = useState('');
   const [planId, setPlanId] = useState('');
   const { ask, fail, notes, dialog } = useConfirmedAction();
+  const hintId = useId();
 
   const u = user.data;
   const who = u?.email ?? u?.name ?? userId;
+  // The plan in effect (the balance's): the one assigned, else the role's or the default plan.
+  const effectiveId = u?.balance.planId ?? u?.planId ?? plans.data?.find((p) => p.isDefault)?.id ?? null;
+  const effective = plans.data?.find((p) => p.id === effectiveId);
   const invalid = () => fail(new Error(t.invalidNumber));
 
   const onGrant = (e: FormEvent) => {
     e.preventDefault();
     const n = positiveInt(tokens);
     if (n === null) return invalid();
-    ask(t.confirmGrant(fmt.number(n), who), () => grant.mutateAsync({ tokens: n, reason: grantReason.trim() || null }).then(() => setTokens('')));
+    ask(t.confirmGrant(fmt.number(n), who), () =>
+      grant.mutateAsync({ tokens: n, reason: grantReason.trim() || null }).then(() => {
+        setTokens('');
+        setGrantReason('');
+      }),
+    );
   };
   const onOverride = (e: FormEvent) => {
     e.preventDefault();
     const raw = limit.trim();
     const n = raw === '' ? null : /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (Number.isNaN(n)) return invalid();
-    ask(t.confirmOverride(n === null ? t.none : fmt.number(n), who), () => override.mutateAsync({ limit: n }));
+    ask(t.confirmOverride(n === null ? t.none : fmt.number(n), who), () => override.mutateAsync({ limit: n }).then(() => setLimit('')));
   };
   const onReset = (e: FormEvent) => {
     e.preventDefault();
-    ask(t.confirmReset(who), () => reset.mutateAsync({ reason: resetReason.trim() || null }));
+    ask(t.confirmReset(who), () => reset.mutateAsync({ reason: resetReason.trim() || null }).then(() => setResetReason('')));
   };
   const onPlan = (e: FormEvent) => {
     e.preventDefault();
-    const chosen = planId || u?.planId || '';
+    const chosen = planId || effectiveId || '';
     if (!chosen) return;
     const name = plans.data?.find((p) => p.id === chosen)?.name ?? chosen;
-    ask(t.confirmPlan(name, who), () => assign.mutateAsync({ planId: chosen }));
+    ask(t.confirmPlan(name, who), () => assign.mutateAsync({ planId: chosen }).then(() => setPlanId('')));
   };
 
   return (
@@ -71,7 +81,10 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
           <dl className="sol-totals">
             <div>
               <dt>{t.colPlan}</dt>
-              <dd>{u.planId ?? '—'}</dd>
+              <dd>
+                <span data-testid="solaris-user-plan">{effective?.name ?? effectiveId ?? '—'}</span>
+                {u.planId === null && effective?.isDefault && <span className="sol-tag">{t.planDefaultTag}</span>}
+              </dd>
             </div>
             <div>
               <dt>{t.limit}</dt>
@@ -112,7 +125,7 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
           </label>
           <label>
             {t.reason}
-            <input value={grantReason} onChange={(e) => setGrantReason(e.target.value)} maxLength={500} />
+            <input value={grantReason} onChange={(e) => setGrantReason(e.target.value)} maxLength={500} data-testid="solaris-grant-reason" />
           </label>
           <button type="submit" className="sol-btn sol-btn-primary">
             {t.grantAction}
@@ -122,9 +135,15 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
           <h4>{t.overrideTitle}</h4>
           <label>
             {t.limit}
-            <input inputMode="numeric" value={limit} onChange={(e) => setLimit(e.target.value)} placeholder={u?.limitOverride === null ? t.none : String(u?.limitOverride ?? '')} aria-describedby="sol-override-hint" />
+            <input
+              inputMode="numeric"
+              value={limit}
+              onChange={(e) => setLimit(e.target.value)}
+              placeholder={u?.limitOverride == null ? t.none : fmt.number(u.limitOverride)}
+              aria-describedby={hintId}
+            />
           </label>
-          <span id="sol-override-hint" className="sol-muted sol-small">
+          <span id={hintId} className="sol-muted sol-small">
             {t.overrideHint}
           </span>
           <button type="submit" className="sol-btn">
@@ -145,13 +164,13 @@ export function UserDetail({ userId, onBack }: { userId: string; onBack(): void 
           <h4>{t.planTitle}</h4>
           <label>
             {t.colPlan}
-            <select value={planId || u?.planId || ''} onChange={(e) => setPlanId(e.target.value)}>
+            <select value={planId || effectiveId || ''} onChange={(e) => setPlanId(e.target.value)}>
               <option value="" disabled>
                 —
               </option>
               {(plans.data ?? []).map((p) => (
                 <option key={p.id} value={p.id}>
-                  {p.name} ({fmt.compact(p.tokenLimit)} / {p.period})
+                  {planLabel(p, t, fmt)}
                 </option>
               ))}
             </select>

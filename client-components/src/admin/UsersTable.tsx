@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { useAdminUsers, useDeploymentTimeZone, type AdminSort } from '../hooks';
+import { useAdminUsers, useDeploymentTimeZone, usePlans, type AdminSort } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, StateBadge, UsageBar } from '../components/ui';
 
@@ -21,6 +21,9 @@ export function UsersTable({ onSelect }: { onSelect(userId: string): void }) {
   const items = users.data?.items ?? [];
   // "Last seen" in the deployment's zone (see useDeploymentTimeZone), named once in the column header.
   const timeZone = useDeploymentTimeZone();
+  const plans = usePlans();
+  const planName = (id: string | null) => plans.data?.find((p) => p.id === id)?.name ?? id ?? plans.data?.find((p) => p.isDefault)?.name ?? '—';
+  const lastSeenLabel = fmt.zoneLabel(t.colLastSeen, timeZone);
   return (
     <div className="sol-users">
       <div className="sol-filters" role="search">
@@ -47,14 +50,14 @@ export function UsersTable({ onSelect }: { onSelect(userId: string): void }) {
       {users.isSuccess && items.length === 0 && <p className="sol-empty">{t.noUsers}</p>}
       {items.length > 0 && (
         <div className="sol-table-wrap">
-          <table className="sol-table" data-testid="solaris-users-table">
+          <table className="sol-table sol-cards-narrow" data-testid="solaris-users-table">
             <thead>
               <tr>
                 <th scope="col">{t.colUser}</th>
                 <th scope="col">{t.colPlan}</th>
                 <th scope="col">{t.colUsage}</th>
                 <th scope="col">{t.colState}</th>
-                <th scope="col">{fmt.zoneLabel(t.colLastSeen, timeZone)}</th>
+                <th scope="col">{lastSeenLabel}</th>
               </tr>
             </thead>
             <tbody>
@@ -63,26 +66,26 @@ export function UsersTable({ onSelect }: { onSelect(userId: string): void }) {
                 const who = u.email ?? u.name ?? u.userId;
                 return (
                   <tr key={u.userId}>
-                    <td>
+                    <td className="sol-card-title" data-label={t.colUser}>
                       <button type="button" className="sol-link-btn" onClick={() => onSelect(u.userId)} aria-label={`${t.userDetail}: ${who}`}>
                         {who}
                       </button>
                       {u.name && u.email && <div className="sol-muted sol-small">{u.name}</div>}
                     </td>
-                    <td>
-                      {u.planId ?? '—'}
+                    <td data-label={t.colPlan}>
+                      {planName(b.planId ?? u.planId)}
                       {u.limitOverride !== null && <span className="sol-tag">{t.override}</span>}
                     </td>
-                    <td className="sol-usage-cell">
+                    <td className="sol-usage-cell" data-label={t.colUsage}>
                       <UsageBar percent={b.percent} state={b.state} label={`${who}: ${fmt.percent(b.percent)}`} />
                       <span className="sol-small">
                         {fmt.percent(b.percent)} · {fmt.compact(b.used)} / {fmt.compact(b.limit + b.granted)}
                       </span>
                     </td>
-                    <td>
+                    <td data-label={t.colState}>
                       <StateBadge state={b.state} />
                     </td>
-                    <td>{u.lastSeenAt ? fmt.dateTime(u.lastSeenAt, timeZone) : '—'}</td>
+                    <td data-label={lastSeenLabel}>{u.lastSeenAt ? fmt.dateTime(u.lastSeenAt, timeZone) : '—'}</td>
                   </tr>
                 );
               })}

@@ -136,7 +136,7 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpointDTO[] }) {
       {q.isSuccess && q.data.length === 0 && <p className="sol-empty">{t.noDeliveries}</p>}
       {(q.data ?? []).length > 0 && (
         <div className="sol-table-wrap">
-          <table className="sol-table" data-testid="solaris-deliveries-table">
+          <table className="sol-table sol-cards-narrow" data-testid="solaris-deliveries-table">
             <thead>
               <tr>
                 <th scope="col">{fmt.zoneLabel(t.colWhen, timeZone)}</th>
@@ -150,13 +150,13 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpointDTO[] }) {
             <tbody>
               {(q.data ?? []).map((d) => (
                 <tr key={d.id}>
-                  <td>{fmt.dateTime(d.createdAt, timeZone)}</td>
-                  <td>{nameOf(d.endpointId)}</td>
-                  <td>
+                  <td className="sol-card-title" data-label={fmt.zoneLabel(t.colWhen, timeZone)}>{fmt.dateTime(d.createdAt, timeZone)}</td>
+                  <td data-label={t.colEndpoint}>{nameOf(d.endpointId)}</td>
+                  <td data-label={t.colEvent}>
                     <code>{d.eventType}</code>
                   </td>
-                  <td className="sol-num">{d.attempt}</td>
-                  <td>
+                  <td className="sol-num" data-label={t.colAttempt}>{d.attempt}</td>
+                  <td data-label={t.colResult}>
                     <span className="sol-status" data-status={d.ok ? 'approved' : 'denied'}>
                       <span aria-hidden="true">{d.ok ? '✓ ' : '✕ '}</span>
                       {d.ok ? t.whOk : t.whFailed}
@@ -164,7 +164,7 @@ function Deliveries({ endpoints }: { endpoints: WebhookEndpointDTO[] }) {
                     </span>
                     {d.error && <div className="sol-small sol-muted">{d.error}</div>}
                   </td>
-                  <td className="sol-num">{fmt.number(d.durationMs)} ms</td>
+                  <td className="sol-num" data-label={t.colDuration}>{fmt.number(d.durationMs)} ms</td>
                 </tr>
               ))}
             </tbody>
@@ -214,7 +214,7 @@ export function WebhooksAdmin() {
       {hooks.isSuccess && endpoints.length === 0 && <p className="sol-empty">{t.noWebhooks}</p>}
       {endpoints.length > 0 && (
         <div className="sol-table-wrap">
-          <table className="sol-table" data-testid="solaris-webhooks-table">
+          <table className="sol-table sol-cards-narrow" data-testid="solaris-webhooks-table">
             <thead>
               <tr>
                 <th scope="col">{t.whName}</th>
@@ -230,22 +230,22 @@ export function WebhooksAdmin() {
             <tbody>
               {endpoints.map((e) => (
                 <tr key={e.id} data-testid="solaris-webhook-row">
-                  <td>
+                  <td className="sol-card-title" data-label={t.whName}>
                     {e.name || '—'}
                     {e.source === 'env' && <span className="sol-tag">{t.whSourceEnv}</span>}
                   </td>
-                  <td>
+                  <td data-label={t.whUrl}>
                     <code>{e.url}</code>
                   </td>
-                  <td className="sol-small">{e.events.length ? e.events.join(', ') : t.whAllEvents}</td>
-                  <td>{e.format === 'slack' ? t.whFormatSlack : t.whFormatJson}</td>
-                  <td>
+                  <td className="sol-small" data-label={t.whEvents}>{e.events.length ? e.events.join(', ') : t.whAllEvents}</td>
+                  <td data-label={t.whFormat}>{e.format === 'slack' ? t.whFormatSlack : t.whFormatJson}</td>
+                  <td data-label={t.colState}>
                     <span className="sol-status" data-status={e.active ? 'approved' : 'cancelled'}>
                       <span aria-hidden="true">{e.active ? '● ' : '○ '}</span>
                       {e.active ? t.whActive : t.whInactive}
                     </span>
                   </td>
-                  <td>
+                  <td data-label="">
                     <span className="sol-row">
                       <button
                         type="button"

@@ -9,8 +9,9 @@ import { ErrorNote, Notice, positiveInt } from './ui';
  * "Pedir mais tokens": amount pre-filled from the server's suggestion (recent daily use × days left),
  * a short reason, one open request at a time (a 409 shows the open one), cancel. Used in the block
  * modal and in the statement panel. The decision arrives live (`request_decided`, provider.tsx).
+ * `inline` (block modal): no heading or intro of its own (the modal already says it), just the button.
  */
-export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean }) {
+export function QuotaRequestSection({ startOpen = false, variant = 'card' }: { startOpen?: boolean; variant?: 'card' | 'inline' }) {
   const { t, fmt } = useSolaris();
   const suggestion = useRequestSuggestion();
   const openReq = useOpenRequest();
@@ -84,9 +85,20 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
   // An approval — live, or made while the user was away (a stored notice, shown at load) — keeps its place here too.
   const lastApproved = decision && decision.request.status === 'approved' && !open ? decision.request : null;
 
+  const inline = variant === 'inline';
+  // The hint names the very amount pre-filled; when that is the floor, it says so and what the pace alone would need.
+  const hint = s
+    ? (() => {
+        const days = t.days(s.daysLeft, fmt.number(s.daysLeft));
+        const need = s.avgDailyUse * s.daysLeft;
+        return s.tokens <= s.minimum && need < s.minimum
+          ? t.requestHintMin(fmt.number(s.tokens), fmt.number(s.avgDailyUse), days, fmt.number(need))
+          : t.requestHint(fmt.number(s.tokens), fmt.number(s.avgDailyUse), days);
+      })()
+    : '';
   return (
-    <section className="sol-card sol-request" aria-labelledby={`${hintId}-h`} data-testid="solaris-request">
-      <h3 id={`${hintId}-h`}>{t.requestTitle}</h3>
+    <section className={inline ? 'sol-request sol-request-inline' : 'sol-card sol-request'} aria-labelledby={inline ? undefined : `${hintId}-h`} aria-label={inline ? t.requestTitle : undefined} data-testid="solaris-request">
+      {!inline && <h3 id={`${hintId}-h`}>{t.requestTitle}</h3>}
       {suggestion.isError && <ErrorNote error={suggestion.error} onRetry={() => void suggestion.refetch()} />}
       {error !== null && <ErrorNote error={error} />}
       {notice && <Notice>{notice}</Notice>}
@@ -126,8 +138,8 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
             <input ref={firstFieldRef} inputMode="numeric" required value={tokens} onChange={(e) => setTokens(e.target.value)} aria-describedby={hintId} data-testid="solaris-request-tokens" />
           </label>
           {s && (
-            <p id={hintId} className="sol-muted sol-small">
-              {t.requestSuggested(fmt.number(s.avgDailyUse), fmt.number(s.daysLeft))}
+            <p id={hintId} className="sol-muted sol-small" data-testid="solaris-request-hint">
+              {hint}
               {s.autoApproveTokens !== null && s.autoApproveAvailable && ` ${t.requestAutoRule(fmt.number(s.autoApproveTokens))}`}
             </p>
           )}
@@ -146,9 +158,9 @@ export function QuotaRequestSection({ startOpen = false }: { startOpen?: boolean
         </form>
       ) : (
         <>
-          <p className="sol-muted sol-small">{t.requestIntro}</p>
+          {!inline && <p className="sol-muted sol-small">{t.requestIntro}</p>}
           <div className="sol-row">
-            <button type="button" className="sol-btn sol-btn-primary" onClick={() => setExpanded(true)} disabled={!s} data-testid="solaris-request-open">
+            <button type="button" className="sol-btn sol-btn-primary" onClick={() => setExpanded(true)} disabled={!s} data-testid="solaris-request-open" data-autofocus={inline ? true : undefined}>
               {t.requestTitle}
             </button>
           </div>

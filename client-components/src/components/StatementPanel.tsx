@@ -64,7 +64,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
   // One bar per day of the period so far, quiet days at zero (the server returns only days with usage).
   const days = range && balance && daily.data?.length ? fillDays(daily.data, periodDays(balance, now(), fmt), noUsage) : [];
 
-  const items = q.data?.pages.flatMap((p) => p.items) ?? [];
+  const items = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const totals = q.data?.pages[0]?.totals;
   const models = useMemo(() => Array.from(new Set(items.flatMap((i) => (i.kind === 'usage' ? [i.model] : [])))).sort(), [items]);
   const dl = `sol-models-${userId ?? 'me'}`;
@@ -92,7 +92,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
           <label>
             {t.filterPeriod}
             <select value={draft.period} onChange={(e) => setDraft({ ...draft, period: e.target.value as Draft['period'] })}>
-              <option value="current">{t.periodCurrent(balance?.periodKey ?? '…')}</option>
+              <option value="current">{balance ? fmt.period(balance) : '…'}</option>
               <option value="all">{t.periodAll}</option>
             </select>
           </label>
@@ -166,7 +166,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
           </div>
           <div>
             <dt>{t.colCost}</dt>
-            <dd>{fmt.usd(totals.cost)}</dd>
+            <dd>{fmt.money(totals.cost)}</dd>
           </div>
         </dl>
       )}
@@ -175,7 +175,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
         <BarChart
           caption={t.dailyChart}
           format={fmt.number}
-          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} (${fmt.number(d.requests)} req.)` }))}
+          data={days.map((d) => ({ key: d.day, label: fmt.day(d.day), value: d.weightedTokens, title: `${fmt.day(d.day)}: ${fmt.number(d.weightedTokens)} tokens · ${fmt.number(d.requests)} ${t.requests.toLowerCase()}` }))}
         />
       )}
 
@@ -184,7 +184,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
       {q.isSuccess && !items.some((i) => i.kind === 'usage') && <p className="sol-empty" role="status">{t.empty}</p>}
       {items.length > 0 && (
         <div className="sol-table-wrap" tabIndex={0} aria-label={t.statementTitle} role="region">
-          <table className="sol-table" data-testid="solaris-statement-table">
+          <table className="sol-table sol-cards-narrow" data-testid="solaris-statement-table">
             <thead>
               <tr>
                 <th scope="col">{fmt.zoneLabel(t.colDate, timeZone)}</th>
@@ -200,8 +200,10 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
               {items.map((e) =>
                 e.kind === 'usage' ? (
                   <tr key={e.id} data-testid="solaris-statement-row" data-kind={e.context === 'title' ? 'title' : 'usage'}>
-                    <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
-                    <td>
+                    <td className="sol-card-title" data-label={fmt.zoneLabel(t.colDate, timeZone)}>
+                      {fmt.dateTime(e.createdAt, timeZone)}
+                    </td>
+                    <td data-label={t.colModel}>
                       {e.model}
                       {e.context === 'title' && <span className="sol-tag">{t.lineTitle}</span>}
                       {e.estimated && (
@@ -210,24 +212,38 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
                         </span>
                       )}
                     </td>
-                    <td className="sol-num">{fmt.number(e.promptTokens)}</td>
-                    <td className="sol-num">{fmt.number(e.completionTokens)}</td>
-                    <td className="sol-num">{fmt.number(e.weightedTokens)}</td>
-                    <td className="sol-num">{fmt.usd(e.cost)}</td>
-                    <td className="sol-num">{fmt.number(e.balanceAfter)}</td>
+                    <td className="sol-num" data-label={t.colPrompt}>
+                      {fmt.number(e.promptTokens)}
+                    </td>
+                    <td className="sol-num" data-label={t.colCompletion}>
+                      {fmt.number(e.completionTokens)}
+                    </td>
+                    <td className="sol-num" data-label={t.colWeighted}>
+                      {fmt.number(e.weightedTokens)}
+                    </td>
+                    <td className="sol-num" data-label={t.colCost}>
+                      {fmt.money(e.cost)}
+                    </td>
+                    <td className="sol-num" data-label={t.colBalanceAfter}>
+                      {fmt.number(e.balanceAfter)}
+                    </td>
                   </tr>
                 ) : (
                   <tr key={e.id} data-testid="solaris-statement-row" data-kind={e.kind} className="sol-line-account">
-                    <td>{fmt.dateTime(e.createdAt, timeZone)}</td>
-                    <td colSpan={3}>
+                    <td className="sol-card-title" data-label={fmt.zoneLabel(t.colDate, timeZone)}>
+                      {fmt.dateTime(e.createdAt, timeZone)}
+                    </td>
+                    <td colSpan={3} data-label={t.colModel}>
                       <strong>{accountLineLabel(e, t)}</strong>
                       {accountLineDetail(e, fmt) && <span className="sol-muted"> · {accountLineDetail(e, fmt)}</span>}
                     </td>
-                    <td className="sol-num" aria-label={t.lineAmount}>
+                    <td className="sol-num" data-label={t.lineAmount}>
                       {e.kind === 'period_start' ? fmt.number(e.amount) : signed(e.amount, fmt)}
                     </td>
                     <td />
-                    <td className="sol-num">{fmt.number(e.balanceAfter)}</td>
+                    <td className="sol-num" data-label={t.colBalanceAfter}>
+                      {fmt.number(e.balanceAfter)}
+                    </td>
                   </tr>
                 ),
               )}

@@ -1,7 +1,12 @@
+import { useBalance } from '../hooks';
 import { useSolaris, useSolarisStore, acknowledgeWarning } from '../provider';
 import { SolDialog } from './ui';
 
-/** Opens on the server's `threshold` event (once per period and threshold, every tab); says what is left and when it resets. */
+/**
+ * Opens on the server's `threshold` event (once per period and threshold, every tab); says what is left and
+ * when it resets. The figures are the live balance's (the counter's): the event's snapshot was taken while
+ * other answers could still hold reservations, so it could say "3 left" when 8 were.
+ */
 export function UsageWarningModal() {
   const { t, fmt } = useSolaris();
   const warning = useSolarisStore((s) => s.warning);
@@ -11,7 +16,8 @@ export function UsageWarningModal() {
     if (warning) acknowledgeWarning(warning);
     dismiss();
   };
-  const b = warning?.balance;
+  const live = useBalance().data;
+  const b = warning ? (live && live.userId === warning.balance.userId ? live : warning.balance) : undefined;
   return (
     <SolDialog
       open={!!warning}

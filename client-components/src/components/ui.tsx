@@ -100,7 +100,7 @@ export function SolDialog({ open, onOpenChange, title, description, children, di
               e.preventDefault();
               returnFocus.current = deepActiveElement();
               const root = contentRef.current;
-              const preferred = root?.querySelector<HTMLElement>('[data-autofocus]') ?? (root ? tabbables(root)[0] : undefined);
+              const preferred = root?.querySelector<HTMLElement>('[data-autofocus]:not([disabled])') ?? (root ? tabbables(root)[0] : undefined);
               (preferred ?? root)?.focus();
             }}
             onCloseAutoFocus={(e) => {
@@ -164,98 +164,7 @@ export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => 
   );
 }
 
-export interface BarDatum {
-  /** Unique per bar (default: the label). */
-  key?: string;
-  label: string;
-  value: number;
-  title?: string;
-}
-
-/**
- * A small hand-made SVG bar chart (vertical, or horizontal for categories). Screen readers get the
- * numbers from a visually hidden table; sighted users get a <title> per bar.
- */
-export function BarChart({ data, caption, horizontal = false, format }: { data: BarDatum[]; caption: string; horizontal?: boolean; format(n: number): string }) {
-  const { t } = useSolaris();
-  if (data.length === 0)
-    return (
-      <figure className="sol-chart">
-        <figcaption>{caption}</figcaption>
-        <p className="sol-muted">{t.noData}</p>
-      </figure>
-    );
-  const max = Math.max(...data.map((d) => d.value), 1);
-  let svg: ReactNode;
-  if (horizontal) {
-    const rowH = 22;
-    const labelW = 120;
-    const width = 420;
-    const h = data.length * rowH;
-    svg = (
-      <svg viewBox={`0 0 ${width} ${h}`} width="100%" height={h} aria-hidden="true" focusable="false">
-        {data.map((d, i) => {
-          const w = Math.max(1, ((width - labelW - 70) * d.value) / max);
-          return (
-            <g key={d.key ?? d.label} transform={`translate(0 ${i * rowH})`}>
-              <title>{d.title ?? `${d.label}: ${format(d.value)}`}</title>
-              <text x={0} y={15} className="sol-chart-label">
-                {d.label.length > 18 ? `${d.label.slice(0, 17)}…` : d.label}
-              </text>
-              <rect x={labelW} y={4} width={w} height={rowH - 8} rx={3} className="sol-chart-bar" />
-              <text x={labelW + w + 6} y={15} className="sol-chart-value">
-                {format(d.value)}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
-    );
-  } else {
-    const h = 120;
-    const gap = 4;
-    // Bars at most 28 units wide: one day of data is a bar, not a wall.
-    const bw = Math.max(3, Math.min(28, 600 / data.length - gap));
-    const w = Math.max(120, data.length * (bw + gap));
-    svg = (
-      <svg viewBox={`0 0 ${w} ${h + 16}`} width={Math.min(w, 600)} height={h + 16} style={{ maxWidth: '100%' }} aria-hidden="true" focusable="false" preserveAspectRatio="xMinYMid meet">
-        <line x1={0} x2={w} y1={h} y2={h} className="sol-chart-axis" />
-        {data.map((d, i) => {
-          const bh = Math.max(d.value > 0 ? 1 : 0, (h * d.value) / max);
-          const x = i * (bw + gap);
-          return (
-            <g key={d.key ?? d.label}>
-              <title>{d.title ?? `${d.label}: ${format(d.value)}`}</title>
-              <rect x={x} y={h - bh} width={bw} height={bh} rx={2} className="sol-chart-bar" />
-              {(data.length <= 10 || i === 0 || i === data.length - 1) && (
-                <text x={x + bw / 2} y={h + 12} textAnchor="middle" className="sol-chart-label">
-                  {d.label}
-                </text>
-              )}
-            </g>
-          );
-        })}
-      </svg>
-    );
-  }
-  return (
-    <figure className="sol-chart">
-      <figcaption>{caption}</figcaption>
-      {svg}
-      <table className="sol-sr-only">
-        <caption>{caption}</caption>
-        <tbody>
-          {data.map((d) => (
-            <tr key={d.key ?? d.label}>
-              <th scope="row">{d.label}</th>
-              <td>{format(d.value)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </figure>
-  );
-}
+export { BarChart, type BarDatum } from './BarChart';
 
 /** A success line (icon + words: colour is not the only signal). */
 export function Notice({ children, testId }: { children: ReactNode; testId?: string }) {

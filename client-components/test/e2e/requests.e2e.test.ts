@@ -96,11 +96,11 @@ describe.skipIf(!hasChromium)('quota requests in a real browser against the demo
     const adminButton = admin.getByTestId('solaris-admin-button');
     await adminButton.click();
     const panel = admin.getByTestId('solaris-admin-panel');
-    await panel.getByRole('tab', { name: 'Webhooks' }).click();
+    await panel.getByRole('tab', { name: 'Integrações' }).click();
     const hookForm = panel.getByTestId('solaris-webhook-new');
     await hookForm.getByLabel('Nome').fill('ops');
     await hookForm.getByLabel('URL').fill(receiver!.url);
-    await hookForm.getByRole('button', { name: 'Adicionar endpoint' }).click();
+    await hookForm.getByRole('button', { name: 'Adicionar integração' }).click();
     await admin.getByTestId('solaris-confirm').getByRole('button', { name: 'Confirmar' }).click();
     const secretBox = panel.getByTestId('solaris-webhook-secret');
     await expect.poll(() => secretBox.isVisible(), { timeout: 10_000 }).toBe(true);
@@ -191,10 +191,10 @@ describe.skipIf(!hasChromium)('quota requests in a real browser against the demo
     await admin.screenshot({ path: join(ARTIFACTS, 'r6-admin-decided.png') });
 
     // webhooks: a test event from the admin tab; the delivery log lists every delivery
-    await panel.getByRole('tab', { name: 'Webhooks' }).click();
+    await panel.getByRole('tab', { name: 'Integrações' }).click();
     await panel.getByRole('button', { name: 'Enviar evento de teste: ops' }).click();
     await admin.getByTestId('solaris-confirm').getByRole('button', { name: 'Confirmar' }).click();
-    await expect.poll(() => panel.getByText(/Evento de teste enfileirado/).isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => panel.getByText(/Evento de teste na fila de envio/).isVisible(), { timeout: 10_000 }).toBe(true);
     await expect.poll(() => receiver!.received.some((r) => r.type === 'test'), { timeout: 10_000 }).toBe(true);
     await panel.getByRole('button', { name: 'Atualizar' }).click();
     const log = panel.getByTestId('solaris-deliveries-table');

@@ -68,9 +68,7 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
       await page.waitForTimeout(300);
     }
     await expect.poll(() => blocked.isVisible(), { timeout: 5_000 }).toBe(true);
-    await page.keyboard.press('Escape'); // requires an explicit acknowledgement
-    expect(await blocked.isVisible()).toBe(true);
-    await blocked.getByRole('button', { name: 'Entendi, fechar' }).click();
+    await blocked.getByRole('button', { name: 'Entendi' }).click();
     await expect.poll(() => blocked.isVisible()).toBe(false);
 
     // reaching the limit: the next send is refused and the block modal comes back
@@ -88,7 +86,7 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
     expect(await statement.getByTestId('solaris-statement-balance').textContent()).toBe(
       await statement.getByTestId('solaris-statement-row').first().locator('td').last().textContent(),
     );
-    expect(await statement.getByLabel('Totais').textContent()).toContain(`Requisições${ok}`);
+    expect(await statement.getByLabel('Totais').textContent()).toContain(`Mensagens${ok}`);
     await page.screenshot({ path: join(ARTIFACTS, '04-statement.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => statement.isVisible()).toBe(false);
@@ -126,17 +124,17 @@ describe.skipIf(!hasChromium)('widget in a real browser against the demo', () =>
     await page.locator('#logout').click();
     await expect.poll(() => page.locator('#solaris-dock').evaluate((el) => getComputedStyle(el).visibility), { timeout: 10_000 }).toBe('hidden');
     await page.locator('[data-demo-user="demo-bruno"]').click();
-    await expect.poll(async () => ((await counter.getAttribute('aria-label')) ?? '').includes('(0 de 1.200)'), { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => ((await counter.getAttribute('aria-label')) ?? '').includes('(0 de 1.200 usados)'), { timeout: 15_000 }).toBe(true);
 
     // LibreChat switches to dark mode and English: the widget follows without reload
     await page.getByTestId('nav-user').click();
     await page.locator('#toggle-theme').click();
     await page.locator('#toggle-lang').click();
     await page.getByTestId('nav-user').click(); // closes the account menu
-    await expect.poll(async () => (await counter.getAttribute('aria-label')) ?? '', { timeout: 5_000 }).toMatch(/^Token usage: 0% \(0 of 1,200\)/);
+    await expect.poll(async () => (await counter.getAttribute('aria-label')) ?? '', { timeout: 5_000 }).toMatch(/^Token usage: 0%, 1.2K left \(0 of 1,200 used\)/);
     await counter.click();
     const stmtEn = page.getByRole('dialog', { name: 'Token statement' });
-    await expect.poll(() => stmtEn.getByText('No requests match this filter.').isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => stmtEn.getByText('No messages match these filters.').isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await page.locator('#solaris-layer').evaluate((h) => h.shadowRoot?.querySelector('.sol-overlay')?.getAttribute('data-theme'))).toBe('dark');
     await page.screenshot({ path: join(ARTIFACTS, '07-dark-english.png') });
 

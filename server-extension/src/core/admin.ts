@@ -342,8 +342,22 @@ export class AdminService {
   async auditLog(input: { cursor?: string; limit?: number } = {}): Promise<{ items: AuditEntryDTO[]; nextCursor: string | null }> {
     const limit = parseWith(z.number().int().min(1).max(200).default(50), input.limit);
     const before = input.cursor == null ? null : parseWith(z.string().regex(/^\d{1,18}$/, 'cursor must be a number'), input.cursor);
-    const { rows } = await this.pool.query<{ id: number; actor_id: string; actor_email: string | null; action: string; target_user_id: string | null; details: Record<string, unknown>; created_at: Date }>(
-      `SELECT * FROM audit_log WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2`,
+    // Who and whom by e-mail for the admin tab: the e-mail the actor had then, else LibreChat's cached one.
+    const { rows } = await this.pool.query<{
+      id: number;
+      actor_id: string;
+      actor_email: string | null;
+      action: string;
+      target_user_id: string | null;
+      target_email: string | null;
+      details: Record<string, unknown>;
+      created_at: Date;
+    }>(
+      `SELECT a.id, a.actor_id, coalesce(a.actor_email, ua.email) AS actor_email, a.action, a.target_user_id, ut.email AS target_email, a.details, a.created_at
+       FROM audit_log a
+       LEFT JOIN users_cache ua ON ua.user_id = a.actor_id
+       LEFT JOIN users_cache ut ON ut.user_id = a.target_user_id
+       WHERE ($1::bigint IS NULL OR a.id < $1) ORDER BY a.id DESC LIMIT $2`,
       [before, limit + 1],
     );
     const page = rows.slice(0, limit);
@@ -354,6 +368,7 @@ export class AdminService {
         actorEmail: r.actor_email,
         action: r.action,
         targetUserId: r.target_user_id,
+        targetEmail: r.target_email,
         details: r.details,
         createdAt: r.created_at.toISOString(),
       })),

@@ -18,9 +18,9 @@ export function demoPage(): string {
   :root { color-scheme: light; --bg:#fff; --bg2:#f4f4f5; --fg:#18181b; --muted:#71717a; --border:#e4e4e7; --accent:#10a37f; }
   html.dark { color-scheme: dark; --bg:#212121; --bg2:#171717; --fg:#ececec; --muted:#a1a1aa; --border:#3f3f46; }
   * { box-sizing: border-box; }
-  body { margin:0; font: 15px/1.5 ui-sans-serif, system-ui, sans-serif; background: var(--bg); color: var(--fg); height: 100vh; overflow: hidden; }
+  body { margin:0; font: 15px/1.5 ui-sans-serif, system-ui, sans-serif; background: var(--bg); color: var(--fg); height: 100vh; height: 100dvh; overflow: hidden; }
   .banner { height: 28px; display:flex; align-items:center; justify-content:center; gap:8px; background:#7c3aed; color:#fff; font-size:13px; font-weight:600; letter-spacing:.02em; }
-  .app { display:flex; height: calc(100vh - 28px); }
+  .app { display:flex; height: calc(100vh - 28px); height: calc(100dvh - 28px); position:relative; }
   .rail { width: 64px; background: var(--bg2); border-right:1px solid var(--border); display:flex; flex-direction:column; align-items:center; padding:10px 0; gap:10px; }
   .rail .logo { width:36px; height:36px; border-radius:10px; background:var(--accent); color:#fff; display:grid; place-items:center; font-weight:700; }
   .rail .spacer { flex:1; }
@@ -52,6 +52,23 @@ export function demoPage(): string {
   .login p { color: var(--muted); margin: 0 0 16px; }
   .login button { display:block; width:100%; margin: 8px 0; padding: 10px 12px; border-radius: 10px; border:1px solid var(--border); background: var(--bg2); color: var(--fg); font: inherit; text-align:left; cursor:pointer; }
   .login small { color: var(--muted); }
+  .menu-toggle { display:none; }
+  /* Phones and small tablets (LibreChat does the same): the conversation list becomes a drawer over the
+     chat, opened from the top bar, so the chat keeps the whole width; the rail stays (account button). */
+  @media (max-width: 767px) {
+    .banner { font-size:11px; padding:0 8px; text-align:center; overflow:hidden; white-space:nowrap; text-overflow:ellipsis; display:block; line-height:28px; }
+    .rail { width:52px; }
+    .menu { left:58px; }
+    .sidebar { position:absolute; z-index:15; top:0; bottom:0; left:52px; width:min(260px, calc(100vw - 72px)); background:var(--bg); box-shadow:0 6px 20px rgba(0,0,0,.25); }
+    .sidebar:not(.open) { display:none; }
+    .menu-toggle { display:inline-block; }
+    .topbar { padding:0 10px; }
+    .topbar select { min-width:0; max-width:calc(100vw - 190px); }
+    .messages { padding:12px 10px; }
+    .composer { padding:8px 10px 4px; }
+    .msg { max-width:92%; }
+  }
+  @media (max-width: 480px) { #share { display:none; } }
   [hidden] { display:none !important; }
 </style>
 </head>
@@ -74,12 +91,13 @@ export function demoPage(): string {
       <button role="menuitem" id="logout">Sair</button>
     </div>
   </nav>
-  <aside class="sidebar" aria-label="Conversas">
+  <aside class="sidebar" id="sidebar" aria-label="Conversas">
     <button id="new-chat">+ Nova conversa</button>
     <div id="conversations"></div>
   </aside>
   <main class="main">
     <div class="topbar">
+      <button class="menu-toggle" id="menu-toggle" type="button" aria-controls="sidebar" aria-expanded="false" aria-label="Conversas">☰</button>
       <select data-testid="model-selector-button" id="model" aria-label="Modelo">
         <option value="gpt-4o-mini">gpt-4o-mini (peso 1)</option>
         <option value="gpt-4o">gpt-4o (peso 2; 1,5 no plano Pro)</option>
@@ -171,6 +189,9 @@ export function demoPage(): string {
     } finally { $('demo-send').disabled = false; render(); $('demo-input').focus(); }
   };
   $('demo-input').addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('composer').requestSubmit(); } });
+  const drawer = (open) => { $('sidebar').classList.toggle('open', open); $('menu-toggle').setAttribute('aria-expanded', String(open)); };
+  $('menu-toggle').onclick = () => drawer(!$('sidebar').classList.contains('open'));
+  $('sidebar').addEventListener('click', (e) => { if (e.target.closest('button')) drawer(false); });
   $('new-chat').onclick = newChat;
   $('nav-user').onclick = () => { const m = $('account-menu'); m.hidden = !m.hidden; $('nav-user').setAttribute('aria-expanded', String(!m.hidden)); };
   $('logout').onclick = async () => { $('account-menu').hidden = true; await api('/demo/api/logout', {}); showLogin(); };

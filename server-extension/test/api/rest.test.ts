@@ -228,8 +228,10 @@ describe('REST API: admin', () => {
     for (const r of rows) expect([r.actor_id, r.actor_email]).toEqual([ADMIN, 'root@example.com']);
 
     const log = await call(api(ApiRoutes.adminAudit) + '?limit=2', { headers: H });
-    const logPage = log.json as { items: Array<{ action: string }>; nextCursor: string | null };
+    const logPage = log.json as { items: Array<{ action: string; actorEmail: string | null; targetEmail?: string | null }>; nextCursor: string | null };
     expect(logPage.items.map((i) => i.action)).toEqual(['reset', 'plan.assign']);
+    // the admin tab names who and whom by e-mail (the target's from LibreChat's cached user record)
+    expect(logPage.items[0]).toMatchObject({ actorEmail: 'root@example.com', targetEmail: 'bob@example.com' });
     expect(logPage.nextCursor).toMatch(/^\d+$/);
   });
 

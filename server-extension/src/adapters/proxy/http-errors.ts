@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { BalanceDTO, ErrorCode, QuotaExceededBody } from '@solaris/wire';
+import { coreFormats } from '@solaris/wire/format';
 
 /** OpenAI-shaped error body `{error: {message, type, code}}`: what every OpenAI client already parses. */
 export interface OpenAIErrorBody {
@@ -36,22 +37,18 @@ export function sendError(res: ServerResponse, status: number, code: ErrorCode |
   sendJson(res, status, openAIError(status, code, message), headers);
 }
 
-const resetFormats = new Map<string, Intl.DateTimeFormat>();
+const ptBR = coreFormats('pt-BR');
+/** Friendly pt-BR names of zones, said after a time: "01/01/2027, 00:00 (horário de Brasília)". Same as the widget's. */
+const ZONE_NAMES_PT: Record<string, string> = { 'America/Sao_Paulo': 'horário de Brasília' };
+
 /**
- * "dd/mm/aaaa hh:mm" of an instant in an IANA zone (the quota period's, `BalanceDTO.timeZone`), one formatter
- * per zone; a zone Intl does not know falls back to the process's. Used by every 402 message (proxy, gate).
+ * "dd/mm/aaaa, hh:mm" of an instant in an IANA zone (the quota period's, `BalanceDTO.timeZone`), through
+ * the shared formatter (`@solaris/wire/format`); a zone Intl does not know falls back to the process's.
+ * Used by every 402 message (proxy, gate).
  */
 export function formatResetPtBr(iso: string, timeZone: string): string {
-  let fmt = resetFormats.get(timeZone);
-  if (!fmt) {
-    try {
-      fmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone });
-    } catch {
-      fmt = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short' });
-    }
-    resetFormats.set(timeZone, fmt);
-  }
-  return fmt.format(new Date(iso));
+  const zone = ZONE_NAMES_PT[timeZone];
+  return zone ? `${ptBR.dateTime(iso, timeZone)} (${zone})` : ptBR.dateTime(iso, timeZone);
 }
 
 /**
@@ -74,8 +71,8 @@ export function quotaExceededBody(
   const when = formatResetPtBr(resetAt, timeZone);
   const message =
     reason === 'too_many_inflight'
-      ? 'Há respostas demais em andamento para este usuário. Aguarde uma terminar e tente de novo.'
-      : `Sua cota de tokens deste período acabou (${balance.percent}% usado). Ela renova em ${when}.`;
+      ? 'Há muitas respostas em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.'
+      : `Você usou ${ptBR.percent(balance.percent)} da sua cota de tokens deste período. Ela renova em ${when}.`;
   const flat = { type: 'token_balance' as const, balance: Math.max(0, balance.remaining), tokenCost, promptTokens };
   return {
     ...flat,
