@@ -45,6 +45,8 @@ interface RunResult {
   rssMb: number;
   idleCpuMsPerS: number;
   idleRedisPerS: number;
+  idleRedisMix: string;
+  redisMix: string;
   cpuMsPerChat: number;
   redisPerChat: number;
   seqP50: number;
@@ -71,12 +73,24 @@ function rssMb(pid: number): number {
   return Number(kb) / 1024;
 }
 
-/** Calls of every Redis command so far, minus the INFO calls this bench makes to read them. */
-async function redisCalls(r: Redis): Promise<number> {
+/** Calls per Redis command so far, without the INFO calls this bench makes to read them. */
+async function redisCalls(r: Redis): Promise<Map<string, number>> {
   const info = await r.info('commandstats');
-  let n = 0;
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') n += Number(m[2]);
-  return n;
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls.set(m[1]!, Number(m[2]));
+  return calls;
+}
+
+const total = (calls: Map<string, number>): number => [...calls.values()].reduce((a, b) => a + b, 0);
+
+/** "evalsha 2.00, xadd 1.00, …": commands per unit of work between two snapshots, most frequent first. */
+function perUnit(before: Map<string, number>, after: Map<string, number>, units: number): string {
+  return [...after]
+    .map(([cmd, n]) => [cmd, (n - (before.get(cmd) ?? 0)) / units] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`)
+    .join(', ');
 }
 
 function cpuPressure(): string {
@@ -170,10 +184,13 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
     await sleep(IDLE_SECONDS * 1000);
     const idleS = (performance.now() - idleT0) / 1000;
     const idleCpuMsPerS = (processCpuMs(pid) - idleCpu0) / idleS;
-    const idleRedisPerS = (await redisCalls(stats) - idleRedis0) / idleS;
+    const idleRedis1 = await redisCalls(stats);
+    const idleRedisPerS = (total(idleRedis1) - total(idleRedis0)) / idleS;
+    const idleRedisMix = perUnit(idleRedis0, idleRedis1, idleS);
 
     for (let i = 0; i < 30; i++) await chat(1 + (i % (USERS - 1))); // warm-up: JIT, pools, caches
     await sleep(500);
+    if (process.env.BENCH_MONITOR === '1' && withPlugin) await monitor(env.redis, () => chat(USERS - 1));
 
     // Sequential chats: CPU and Redis commands per chat (the settlements included), latency of the POST.
     const cpu0 = processCpuMs(pid);
@@ -182,7 +199,9 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
     for (let i = 0; i < CHATS; i++) seqMs.push(await chat(i % USERS));
     await sleep(600); // coalesced settlements (SOLARIS_LIBRECHAT_COALESCE_MS, default 250) finish
     const cpuMsPerChat = (processCpuMs(pid) - cpu0) / CHATS;
-    const redisPerChat = (await redisCalls(stats) - redis0) / CHATS;
+    const redis1 = await redisCalls(stats);
+    const redisPerChat = (total(redis1) - total(redis0)) / CHATS;
+    const redisMix = perUnit(redis0, redis1, CHATS);
 
     // 20 concurrent clients, closed loop.
     const concMs: number[] = [];
@@ -193,7 +212,7 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
       }),
     );
     return {
-      listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, cpuMsPerChat, redisPerChat,
+      listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, idleRedisMix, cpuMsPerChat, redisPerChat, redisMix,
       seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99),
     };
   } finally {
@@ -204,6 +223,17 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     stats.disconnect();
   }
+}
+
+/** BENCH_MONITOR=1: every Redis command one chat causes (after warm-up), in order — a diagnostic. */
+async function monitor(redis: RedisServer, work: () => Promise<unknown>): Promise<void> {
+  const mon = await redis.client().monitor();
+  const seen: string[] = [];
+  mon.on('monitor', (_time: string, args: string[]) => seen.push(args.map((a) => (a.length > 60 ? a.slice(0, 57) + '...' : a)).join(' ')));
+  await work();
+  await sleep(800);
+  mon.disconnect();
+  console.error(`  one chat, ${seen.length} Redis commands:\n    ${seen.join('\n    ')}`);
 }
 
 const median = (xs: number[]): number => pct(xs, 0.5);
@@ -225,7 +255,8 @@ async function main(): Promise<void> {
   await conn.close();
   const env: Env = {
     mongoUri: mongo.uri, db, redis, users,
-    register: join(build, 'librechat-plugin', 'register.cjs'),
+    // BENCH_PLUGIN=dev: the repo's dev build (dist/plugin, readable names in a CPU profile) instead of the operators' bundle.
+    register: process.env.BENCH_PLUGIN === 'dev' ? join(ROOT, 'librechat-plugin', 'register.cjs') : join(build, 'librechat-plugin', 'register.cjs'),
     cwd: hostCwd({ JWT_SECRET, JWT_REFRESH_SECRET: JWT_SECRET + '-refresh' }),
     tokens: users.map((id, i) => accessToken(JWT_SECRET, { id, email: `u${i}@bench.test` }, 3_600)),
   };
@@ -247,8 +278,9 @@ async function main(): Promise<void> {
     rmSync(build, { recursive: true, force: true });
     rmSync(env.cwd, { recursive: true, force: true });
   }
-  const m = (k: keyof RunResult) => [median(results.off.map((x) => x[k])), median(results.on.map((x) => x[k]))] as const;
-  const line = (label: string, k: keyof RunResult, target: string, digits: number, ok: (a: number) => boolean) => console.log(row(label, ...m(k), target, digits, ok));
+  type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix'>;
+  const m = (k: Num) => [median(results.off.map((x) => x[k])), median(results.on.map((x) => x[k]))] as const;
+  const line = (label: string, k: Num, target: string, digits: number, ok: (a: number) => boolean) => console.log(row(label, ...m(k), target, digits, ok));
   console.log(`${'median of the rounds'.padEnd(34)} ${'without'.padStart(10)} ${'with'.padStart(10)} ${'added'.padStart(10)}   target`);
   line('CPU per chat, server process (ms)', 'cpuMsPerChat', '≤ 0.5', 3, (a) => a <= 0.5);
   line('Redis commands per chat', 'redisPerChat', '≤ 4', 2, (a) => a <= 4);
@@ -264,6 +296,8 @@ async function main(): Promise<void> {
   line('idle CPU (ms per s)', 'idleCpuMsPerS', '~0', 2, (a) => a <= 0.5);
   line('idle Redis commands per s', 'idleRedisPerS', '~0', 2, (a) => a <= 0.1);
   line('first chat after start (ms)', 'firstChatMs', '≤ 5', 1, (a) => a <= 5);
+  console.log(`Redis per chat (with, last run): ${results.on.at(-1)?.redisMix}`);
+  console.log(`Redis per idle second (with, last run): ${results.on.at(-1)?.idleRedisMix}`);
   console.log(`CPU pressure at the end ${cpuPressure()}`);
 }
 

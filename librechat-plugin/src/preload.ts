@@ -20,6 +20,7 @@ import { createGateMatcher } from './lib/paths';
 import { startRuntime, type PluginRuntime } from './lib/runtime';
 import { registerTransactionHook, TransactionMeter } from './lib/transaction-meter';
 import { errorMessage, log } from './lib/log';
+import { warmTokenizers } from './lib/warm-up';
 
 export interface InstallOptions {
   env?: NodeJS.ProcessEnv;
@@ -150,7 +151,10 @@ export function install(opts: InstallOptions = {}): Installed {
     onServer(server: Server) {
       const started = runtime();
       started.then(
-        (rt) => rt.server.attach(server),
+        (rt) => {
+          rt.server.attach(server);
+          warmTokenizers();
+        },
         () => undefined, // already logged
       );
       closeOnSignals(async () => {

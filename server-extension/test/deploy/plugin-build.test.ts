@@ -4,13 +4,13 @@
  * names, require no npm package except LibreChat's own mongoose, and load with `node --require` in the
  * LibreChat-shaped host.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPluginFolder, ROOT } from './build-output';
 import { createTestDb, type TestDb } from '../helpers/infra';
-import { HOST_ENTRY, hostCwd, startMongo, type Mongo } from '../../../librechat-plugin/test/helpers';
+import { accessToken, BROWSER_UA, HOST_ENTRY, hostCwd, startMongo, type Mongo } from '../../../librechat-plugin/test/helpers';
 
 const ALLOWED_EXTERNALS = new Set(['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate']);
 
@@ -49,6 +49,17 @@ describe('plugin build (dist/solaris)', () => {
     expect(manifest.totalBytes).toBeLessThan(20 * 1024 * 1024);
   });
 
+  it('keeps the tokenizer rank tables out of the preload: tokenizer/<encoding>.cjs, required on first use', () => {
+    // They were ~3.7 MB of the 7.4 MB preload (~1 s of LibreChat's start-up, bench:gate).
+    expect(statSync(join(build.dir, 'dist', 'plugin', 'preload.cjs')).size).toBeLessThan(5 * 1024 * 1024);
+    const probe = (code: string) => execFileSync(process.execPath, ['-e', code], { cwd: build.dir, encoding: 'utf8' }).trim();
+    const preload = JSON.stringify(join(build.dir, 'dist', 'plugin', 'preload.cjs'));
+    expect(probe(`require(${preload}); console.log(Object.keys(require.cache).filter((f) => f.includes('tokenizer')).length)`)).toBe('0');
+    for (const enc of ['o200k_base', 'cl100k_base']) {
+      expect(probe(`console.log(require(${JSON.stringify(join(build.dir, 'tokenizer', enc + '.cjs'))}).countTokens('hello world'))`)).toBe('2');
+    }
+  });
+
   describe('loads with node --require in the LibreChat-shaped host', () => {
     let mongo: Mongo;
     let db: TestDb;
@@ -82,7 +93,14 @@ describe('plugin build (dist/solaris)', () => {
         });
         const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
         expect(html).toContain('/solaris/widget.js');
-        expect(out).not.toMatch(/preload failed/i);
+        // A gated chat: the gate counts the prompt with the tokenizer loaded from tokenizer/ (lazily).
+        const chat = await fetch(`http://127.0.0.1:${port}/api/agents/chat/FakeAI`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA, Authorization: `Bearer ${accessToken('jwt-secret-for-build-test', { id: '65f0c0ffee0000000000beef' })}` },
+          body: JSON.stringify({ text: 'Olá, tudo bem?', model: 'gpt-4o', conversationId: 'c-build' }),
+        });
+        expect(chat.status).toBe(200);
+        expect(out).not.toMatch(/preload failed|tokenizer failed|Cannot find module/i);
       } finally {
         child.kill('SIGKILL');
       }

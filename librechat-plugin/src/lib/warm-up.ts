@@ -1,0 +1,23 @@
+import { countTextTokens } from './estimate';
+import { errorMessage, log } from './log';
+
+/**
+ * The operators' build loads the tokenizer's rank tables on first use (scripts/build-plugin.mjs), which keeps
+ * them out of LibreChat's start-up. Counting one word per encoding right after our runtime started loads them
+ * in the background, one encoding per macrotask, so no user's first chat waits for them.
+ */
+export function warmTokenizers(models: string[] = ['gpt-4o', 'gpt-4']): void {
+  const next = (i: number) => {
+    if (i >= models.length) return;
+    setTimeout(() => {
+      try {
+        countTextTokens('warm-up', models[i]!);
+      } catch (e) {
+        log.warn('Solaris: loading the tokenizer failed', { error: errorMessage(e) });
+        return;
+      }
+      next(i + 1);
+    }, 0).unref();
+  };
+  next(0);
+}
