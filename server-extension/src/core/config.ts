@@ -82,6 +82,10 @@ export const configSchema = z.object({
   REDIS_URL: optionalUrl.describe(
     'Redis connection string (hot counters, reservations, socket.io adapter). Unset: the Postgres store is used and realtime is single-process.',
   ),
+  SOLARIS_REDIS_MODE: z
+    .enum(['single', 'cluster'])
+    .default('single')
+    .describe('`cluster`: REDIS_URL is one node of a Redis Cluster (7+); the others are discovered from it (docs/operators.md, "Pointing at a Redis Cluster").'),
   SOLARIS_DATA_DIR: z.string().default('.solaris-data').describe('Folder of the embedded database when DATABASE_URL is unset.'),
   SOLARIS_TIMEZONE: z
     .string()

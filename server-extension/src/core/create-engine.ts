@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redis-client';
 import pg from 'pg';
 import type { SolarisConfig } from './config';
 import { openDatabase, type Database } from './db';
@@ -65,7 +66,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     }
   }
   const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
-  const redis = opts.redis === undefined ? (config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null) : opts.redis;
+  const redis = opts.redis === undefined ? (config.REDIS_URL ? createRedis({ ...config, REDIS_URL: config.REDIS_URL }, { maxRetriesPerRequest: 2 }) : null) : opts.redis;
   // Every replica drains the outbox (consumer group); the store stops the drainer when it closes.
   const outboxOpts = opts.outbox ?? true;
   const outbox =
