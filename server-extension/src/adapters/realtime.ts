@@ -76,8 +76,10 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     // Subscriber connections cannot run other commands: the adapter gets its own pair.
     // maxRetriesPerRequest: null — while Redis is down the adapter's own (un-awaited) psubscribe/publish calls
     // wait for the reconnect instead of rejecting unhandled, which would crash the host process (LibreChat).
-    const pub = duplicateRedis(opts.redis, { maxRetriesPerRequest: null });
-    const sub = duplicateRedis(opts.redis, { maxRetriesPerRequest: null }, true);
+    // No key prefix: ioredis prefixes SPUBLISH/SSUBSCRIBE channels (they are keys to a cluster) but reports
+    // messages under the prefixed name, which the adapter then does not recognise.
+    const pub = duplicateRedis(opts.redis, { maxRetriesPerRequest: null, keyPrefix: undefined });
+    const sub = duplicateRedis(opts.redis, { maxRetriesPerRequest: null, keyPrefix: undefined }, true);
     pub.on('error', (e) => logger?.warn('socket.io redis publisher error', { error: e }));
     sub.on('error', (e) => logger?.warn('socket.io redis subscriber error', { error: e }));
     extraClients.push(pub, sub);

@@ -198,7 +198,13 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): SolarisConfig {
   // An empty value means "not set": docker compose passes `${VAR:-}` through as '' (see docker-compose.override.yml).
   const result = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (result.success) return result.data;
+  if (result.success) {
+    if (result.data.SOLARIS_REDIS_MODE === 'cluster' && result.data.SOLARIS_SETTLE_ACK === 'outbox') {
+      // Its sweep and its append-only check see one node of the cluster (docs/operators.md, "Pointing at a Redis Cluster").
+      throw new ConfigError('Invalid configuration: SOLARIS_SETTLE_ACK=outbox is not supported with SOLARIS_REDIS_MODE=cluster; use SOLARIS_SETTLE_ACK=ledger');
+    }
+    return result.data;
+  }
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? 'environment');
   throw new ConfigError(`Invalid configuration: ${name} ${issue.message}`);
