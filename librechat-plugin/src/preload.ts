@@ -151,10 +151,7 @@ export function install(opts: InstallOptions = {}): Installed {
     onServer(server: Server) {
       const started = runtime();
       started.then(
-        (rt) => {
-          rt.server.attach(server);
-          warmTokenizers();
-        },
+        (rt) => rt.server.attach(server),
         () => undefined, // already logged
       );
       closeOnSignals(async () => {
@@ -164,6 +161,9 @@ export function install(opts: InstallOptions = {}): Installed {
       });
     },
   });
+
+  // The tokenizer tables load while LibreChat's start-up waits for its databases, not in this synchronous preload.
+  warmTokenizers();
 
   installed = { runtime, meter, registry };
   // Lets tests (and operators debugging NODE_OPTIONS) see whether this process took the preload.

@@ -3,8 +3,9 @@ import { errorMessage, log } from './log';
 
 /**
  * The operators' build loads the tokenizer's rank tables on first use (scripts/build-plugin.mjs), which keeps
- * them out of LibreChat's start-up. Counting one word per encoding right after our runtime started loads them
- * in the background, one encoding per macrotask, so no user's first chat waits for them.
+ * them out of the synchronous preload. Counting one word per encoding from timers loads them at the first
+ * turns of the event loop (while LibreChat's start-up awaits MongoDB and its other services), one encoding
+ * per macrotask, so no user's first chat waits for them.
  */
 export function warmTokenizers(models: string[] = ['gpt-4o', 'gpt-4']): void {
   const next = (i: number) => {
