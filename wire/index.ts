@@ -184,7 +184,11 @@ export interface QuotaExceededBody {
   balance: number;
   tokenCost: number;
   promptTokens: number;
-  code: 'quota_exceeded' | 'too_many_inflight';
+  /**
+   * Why it was refused. Not named `code`: LibreChat's client picks its error text by `json.code || json.type`, so
+   * any `code` other than 'token_balance' would make it show the raw JSON instead of its "Insufficient Funds" line.
+   */
+  reason: 'quota_exceeded' | 'too_many_inflight';
   message: string; // pt-BR
   resetAt: string; // ISO-8601
   percentUsed: number;
@@ -205,6 +209,11 @@ export interface ThresholdEventDTO {
   userId: string;
   threshold: number; // 80, 100, ...
   periodKey: string;
+  /**
+   * When it fired (ISO-8601). A threshold fires once per period and again after an admin reset, so the widget
+   * keys a dismissal on (period, threshold, firedAt): the same event twice is one warning, a re-fire is a new one.
+   */
+  firedAt?: string;
   balance: BalanceDTO;
 }
 
@@ -246,8 +255,8 @@ export const ApiRoutes = {
   adminReset: '/admin/users/:userId/reset', // POST {reason?} → BalanceDTO
   adminOverride: '/admin/users/:userId/limit', // PUT {limit: number|null} → BalanceDTO
   adminAssignPlan: '/admin/users/:userId/plan', // PUT {planId} → BalanceDTO
-  adminPlans: '/admin/plans', // GET → PlanDTO[]; POST PlanDTO → PlanDTO
-  adminPlan: '/admin/plans/:planId', // PUT PlanDTO → PlanDTO
+  adminPlans: '/admin/plans', // GET → PlanDTO[]; POST {id, name, tokenLimit, period, isDefault?, modelWeights?} → 201 PlanDTO
+  adminPlan: '/admin/plans/:planId', // PUT {name, tokenLimit, period, isDefault?, modelWeights?} → PlanDTO
   adminAudit: '/admin/audit', // GET ?cursor&limit → {items: AuditEntryDTO[], nextCursor}
   adminUsageDaily: '/admin/usage/daily', // GET ?from&to → DailyUsageDTO[]
   adminUsageByModel: '/admin/usage/models', // GET ?from&to → ModelUsageDTO[]

@@ -110,7 +110,8 @@ function throttle(fn: () => void, ms: number) {
   return Object.assign(run, { cancel: () => timer && clearTimeout(timer) });
 }
 
-const ackKey = (e: ThresholdEventDTO) => `solaris:warn-ack:${e.userId}:${e.periodKey}:${e.threshold}`;
+// firedAt: a threshold fires again in the same period after an admin reset; that is a new warning.
+const ackKey = (e: ThresholdEventDTO) => `solaris:warn-ack:${e.userId}:${e.periodKey}:${e.threshold}${e.firedAt ? ':' + e.firedAt : ''}`;
 
 export function acknowledgeWarning(e: ThresholdEventDTO): void {
   try {

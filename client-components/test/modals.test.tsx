@@ -55,6 +55,20 @@ describe('UsageWarningModal', () => {
     expect(await screen.findByRole('dialog', { name: /perto do limite/ })).toBeInTheDocument();
   });
 
+  it('shows the warning again when the threshold fires again in the same period (after an admin reset)', async () => {
+    const { socket } = renderSolaris(app(), { fetch: routes().fetch });
+    await screen.findByTestId('solaris-counter');
+    const first = { ...threshold(80, 8_200), firedAt: '2026-11-10T12:00:00.000Z' };
+    await socket.emit('threshold', first);
+    await screen.findByRole('dialog', { name: /perto do limite/ });
+    await userEvent.click(screen.getByRole('button', { name: 'Entendi' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    await socket.emit('threshold', first); // the same firing echoed: acknowledged already
+    expect(screen.queryByRole('dialog')).toBeNull();
+    await socket.emit('threshold', { ...threshold(80, 8_100), firedAt: '2026-11-20T09:30:00.000Z' });
+    expect(await screen.findByRole('dialog', { name: /perto do limite/ })).toBeInTheDocument();
+  });
+
   it('closes when another tab acknowledges it', async () => {
     const { socket } = renderSolaris(app(), { fetch: routes().fetch });
     await screen.findByTestId('solaris-counter');

@@ -62,7 +62,7 @@ export interface Host {
 }
 
 /** A LibreChat-shaped host with our preload, in `cwd` (where its `.env` lives, read by its dotenv). */
-export async function startHost(opts: { env: Record<string, string | undefined>; cwd: string; entry?: string }): Promise<Host> {
+export async function startHost(opts: { env: Record<string, string | undefined>; cwd: string; entry?: string; register?: string }): Promise<Host> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('VITEST') && k !== 'NODE_OPTIONS') env[k] = v;
   delete env.JWT_SECRET;
@@ -71,7 +71,7 @@ export async function startHost(opts: { env: Record<string, string | undefined>;
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const child = spawn(process.execPath, ['--require', REGISTER, opts.entry ?? HOST_ENTRY], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', opts.register ?? REGISTER, opts.entry ?? HOST_ENTRY], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

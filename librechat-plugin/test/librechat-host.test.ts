@@ -228,7 +228,8 @@ describe('gate in front of LibreChat chat routes', () => {
       const r = await post(path, { text: 'olá, tudo bem?', conversationId: 'new', model: 'fake-model' }, bearer(users.blocked));
       expect(r.status, path).toBe(402);
       const body = r.json as unknown as QuotaExceededBody;
-      expect(body).toMatchObject({ type: 'token_balance', balance: 0, code: 'quota_exceeded' });
+      expect(body).toMatchObject({ type: 'token_balance', balance: 0, reason: 'quota_exceeded' });
+      expect(body).not.toHaveProperty('code'); // LibreChat shows raw JSON for any code but token_balance
       expect(body.promptTokens).toBeGreaterThan(0);
       expect(body.tokenCost).toBeGreaterThan(body.promptTokens);
       // The reset moment in the deployment's zone (the period ends at local midnight), whatever the server's TZ.
@@ -271,7 +272,7 @@ describe('gate in front of LibreChat chat routes', () => {
     for (const path of ['/api/agents/v1/chat/completions', '/api/agents/v1/responses']) {
       const r = await post(path, body, { Authorization: `Bearer ${live}` });
       expect(r.status, path).toBe(402);
-      expect(r.json).toMatchObject({ type: 'token_balance', code: 'quota_exceeded' });
+      expect(r.json).toMatchObject({ type: 'token_balance', reason: 'quota_exceeded' });
     }
     // Unknown or expired keys are LibreChat's to refuse (the gate lets them through untouched).
     for (const k of [expired, unknown]) expect((await post('/api/agents/v1/chat/completions', body, { Authorization: `Bearer ${k}` })).status).toBe(401);
@@ -283,7 +284,8 @@ describe('gate in front of LibreChat chat routes', () => {
     expect((await post('/api/agents/chat/FakeAI', { text: 'dois', conversationId: 'cv-b' }, h)).status).toBe(200);
     const third = await post('/api/agents/chat/FakeAI', { text: 'três', conversationId: 'cv-c' }, h);
     expect(third.status).toBe(402);
-    expect(third.json).toMatchObject({ type: 'token_balance', code: 'too_many_inflight' });
+    expect(third.json).toMatchObject({ type: 'token_balance', reason: 'too_many_inflight' });
+    expect(third.json).not.toHaveProperty('code');
     const before = await admin.engine.balance(users.carol.id);
     expect(before.reserved).toBeGreaterThan(0);
 
@@ -352,6 +354,17 @@ describe('users, roles and sessions from LibreChat', () => {
     const gone = await fetch(`${host.url}/solaris/api/me`, { headers: { cookie: cookieOf(users.alice.id, sessions.aliceLoggedOut) } });
     expect(gone.status).toBe(401);
     await expect(connectSocket(cookieOf(users.alice.id, sessions.aliceLoggedOut))).rejects.toThrow();
+  });
+
+  it('refuses a cookie at once after LibreChat deletes its session (logout), API and socket handshake', async () => {
+    const sid = oid();
+    await conn.collection('sessions').insertOne({ _id: new Types.ObjectId(sid), user: new Types.ObjectId(users.bob.id), refreshTokenHash: 'h5', expiration: new Date(Date.now() + 3_600_000) });
+    const cookie = cookieOf(users.bob.id, sid);
+    expect((await fetch(`${host.url}/solaris/api/me`, { headers: { cookie } })).status).toBe(200);
+    (await connectSocket(cookie)).close();
+    await conn.collection('sessions').deleteOne({ _id: new Types.ObjectId(sid) }); // what LibreChat's logout does
+    expect((await fetch(`${host.url}/solaris/api/me`, { headers: { cookie } })).status).toBe(401);
+    await expect(connectSocket(cookie)).rejects.toThrow();
   });
 });
 

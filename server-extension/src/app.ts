@@ -28,7 +28,7 @@ export interface SolarisServerOptions {
   rateLimits?: RateLimitOptions;
   /** Personal caps, quota requests, role plans, webhooks (core/extras.ts): their API routes are mounted when set. */
   extras?: SolarisExtras;
-  /** Path of widget.js; default: env SOLARIS_WIDGET_FILE or the nearest `dist/widget/widget.js` upward. */
+  /** Path of widget.js; default: env SOLARIS_WIDGET_FILE, else the nearest `dist/widget/widget.js` or `widget/widget.js` upward. */
   widgetFile?: string;
   realtime?: Pick<RealtimeOptions, 'channelPrefix' | 'lookupEmail' | 'recheckMs'>;
 }
@@ -57,15 +57,20 @@ function here(): string {
   }
 }
 
-/** Finds dist/widget/widget.js: SOLARIS_WIDGET_FILE, else upward from this module and from the cwd. */
+/**
+ * Finds widget.js: SOLARIS_WIDGET_FILE, else upward from this module and from the cwd, in each folder
+ * `dist/widget/widget.js` (a checkout after `npm run build`) or `widget/widget.js` (the plugin folder operators
+ * copy, dist/solaris: its bundles sit in dist/plugin/ and server/, the widget in widget/).
+ */
 export function resolveWidgetFile(explicit?: string): string | null {
   const fromEnv = explicit ?? process.env.SOLARIS_WIDGET_FILE;
   if (fromEnv) return existsSync(fromEnv) ? resolve(fromEnv) : null;
   for (const start of [here(), process.cwd()]) {
     let dir = resolve(start);
     for (let i = 0; i < 8; i++) {
-      const candidate = join(dir, 'dist', 'widget', 'widget.js');
-      if (existsSync(candidate)) return candidate;
+      for (const candidate of [join(dir, 'dist', 'widget', 'widget.js'), join(dir, 'widget', 'widget.js')]) {
+        if (existsSync(candidate)) return candidate;
+      }
       const parent = dirname(dir);
       if (parent === dir) break;
       dir = parent;

@@ -297,6 +297,30 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
       expect((await t.engine.store.state(u, t.clock())).fired).toEqual([80, 100]);
     });
 
+    it('an admin reset re-arms the thresholds of the period: the 80 % warning fires again (issue #15 item 5)', async () => {
+      const u = await userOnMini();
+      const fired: number[] = [];
+      const onThreshold = (e: { userId: string; threshold: number }) => e.userId === u && fired.push(e.threshold);
+      t.engine.events.on('threshold', onThreshold);
+      t.clock.advance(1000);
+      try {
+        await settle(u, 'r1', 850, 0); // 85 %
+        expect(fired).toEqual([80]);
+        await t.engine.admin.reset({ userId: u, reason: 'suporte' }, ADMIN);
+        expect((await t.engine.store.state(u, t.clock())).fired).toEqual([]);
+        t.clock.advance(1000);
+        await settle(u, 'r2', 500, 0); // 50 % after the reset
+        expect(fired).toEqual([80]);
+        await settle(u, 'r3', 320, 0); // 82 %: warned again
+        expect(fired).toEqual([80, 80]);
+        await settle(u, 'r4', 10, 0); // still once per (reset-)period
+        expect(fired).toEqual([80, 80]);
+      } finally {
+        t.engine.events.off('threshold', onThreshold);
+        t.clock.advance(-2000);
+      }
+    });
+
     it('bad input is a typed error and never moves the counter', async () => {
       const u = await userOnMini();
       await settle(u, 'ok', 10, 0);

@@ -118,7 +118,7 @@ export function quotaExceededBody(outcome: string, balance: BalanceDTO, tokenCos
     balance: Math.max(0, balance.remaining),
     tokenCost,
     promptTokens,
-    code: tooMany ? 'too_many_inflight' : 'quota_exceeded',
+    reason: tooMany ? 'too_many_inflight' : 'quota_exceeded',
     message: tooMany
       ? 'Há respostas demais em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.'
       : `Sua cota de tokens deste período acabou. Ela será renovada em ${formatResetPtBr(balance.periodEnd, balance.timeZone || 'America/Sao_Paulo')}.`,

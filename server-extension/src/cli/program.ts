@@ -147,14 +147,18 @@ export function buildProgram(io: CliIO): Command {
     .command('set <id>')
     .description('create or update a plan')
     .requiredOption('--name <name>', 'display name')
-    .requiredOption('--limit <tokens>', 'tokens per period', wholeNumber('--limit', true))
+    // --token-limit = the API's `tokenLimit`; --limit is kept (hidden) for scripts written before it.
+    .option('--token-limit <tokens>', 'tokens per period (required)', wholeNumber('--token-limit', true))
+    .addOption(new Option('--limit <tokens>', 'old name of --token-limit').argParser(wholeNumber('--limit', true)).hideHelp())
     .addOption(new Option('--period <period>', 'period').choices(['month', 'week', 'day']).default('month'))
     .option('--default', 'make it the default plan (users without a plan)')
     .option('--weights <json>', 'model weights of this plan, e.g. \'{"gpt-4o*":2}\' (first match wins; {} clears; omitted: kept)', jsonObject('--weights'))
-    .action(async (id: string, opts: { name: string; limit: number; period: string; default?: boolean; weights?: Record<string, number> }) =>
+    .action(async (id: string, opts: { name: string; tokenLimit?: number; limit?: number; period: string; default?: boolean; weights?: Record<string, number> }) =>
       withEngine(async (rt) => {
+        const tokenLimit = opts.tokenLimit ?? opts.limit;
+        if (tokenLimit === undefined) throw new invalidInput("required option '--token-limit <tokens>' not specified");
         const plan = await rt.engine.admin.upsertPlan(
-          { id, name: opts.name, tokenLimit: opts.limit, period: opts.period, isDefault: Boolean(opts.default), modelWeights: opts.weights },
+          { id, name: opts.name, tokenLimit, period: opts.period, isDefault: Boolean(opts.default), modelWeights: opts.weights },
           ACTOR,
         );
         io.out(`saved: ${planLine(plan)}\n`);

@@ -130,7 +130,11 @@ export class AdminService {
     return this.refreshed(g.userId);
   }
 
-  /** Zeroes the user's usage for the current period (the ledger keeps every row; usage counts from now). */
+  /**
+   * Zeroes the user's usage for the current period (the ledger keeps every row; usage counts from now) and
+   * re-arms the period's thresholds: usage starts over, so the 80 % warning is due again (the audit row keeps
+   * the reset; the fired records only exist to fire each threshold once per period of usage).
+   */
   async reset(input: { userId: string; reason?: string | null }, actor: Actor): Promise<BalanceDTO> {
     const userId = parseWith(userIdSchema, input.userId);
     const reason = input.reason == null ? null : parseWith(z.string().max(500), input.reason);
@@ -140,6 +144,7 @@ export class AdminService {
         `INSERT INTO adjustments (user_id, kind, tokens, period_key, reason, created_by, created_at) VALUES ($1, 'reset', 0, $2, $3, $4, $5)`,
         [userId, periodKey, reason, actor.id, new Date(this.engine.clock())],
       );
+      await c.query(`DELETE FROM threshold_notifications WHERE user_id = $1 AND period_key = $2`, [userId, periodKey]);
       await this.audit(c, actor, 'reset', userId, { reason, periodKey });
     });
     return this.refreshed(userId);

@@ -263,14 +263,15 @@ export class QuotaEngine {
     const pct = usedPercentOf(state);
     const crossed = balance.thresholds.filter((t) => pct >= t && !state.fired.includes(t));
     for (const threshold of crossed) {
-      const { rowCount } = await this.db.pool.query(
-        `INSERT INTO threshold_notifications (user_id, period_key, threshold) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      const { rows } = await this.db.pool.query<{ created_at: Date }>(
+        `INSERT INTO threshold_notifications (user_id, period_key, threshold) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING created_at`,
         [state.userId, state.periodKey, threshold],
       );
       await this.store.markFired(state.userId, state.periodKey, threshold);
-      if (rowCount === 1) {
+      if (rows.length === 1) {
         this.logger?.info('threshold crossed', { userId: state.userId, threshold, periodKey: state.periodKey });
-        this.events.emit('threshold', { userId: state.userId, threshold, periodKey: state.periodKey, balance });
+        const firedAt = rows[0]!.created_at.toISOString();
+        this.events.emit('threshold', { userId: state.userId, threshold, periodKey: state.periodKey, firedAt, balance });
       }
     }
   }

@@ -22,7 +22,9 @@ export type FakeMode =
   /** Answers 500 with an OpenAI-shaped error. */
   | 'error-5xx'
   /** Like normal, plus `usage.cost` in the stream's usage chunk (LiteLLM include_cost_in_streaming_usage). */
-  | 'stream-cost';
+  | 'stream-cost'
+  /** Streams end with the usage chunk even when the caller did not ask (providers that always report usage). */
+  | 'usage-always';
 
 export interface FakeUpstreamOptions {
   port?: number;
@@ -47,10 +49,25 @@ export interface RecordedRequest {
   json: Record<string, unknown> | null;
 }
 
+/** One answer the fake served, with the usage it counted (reported to the caller or not). */
+export interface ServedAnswer {
+  path: string;
+  model: string;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  /** Whether the usage reached the caller (JSON `usage`, or the stream's usage chunk). */
+  usageReported: boolean;
+  /** The caller's `user` field (LibreChat sends its user id), when present. */
+  user: string | null;
+}
+
 export interface FakeUpstream {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** Every completed answer and the tokens it served (kept when `record` is on). */
+  served: ServedAnswer[];
   /** Streams the client (the proxy) hung up on before their end. */
   stats: { streamsAborted: number };
   /** Live options: tests switch `mode` / `chunkDelayMs` between requests. */
@@ -133,6 +150,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     costPerToken: opts.costPerToken ?? 0.000001,
   };
   const requests: RecordedRequest[] = [];
+  const served: ServedAnswer[] = [];
+  const recordServed = (path: string, json: Record<string, unknown>, stream: boolean, promptTokens: number, completionTokens: number, usageReported: boolean) => {
+    if (!options.record) return;
+    const user = typeof json.user === 'string' ? json.user : null;
+    served.push({ path, model: String(json.model), stream, promptTokens, completionTokens, usageReported, user });
+  };
   const stats = { streamsAborted: 0 };
 
   const server = createServer((req, res) => {
@@ -196,10 +219,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         ? { id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }] }
         : { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }] };
       if (mode !== 'no-usage') body.usage = usage;
+      recordServed(path, json, false, promptTokens, completionTokens, mode !== 'no-usage');
       return sendJson(res, 200, body, { 'x-litellm-call-id': callId, 'x-litellm-response-cost': String(cost), 'x-litellm-model-id': 'fake' });
     }
 
-    const includeUsage = mode !== 'no-usage' && (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const includeUsage = mode === 'usage-always' || (mode !== 'no-usage' && (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-litellm-call-id': callId });
     let aborted = false;
     res.once('close', () => {
@@ -223,6 +247,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       res.write(`data: ${JSON.stringify({ id, object: isChat ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: u })}\n\n`);
     }
     res.end('data: [DONE]\n\n');
+    recordServed(path, json, true, promptTokens, completionTokens, includeUsage);
   }
 
   function embeddings(res: ServerResponse, json: Record<string, unknown>, promptTokens: number, callId: string): void {
@@ -247,6 +272,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
     requests,
+    served,
     stats,
     options,
     close: () =>

@@ -199,6 +199,10 @@ describe('REST API: admin', () => {
     const created = await call(api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'week' }, H));
     expect([created.status, created.json]).toEqual([201, { id: 'pro', name: 'Pro', tokenLimit: 50_000, period: 'week', isDefault: false, modelWeights: {} }]);
     const dup = await call(api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'pro', name: 'Pro', tokenLimit: 1, period: 'week' }, H));
+    // `limit` (the CLI's old flag name) is named for what it should be (issue #15 item 11)
+    const wrongName = await call(api(ApiRoutes.adminPlans), jsonBody('POST', { id: 'max', name: 'Max', limit: 1, period: 'week' }, H));
+    expect([wrongName.status, code(wrongName)]).toEqual([400, 'invalid_input']);
+    expect(JSON.stringify(wrongName.json)).toContain('tokenLimit');
     expect([dup.status, code(dup)]).toEqual([409, 'conflict']);
     const updated = await call(api(ApiRoutes.adminPlan.replace(':planId', 'basic')), jsonBody('PUT', { name: 'Básico+', tokenLimit: 12_000, period: 'month' }, H));
     expect(updated.json).toEqual({ id: 'basic', name: 'Básico+', tokenLimit: 12_000, period: 'month', isDefault: true, modelWeights: {} });

@@ -93,7 +93,8 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
   });
 
   it('plans set / list, audited as actor cli', async () => {
-    const set = await run(['plans', 'set', 'pro', '--name', 'Profissional', '--limit', '2_000_000', '--period', 'week', '--weights', '{"gpt-4o*":2,"o1*":1.5}']);
+    // --token-limit is the API's tokenLimit (issue #15 item 11); --limit still works for older scripts.
+    const set = await run(['plans', 'set', 'pro', '--name', 'Profissional', '--token-limit', '2_000_000', '--period', 'week', '--weights', '{"gpt-4o*":2,"o1*":1.5}']);
     expect(set.code).toBe(0);
     expect(set.stdout).toMatch(/^saved: pro +Profissional +2\.000\.000 tokens \/ week +pesos\/weights: gpt-4o\*×2, o1\*×1\.5/);
     const list = await run(['plans', 'list', '--json']);
@@ -101,6 +102,11 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
       expect.arrayContaining([{ id: 'pro', name: 'Profissional', tokenLimit: 2_000_000, period: 'week', isDefault: false, modelWeights: { 'gpt-4o*': 2, 'o1*': 1.5 } }]),
     );
     expect(await audit('plan.upsert')).toMatchObject({ actor_id: 'cli', details: { id: 'pro', tokenLimit: 2_000_000 } });
+    const old = await run(['plans', 'set', 'lite', '--name', 'Lite', '--limit', '5000']);
+    expect(old.stdout).toMatch(/^saved: lite +Lite +5\.000 tokens \/ month/);
+    const help = await run(['plans', 'set', '--help']);
+    expect(help.stdout).toContain('--token-limit <tokens>');
+    expect(help.stdout).not.toContain('--limit <tokens>');
   });
 
   it('quota set by id, grant by email, then users list shows the new capacity', async () => {
@@ -148,6 +154,7 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
     [['report', '--month', '2026-13'], /--month must be YYYY-MM, got "2026-13"/],
     [['report'], /required option '--month <YYYY-MM>' not specified/],
     [['plans', 'set', 'Bad Id', '--name', 'x', '--limit', '5'], /id: lowercase letters/],
+    [['plans', 'set', 'p2', '--name', 'x'], /required option '--token-limit <tokens>' not specified/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--period', 'year'], /Allowed choices are month, week, day/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--weights', 'gpt-4o=2'], /--weights must be a JSON object/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--weights', '{"gpt-4o*":-1}'], /a weight must be positive/],

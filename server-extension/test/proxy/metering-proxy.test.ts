@@ -220,7 +220,8 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
     });
     expect(raw.status).toBe(402);
     const body = (await raw.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: 'token_balance', code: 'quota_exceeded', balance: 10, percentUsed: 0, resetAt: '2026-12-01T03:00:00.000Z' });
+    expect(body).not.toHaveProperty('code');
+    expect(body).toMatchObject({ type: 'token_balance', reason: 'quota_exceeded', balance: 10, percentUsed: 0, resetAt: '2026-12-01T03:00:00.000Z' });
     expect(body.message).toMatch(/cota/);
     expect((body.error as { code: string }).code).toBe('quota_exceeded');
   });
@@ -417,5 +418,20 @@ describe('metering proxy as a gate only (SOLARIS_METERING_SOURCE=librechat)', ()
       .chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'Olá' }], max_tokens: 100 })
       .catch((e: unknown) => e)) as APIError;
     expect(err.status).toBe(402);
+  });
+
+  it("passes the upstream's usage chunk to a client that did not ask, so LibreChat's own transactions carry exact usage", async () => {
+    // LibreChat never asks for usage on custom endpoints and estimates when none arrives (issue #15 item 3); LangChain
+    // reads `usage` from any chunk. The openai client does too: the last chunk has choices [] and the upstream's usage.
+    const stream = await s.client('gate-u3').chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'Conte até vinte.' }], stream: true });
+    const chunks = [];
+    for await (const ch of stream) chunks.push(ch);
+    const up = s.fake.requests.at(-1)!;
+    expect(up.json!.stream_options).toEqual({ include_usage: true });
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toMatchObject({ prompt_tokens: fakePromptTokens(up.json), completion_tokens: 20 });
+    expect(await s.ledgerCount('gate-u3')).toBe(0);
+    expect((await s.te.engine.balance('gate-u3')).reserved).toBe(0);
   });
 });

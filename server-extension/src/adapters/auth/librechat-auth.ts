@@ -27,7 +27,11 @@ export interface LibreChatAuthOptions {
   userDirectory?: UserDirectory;
   /** Default: process.env + LIBRECHAT_TEMP_CREDENTIALS_PATH, read at each request. */
   secrets?: () => JwtSecrets;
-  /** Lifetime of cached profile / session answers (default 5 s). */
+  /**
+   * Lifetime of cached profile answers and of "this session is gone" answers (default 5 s). A live session is
+   * never cached: a logged-out cookie must be refused at once, on every replica (LibreChat deletes the session
+   * document at logout; one lookup by _id per cookie-authenticated request or socket handshake).
+   */
   cacheTtlMs?: number;
   /** How often a user's users_cache row is refreshed by this process (default 5 min). */
   touchIntervalMs?: number;
@@ -104,8 +108,12 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
         const v = verify(raw, s.refresh);
         if (v && v.sessionId && OBJECT_ID_OR_UUID.test(v.sessionId)) {
           const sid = v.sessionId;
-          const alive = await sessions.get(`${v.id}:${sid}`, () => sessionChecker(v.id, sid));
-          if (alive) return { userId: v.id, via: 'cookie' };
+          const key = `${v.id}:${sid}`;
+          const alive = await sessions.get(key, () => sessionChecker(v.id, sid));
+          if (alive) {
+            sessions.delete(key); // only "gone" is remembered: it never comes back
+            return { userId: v.id, via: 'cookie' };
+          }
         }
       }
     }

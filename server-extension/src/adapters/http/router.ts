@@ -131,6 +131,14 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   }
   const csvLabel = (q: StatementQuery) => q.period ?? new Date(engine.clock()).toISOString().slice(0, 10);
 
+  /** A plan body that says `limit` (the CLI's old flag, the override's field) gets told the field's name. */
+  const planHint = (b: unknown): unknown => {
+    if (b && typeof b === 'object' && 'limit' in b && !('tokenLimit' in b)) {
+      throw invalid('A plan\'s limit is `tokenLimit` (tokens per period), not `limit`', { field: 'tokenLimit' });
+    }
+    return b;
+  };
+
   // ---------- the caller's own data ----------
   r.get(
     ApiRoutes.me,
@@ -252,7 +260,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     ApiRoutes.adminPlans,
     mutationLimiter,
     h(async (req, res) => {
-      const b = v.parse(v.planBody, body(req), 'body');
+      const b = v.parse(v.planBody, planHint(body(req)), 'body');
       const existing = await engine.admin.listPlans();
       if (existing.some((p) => p.id === b.id)) throw new SolarisError('conflict', `plan ${b.id} already exists; use PUT to change it`);
       res.status(201).json(await engine.admin.upsertPlan(b, actorOf(res)));
@@ -263,7 +271,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     mutationLimiter,
     h(async (req, res) => {
       const { planId } = v.parse(v.planIdParams, req.params, 'params');
-      const b = v.parse(v.planUpdateBody, body(req), 'body');
+      const b = v.parse(v.planUpdateBody, planHint(body(req)), 'body');
       if (b.id !== undefined && b.id !== planId) throw invalid('id in the body must match the path', { field: 'id' });
       const current = (await engine.admin.listPlans()).find((p) => p.id === planId);
       if (!current) throw new SolarisError('not_found', `plan ${planId} does not exist`);

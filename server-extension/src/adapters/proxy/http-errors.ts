@@ -79,7 +79,7 @@ export function quotaExceededBody(
   const flat = { type: 'token_balance' as const, balance: Math.max(0, balance.remaining), tokenCost, promptTokens };
   return {
     ...flat,
-    code: reason,
+    reason,
     message,
     resetAt,
     percentUsed: balance.percent,

@@ -417,7 +417,10 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
 
   /** SSE pass-through with backpressure; settles on end, on client abort and on mid-stream failure. */
   function relayStream(res: ServerResponse, body: Readable, m: Metered, clientAskedUsage: boolean, clientGone: () => boolean, headers: Record<string, string>): void {
-    const meter = new SseMeter(!clientAskedUsage);
+    // The usage chunk we asked for is cut out for a client that did not ask, unless another source meters from
+    // what the client records: LibreChat's transactions (source librechat) then carry the upstream's exact usage
+    // instead of LibreChat's own estimate (LangChain reads `usage` from any chunk; docs/librechat-integration.md).
+    const meter = new SseMeter(!clientAskedUsage && writesLedger);
     res.writeHead(200, { ...headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     let done = false;
     let waitingDrain = false;
