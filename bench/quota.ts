@@ -224,7 +224,7 @@ async function clusterVsSingle(db: Database): Promise<string[]> {
           let cpu = 0;
           let cmd = 0;
           for (const n of nodes) {
-            const info = await n.info();
+            const info = (await n.info('cpu')) + (await n.info('commandstats'));
             cpu += Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
             for (const m of info.matchAll(/^cmdstat_(?!info)[^:]+:calls=\d+,usec=(\d+)/gm)) cmd += Number(m[1]);
           }
