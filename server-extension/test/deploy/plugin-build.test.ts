@@ -10,6 +10,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPluginFolder, ROOT } from './build-output';
 import { createTestDb, type TestDb } from '../helpers/infra';
+import { startFakeUpstream } from '../../src/dev/fake-upstream';
+import { freePort } from '../../src/dev/free-port';
 import { accessToken, BROWSER_UA, HOST_ENTRY, hostCwd, startMongo, type Mongo } from '../../../librechat-plugin/test/helpers';
 
 const ALLOWED_EXTERNALS = new Set(['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate']);
@@ -59,6 +61,37 @@ describe('plugin build (dist/solaris)', () => {
       expect(probe(`console.log(require(${JSON.stringify(join(build.dir, 'tokenizer', enc + '.cjs'))}).countTokens('hello world'))`)).toBe('2');
     }
   });
+
+  it('the built standalone server (server/) finds tokenizer/ too: a proxied chat is estimated and served', async () => {
+    const [db, fake, port] = await Promise.all([createTestDb(), startFakeUpstream(), freePort()]);
+    const env = {
+      PATH: process.env.PATH ?? '', DATABASE_URL: db.childEnvUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+      SOLARIS_PROXY_KEY: 'build-test-proxy-key-0123456789', LITELLM_URL: fake.url, SOLARIS_MIGRATIONS_DIR: join(build.dir, 'migrations'),
+      JWT_SECRET: 'jwt-secret-for-build-test', JWT_REFRESH_SECRET: 'jwt-refresh-secret-for-build-test',
+    };
+    const child = spawn(process.execPath, [join(build.dir, 'server', 'standalone.cjs')], { cwd: build.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false))) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error('standalone did not start:\n' + out);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer build-test-proxy-key-0123456789', 'X-Solaris-User-Id': 'build-user' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Olá, tudo bem?' }], max_tokens: 16 }),
+      });
+      expect(r.status, await r.text()).toBe(200);
+      expect(out).not.toMatch(/Cannot find module/i);
+    } finally {
+      child.kill('SIGKILL');
+      await fake.close();
+      await db.drop();
+    }
+  }, 60_000);
 
   describe('loads with node --require in the LibreChat-shaped host', () => {
     let mongo: Mongo;
