@@ -298,7 +298,7 @@ async function main(): Promise<void> {
   const names = variants.map((v) => v.name);
   const med = (name: string, k: Num) => median(results.get(name)!.map((x) => x[k]));
   const cell = (n: number, digits: number) => fixed(n, digits).padStart(10);
-  console.log(`${'median of the rounds'.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
+  console.log(`${'median of rounds (2 rounds: the lower)'.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
   const line = (label: string, k: Num, target: string, digits: number, ok: (added: number) => boolean, baseline: Num = k) => {
     const base = med('without', baseline);
     const added = names.slice(1).map((n) => med(n, k) - base);
