@@ -7,7 +7,7 @@
  * physical ceiling, with the ratios to the targets of issue 2.
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), REDIS_URL (default redis://127.0.0.1:6379),
- * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=redis|postgres|outbox|ingest (that phase alone; BENCH_NO_DRAIN=1: outbox drainer off), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
+ * BENCH_SECONDS (per phase, default 8), BENCH_ONLY=redis|postgres|outbox|ingest|cluster (that phase alone; BENCH_NO_DRAIN=1: outbox drainer off), BENCH_APPENDFSYNC (outbox phase's Redis). Uses a fresh schema and a unique key prefix, removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,8 @@ import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/led
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { userKeys, type RedisQuotaStore } from '../server-extension/src/core/redis-quota-store';
 import { SettleOutbox } from '../server-extension/src/core/settle-outbox';
-import { startAofRedis } from '../server-extension/src/dev/redis-server';
+import { startAofRedis, startRedisServer } from '../server-extension/src/dev/redis-server';
+import { startRedisCluster } from '../server-extension/src/dev/redis-cluster';
 import { deleteRedisPrefix, pct } from './_shared';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -34,6 +35,13 @@ const AUTOPIPE = process.env.BENCH_AUTOPIPE === '1';
 const CALLERS = 32;
 const run = randomBytes(4).toString('hex');
 const ADMIN = { id: 'bench' };
+
+/** Called when the counted window opens and closes (CPU accounting of the cluster comparison). */
+interface Window {
+  open(): Promise<void> | void;
+  close(done: number): Promise<void> | void;
+}
+let measureWindow: Window | null = null;
 
 /** Runs `CALLERS` loops of `op` for `seconds` (after a short warm-up) and returns ops/s. */
 async function measure(seconds: number, op: (caller: number, i: number) => Promise<void>): Promise<number> {
@@ -47,11 +55,14 @@ async function measure(seconds: number, op: (caller: number, i: number) => Promi
     }
   });
   await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 250)));
+  const window = measureWindow;
+  await window?.open();
   counting = true;
   const started = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   counting = false;
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  await window?.close(done);
   stop = true;
   await Promise.all(loops);
   return done / elapsed;
@@ -71,7 +82,7 @@ const userOf = (caller: number, i: number) => `bench-user-${(caller * 7919 + i *
 /** settle() latency per store phase (ms): what a caller waits for its acknowledgement, under the 32-caller load. */
 const settleLatency = new Map<string, { p50: number; p99: number }>();
 
-async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, redis: Redis | null): Promise<number> {
+async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, redis: Redis | null, tag: string = kind): Promise<number> {
   const config = loadConfig({
     DATABASE_URL,
     SOLARIS_MAX_INFLIGHT: '1000',
@@ -95,7 +106,7 @@ async function engineBench(kind: 'redis' | 'postgres' | 'outbox', db: Database, 
   const settleMs: number[] = [];
   const rate = await measure(SECONDS, async (caller, i) => {
     const userId = userOf(caller, i);
-    const requestId = `${kind}-${run}-${caller}-${i}`;
+    const requestId = `${tag}-${run}-${caller}-${i}`;
     const r = await engine.reserve({ userId, requestId, estimate: 200 });
     if (!r.ok) {
       refused++;
@@ -192,6 +203,74 @@ async function luaPairBench(redis: Redis): Promise<number> {
   });
 }
 
+/**
+ * The Redis store (ledger ack) on one private redis-server and on a private 3-master Redis Cluster, alternating,
+ * 2 rounds each: decisions/s and CPU per decision by process — this Node process (process.cpuUsage) and Redis
+ * (INFO cpu of every node: the server's whole CPU; INFO commandstats usec: time inside commands).
+ */
+async function clusterVsSingle(db: Database): Promise<string[]> {
+  const [single, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+  const targets = [
+    { name: 'single node', client: () => new Redis(single.url, { maxRetriesPerRequest: 2 }), nodes: () => [single.client()] },
+    { name: '3-master cluster', client: () => cluster.client({ redisOptions: { maxRetriesPerRequest: 2 } }) as unknown as Redis, nodes: () => cluster.ports.map((port) => new Redis({ port, host: '127.0.0.1' })) },
+  ];
+  const results = new Map<string, { rate: number; nodeUs: number; redisUs: number; cmdUs: number }[]>(targets.map((t) => [t.name, []]));
+  try {
+    for (let round = 0; round < 2; round++) {
+      for (const t of round === 0 ? targets : [...targets].reverse()) {
+        const client = t.client();
+        const nodes = t.nodes();
+        const redisCpu = async () => {
+          let cpu = 0;
+          let cmd = 0;
+          for (const n of nodes) {
+            const info = (await n.info('cpu')) + (await n.info('commandstats'));
+            cpu += Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
+            for (const m of info.matchAll(/^cmdstat_(?!info)[^:]+:calls=\d+,usec=(\d+)/gm)) cmd += Number(m[1]);
+          }
+          return { cpuUs: cpu * 1e6, cmdUs: cmd };
+        };
+        let node0 = process.cpuUsage();
+        let redis0 = { cpuUs: 0, cmdUs: 0 };
+        let sample = { nodeUs: 0, redisUs: 0, cmdUs: 0, done: 0 };
+        measureWindow = {
+          async open() {
+            redis0 = await redisCpu();
+            node0 = process.cpuUsage();
+          },
+          async close(done) {
+            const node = process.cpuUsage(node0);
+            const redis1 = await redisCpu();
+            sample = { nodeUs: node.user + node.system, redisUs: redis1.cpuUs - redis0.cpuUs, cmdUs: redis1.cmdUs - redis0.cmdUs, done };
+          },
+        };
+        const rate = await engineBench('redis', db, client, `cmp${round}${targets.indexOf(t)}`);
+        measureWindow = null;
+        results.get(t.name)!.push({ rate, nodeUs: sample.nodeUs / sample.done, redisUs: sample.redisUs / sample.done, cmdUs: sample.cmdUs / sample.done });
+        client.disconnect();
+        for (const n of nodes) n.disconnect();
+      }
+    }
+  } finally {
+    measureWindow = null;
+    await single.stop();
+    await cluster.stop();
+  }
+  const med = (name: string, k: 'rate' | 'nodeUs' | 'redisUs' | 'cmdUs') => pct(results.get(name)!.map((r) => r[k]), 0.5);
+  const base = targets[0]!.name;
+  return [
+    'Redis store (ledger ack) on one redis-server vs a 3-master Redis Cluster, alternating, median of 2 runs each:',
+    ...targets.map((t) => {
+      const ratio = (k: 'rate' | 'nodeUs' | 'redisUs' | 'cmdUs') => (med(t.name, k) / med(base, k)).toFixed(2);
+      return (
+        `  ${t.name.padEnd(17)} ${Math.round(med(t.name, 'rate')).toLocaleString('en-US')} decisions/s (×${ratio('rate')}), CPU per decision: ` +
+        `Node ${med(t.name, 'nodeUs').toFixed(0)} µs (×${ratio('nodeUs')}), Redis ${med(t.name, 'redisUs').toFixed(0)} µs all nodes (×${ratio('redisUs')}), ` +
+        `of which in commands ${med(t.name, 'cmdUs').toFixed(0)} µs (×${ratio('cmdUs')})`
+      );
+    }),
+  ];
+}
+
 async function main() {
   const schema = `bench_${run}`;
   const admin = new pg.Client({ connectionString: DATABASE_URL });
@@ -227,6 +306,7 @@ async function main() {
         outbox: () => store('Redis store, outbox ack', 'outbox', aofRedis),
         postgres: () => store('Postgres store', 'postgres', null),
         ingest: async () => `ledger ingest 500-row batches: ×1 ${Math.round(await ledgerBatchBench(db, tz, 1))}, ×2 ${Math.round(await ledgerBatchBench(db, tz, 2))} rows/s`,
+        cluster: async () => (await clusterVsSingle(db)).join('\n'),
       };
       const phase = phases[only];
       if (!phase) throw new Error(`BENCH_ONLY must be one of ${Object.keys(phases).join(', ')}`);
@@ -287,6 +367,7 @@ async function main() {
     console.log(
       `Redis counters == ledger sum (ledger ack, outbox ack after the drain): ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s}; ${obCounted} vs ${ob[0]!.s})`}`,
     );
+    console.log((await clusterVsSingle(db)).join('\n'));
     console.log(`CPU pressure (PSI some avg10) before / after: ${pressureBefore} / ${cpuPressure()} — above ~20 % the box is shared and figures drop`);
     if (!consistent) process.exitCode = 1;
   } finally {

@@ -18,6 +18,7 @@
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 
 const args = process.argv.slice(2);
 const quiet = args.includes('--quiet');
@@ -36,6 +37,43 @@ const noEmbeddedDatabase = {
         "throw new Error('The Solaris plugin build has no embedded database: set DATABASE_URL to a PostgreSQL server (see docs/operators.md).');",
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * gpt-tokenizer's encodings (o200k, cl100k) are ~3.7 MB of rank tables: compiling and evaluating them took ~1 s
+ * of LibreChat's start-up and ~110 MB of RSS (bench:gate). They are built as separate files,
+ * `<out>/tokenizer/<encoding>.cjs`, loaded on first use: the import resolves to a shim whose exports are
+ * getters that require that file (export names read from the real module at build time, so any named import
+ * keeps working). Bundles live in `<out>/server/` and `<out>/dist/plugin/`: the shim looks one and two levels up.
+ */
+const lazyEncodings = new Map(); // encoding name -> module path
+const lazyTokenizerTables = {
+  name: 'lazy-tokenizer-tables',
+  setup(b) {
+    const req = createRequire(join(root, 'package.json'));
+    b.onResolve({ filter: /^gpt-tokenizer\/encoding\/[a-z0-9_]+$/ }, (a) => ({ path: a.path, namespace: 'lazy-tokenizer' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-tokenizer' }, (a) => {
+      const real = req.resolve(a.path);
+      const name = basename(a.path);
+      lazyEncodings.set(name, real);
+      const names = Object.keys(req(real)).filter((n) => n !== '__esModule' && n !== 'default');
+      const file = `tokenizer/${name}.cjs`;
+      return {
+        loader: 'js',
+        contents: [
+          "const { existsSync } = require('node:fs');",
+          "const { join } = require('node:path');",
+          'let real;',
+          'const load = () => {',
+          `  if (!real) { const f = [join(__dirname, '..', ${JSON.stringify(file)}), join(__dirname, '..', '..', ${JSON.stringify(file)})].find((p) => existsSync(p)); real = require(f ?? ${JSON.stringify(file)}); }`,
+          '  return real;',
+          '};',
+          "Object.defineProperty(exports, '__esModule', { value: true });",
+          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+        ].join('\n'),
+      };
+    });
   },
 };
 
@@ -93,12 +131,27 @@ const result = await build({
   legalComments: 'linked',
   metafile: true,
   external: ['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate'],
-  plugins: [noEmbeddedDatabase, workspaceSources],
+  plugins: [noEmbeddedDatabase, workspaceSources, lazyTokenizerTables],
   loader: { '.lua': 'text' },
   logLevel: quiet ? 'error' : 'warning',
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+if (lazyEncodings.size > 0) {
+  await build({
+    entryPoints: Object.fromEntries([...lazyEncodings].map(([name, path]) => [`tokenizer/${name}`, path])),
+    outdir: out,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'linked',
+    logLevel: quiet ? 'error' : 'warning',
+  });
+}
 
 cpSync(join(root, 'migrations'), join(out, 'migrations'), { recursive: true, filter: (src) => statSync(src).isDirectory() || src.endsWith('.sql') });
 const widget = join(root, 'dist', 'widget', 'widget.js');

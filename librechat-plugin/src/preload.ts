@@ -20,6 +20,7 @@ import { createGateMatcher } from './lib/paths';
 import { startRuntime, type PluginRuntime } from './lib/runtime';
 import { registerTransactionHook, TransactionMeter } from './lib/transaction-meter';
 import { errorMessage, log } from './lib/log';
+import { warmTokenizers } from './lib/warm-up';
 
 export interface InstallOptions {
   env?: NodeJS.ProcessEnv;
@@ -160,6 +161,9 @@ export function install(opts: InstallOptions = {}): Installed {
       });
     },
   });
+
+  // The tokenizer tables load while LibreChat's start-up waits for its databases, not in this synchronous preload.
+  warmTokenizers();
 
   installed = { runtime, meter, registry };
   // Lets tests (and operators debugging NODE_OPTIONS) see whether this process took the preload.

@@ -8,6 +8,7 @@ import { createStore } from '../src/core/create-engine';
 import type { SolarisConfig } from '../src/core/config';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { startAofRedis, type AofRedis } from '../src/dev/redis-server';
+import { startRedisCluster, type RedisClusterServer } from '../src/dev/redis-cluster';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
 
@@ -22,20 +23,26 @@ async function ledgerRows(t: TestEngine, userId: string) {
   return (await t.db.pool.query(`SELECT * FROM ledger WHERE user_id = $1 ORDER BY seq`, [userId])).rows;
 }
 
-/** `redis-outbox`: the Redis store with SOLARIS_SETTLE_ACK=outbox, on its own Redis with appendonly yes. */
-export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox') {
+/**
+ * `redis-outbox`: the Redis store with SOLARIS_SETTLE_ACK=outbox, on its own Redis with appendonly yes.
+ * `redis-cluster`: the Redis store on a real 3-master Redis Cluster (ioredis `Cluster`).
+ */
+export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox' | 'redis-cluster') {
   const store = variant === 'postgres' ? 'postgres' : 'redis';
   describe(`QuotaStore contract: ${variant}`, () => {
     let t: TestEngine;
     let aof: AofRedis | null = null;
+    let cluster: RedisClusterServer | null = null;
     let n = 0;
     const uid = () => `user-${store}-${++n}`;
 
     beforeAll(async () => {
       if (variant === 'redis-outbox') aof = await startAofRedis();
+      if (variant === 'redis-cluster') cluster = await startRedisCluster();
       t = await createTestEngine({
         store,
         redisUrl: aof?.url,
+        cluster: cluster ?? undefined,
         env: {
           SOLARIS_MODEL_WEIGHTS: '{"gpt-4o*":2}',
           SOLARIS_RESERVATION_TTL_MS: '60000',
@@ -49,6 +56,7 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
     afterAll(async () => {
       await t?.cleanup();
       await aof?.stop();
+      await cluster?.stop();
     });
 
     async function userOnMini() {

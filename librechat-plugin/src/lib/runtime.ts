@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../../server-extension/src/core/redis-client';
 import type { Mongoose } from 'mongoose';
 import { loadConfig, type SolarisConfig } from '../../../server-extension/src/core/config';
 import { createEngine, failFastWhenDisconnected, redisClientOptions, type EngineRuntime } from '../../../server-extension/src/core/create-engine';
@@ -45,7 +46,7 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
   if (config.REDIS_URL) {
     // Fail fast while Redis is down (SOLARIS_REDIS_TIMEOUT_MS per command, the fail mode then decides), keep
     // reconnecting in the background, log the outage once a minute.
-    redis = failFastWhenDisconnected(new Redis(config.REDIS_URL, { ...redisClientOptions(config), enableAutoPipelining: false }));
+    redis = failFastWhenDisconnected(createRedis({ ...config, REDIS_URL: config.REDIS_URL }, { ...redisClientOptions(config), enableAutoPipelining: false }));
     redis.on('error', (e: Error) => log.errorOnce('redis', 'Solaris: Redis unavailable', { error: e.message }));
   }
   const rt = await createEngine({ config, redis, logger, migrate: false });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server as IoServer, type Socket } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { duplicateRedis, isCluster } from '../core/redis-client';
 import type { Redis } from 'ioredis';
 import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type NoticeDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
 import type { QuotaEngine } from '../core/engine';
@@ -76,12 +77,18 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     // maxRetriesPerRequest: null — while Redis is down the adapter's own (un-awaited) psubscribe/publish calls
     // wait for the reconnect instead of rejecting unhandled, which would crash the host process (LibreChat).
     // Events wait for a reconnect rather than fail (no command timeout): a lost balance push is only a UI lag.
-    const pub = opts.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, enableOfflineQueue: true });
-    const sub = opts.redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, enableOfflineQueue: true });
+    // No key prefix: ioredis prefixes SPUBLISH/SSUBSCRIBE channels (they are keys to a cluster) but reports
+    // messages under the prefixed name, which the adapter then does not recognise.
+    const eventsOnly = { maxRetriesPerRequest: null, commandTimeout: undefined, enableOfflineQueue: true, keyPrefix: undefined };
+    const pub = duplicateRedis(opts.redis, eventsOnly);
+    const sub = duplicateRedis(opts.redis, eventsOnly, true);
     pub.on('error', (e) => logger?.warn('socket.io redis publisher error', { error: e }));
     sub.on('error', (e) => logger?.warn('socket.io redis subscriber error', { error: e }));
     extraClients.push(pub, sub);
-    io.adapter(createAdapter(pub, sub, { key: opts.channelPrefix ?? 'solaris-socket.io' }));
+    // Redis Cluster: sharded pub/sub (Redis 7 SPUBLISH): a room's messages reach only the node owning its
+    // channel's slot, where classic PUBLISH is copied to every node of the cluster.
+    const channelPrefix = opts.channelPrefix ?? 'solaris-socket.io';
+    io.adapter(isCluster(opts.redis) ? createShardedAdapter(pub, sub, { channelPrefix, subscriptionMode: 'dynamic' }) : createAdapter(pub, sub, { key: channelPrefix }));
   }
 
   io.on('connection', (socket: Socket) => {

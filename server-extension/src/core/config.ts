@@ -82,6 +82,10 @@ export const configSchema = z.object({
   REDIS_URL: optionalUrl.describe(
     'Redis connection string (hot counters, reservations, socket.io adapter). Unset: the Postgres store is used and realtime is single-process.',
   ),
+  SOLARIS_REDIS_MODE: z
+    .enum(['single', 'cluster'])
+    .default('single')
+    .describe('`cluster`: REDIS_URL is one node of a Redis Cluster (7+); the others are discovered from it (docs/operators.md, "Pointing at a Redis Cluster").'),
   SOLARIS_DATA_DIR: z.string().default('.solaris-data').describe('Folder of the embedded database when DATABASE_URL is unset.'),
   SOLARIS_TIMEZONE: z
     .string()
@@ -198,7 +202,13 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): SolarisConfig {
   // An empty value means "not set": docker compose passes `${VAR:-}` through as '' (see docker-compose.override.yml).
   const result = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (result.success) return result.data;
+  if (result.success) {
+    if (result.data.SOLARIS_REDIS_MODE === 'cluster' && result.data.SOLARIS_SETTLE_ACK === 'outbox') {
+      // Its sweep and its append-only check see one node of the cluster (docs/operators.md, "Pointing at a Redis Cluster").
+      throw new ConfigError('Invalid configuration: SOLARIS_SETTLE_ACK=outbox is not supported with SOLARIS_REDIS_MODE=cluster; use SOLARIS_SETTLE_ACK=ledger');
+    }
+    return result.data;
+  }
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? 'environment');
   throw new ConfigError(`Invalid configuration: ${name} ${issue.message}`);

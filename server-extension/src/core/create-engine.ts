@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { createRedis } from './redis-client';
 import pg from 'pg';
 import type { SolarisConfig } from './config';
 import { openDatabase, type Database } from './db';
@@ -86,7 +87,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<EngineRun
     }
   }
   const ownRedis = opts.redis === undefined && Boolean(config.REDIS_URL);
-  const redis = opts.redis === undefined ? (config.REDIS_URL ? failFastWhenDisconnected(new Redis(config.REDIS_URL, redisClientOptions(config))) : null) : opts.redis;
+  const redis = opts.redis === undefined ? (config.REDIS_URL ? failFastWhenDisconnected(createRedis({ ...config, REDIS_URL: config.REDIS_URL }, redisClientOptions(config))) : null) : opts.redis;
   // The one outbox of ledger rows, the users' streams (docs/architecture.md, "One outbox"): drained on every
   // replica in either ack mode (rows arrive there with SOLARIS_SETTLE_ACK=outbox, and while Postgres is down).
   if (redis && config.SOLARIS_SETTLE_ACK === 'outbox') await assertAppendOnly(redis); // only as durable as Redis's AOF

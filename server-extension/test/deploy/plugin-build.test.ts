@@ -4,13 +4,15 @@
  * names, require no npm package except LibreChat's own mongoose, and load with `node --require` in the
  * LibreChat-shaped host.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPluginFolder, ROOT } from './build-output';
 import { createTestDb, type TestDb } from '../helpers/infra';
-import { HOST_ENTRY, hostCwd, startMongo, type Mongo } from '../../../librechat-plugin/test/helpers';
+import { startFakeUpstream } from '../../src/dev/fake-upstream';
+import { freePort } from '../../src/dev/free-port';
+import { accessToken, BROWSER_UA, HOST_ENTRY, hostCwd, startMongo, type Mongo } from '../../../librechat-plugin/test/helpers';
 
 const ALLOWED_EXTERNALS = new Set(['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate']);
 
@@ -57,6 +59,48 @@ describe('plugin build (dist/solaris)', () => {
     near(mb(/\*\*total\*\* \| \*\*≈ ([\d.]+) MB/), manifest.totalBytes, 'total');
   });
 
+  it('keeps the tokenizer rank tables out of the preload: tokenizer/<encoding>.cjs, required on first use', () => {
+    // They were ~3.7 MB of the 7.4 MB preload (~1 s of LibreChat's start-up, bench:gate).
+    expect(statSync(join(build.dir, 'dist', 'plugin', 'preload.cjs')).size).toBeLessThan(5 * 1024 * 1024);
+    const probe = (code: string) => execFileSync(process.execPath, ['-e', code], { cwd: build.dir, encoding: 'utf8' }).trim();
+    const preload = JSON.stringify(join(build.dir, 'dist', 'plugin', 'preload.cjs'));
+    expect(probe(`require(${preload}); console.log(Object.keys(require.cache).filter((f) => f.includes('tokenizer')).length)`)).toBe('0');
+    for (const enc of ['o200k_base', 'cl100k_base']) {
+      expect(probe(`console.log(require(${JSON.stringify(join(build.dir, 'tokenizer', enc + '.cjs'))}).countTokens('hello world'))`)).toBe('2');
+    }
+  });
+
+  it('the built standalone server (server/) finds tokenizer/ too: a proxied chat is estimated and served', async () => {
+    const [db, fake, port] = await Promise.all([createTestDb(), startFakeUpstream(), freePort()]);
+    const env = {
+      PATH: process.env.PATH ?? '', DATABASE_URL: db.childEnvUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+      SOLARIS_PROXY_KEY: 'build-test-proxy-key-0123456789', LITELLM_URL: fake.url, SOLARIS_MIGRATIONS_DIR: join(build.dir, 'migrations'),
+      JWT_SECRET: 'jwt-secret-for-build-test', JWT_REFRESH_SECRET: 'jwt-refresh-secret-for-build-test',
+    };
+    const child = spawn(process.execPath, [join(build.dir, 'server', 'standalone.cjs')], { cwd: build.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false))) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error('standalone did not start:\n' + out);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer build-test-proxy-key-0123456789', 'X-Solaris-User-Id': 'build-user' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Olá, tudo bem?' }], max_tokens: 16 }),
+      });
+      expect(r.status, await r.text()).toBe(200);
+      expect(out).not.toMatch(/Cannot find module/i);
+    } finally {
+      child.kill('SIGKILL');
+      await fake.close();
+      await db.drop();
+    }
+  }, 60_000);
+
   describe('loads with node --require in the LibreChat-shaped host', () => {
     let mongo: Mongo;
     let db: TestDb;
@@ -90,7 +134,14 @@ describe('plugin build (dist/solaris)', () => {
         });
         const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
         expect(html).toContain('/solaris/widget.js');
-        expect(out).not.toMatch(/preload failed/i);
+        // A gated chat: the gate counts the prompt with the tokenizer loaded from tokenizer/ (lazily).
+        const chat = await fetch(`http://127.0.0.1:${port}/api/agents/chat/FakeAI`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA, Authorization: `Bearer ${accessToken('jwt-secret-for-build-test', { id: '65f0c0ffee0000000000beef' })}` },
+          body: JSON.stringify({ text: 'Olá, tudo bem?', model: 'gpt-4o', conversationId: 'c-build' }),
+        });
+        expect(chat.status).toBe(200);
+        expect(out).not.toMatch(/preload failed|tokenizer failed|Cannot find module/i);
       } finally {
         child.kill('SIGKILL');
       }

@@ -5,7 +5,8 @@
 import type { Redis } from 'ioredis';
 import { loadConfig, type SolarisConfig } from '../../src/core/config';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
-import { createTestDb, createTestRedis, flushPrefix, type TestDb } from './infra';
+import { createTestDb, createTestRedis, flushPrefix, uniqueName, type TestDb } from './infra';
+import type { RedisClusterServer } from '../../src/dev/redis-cluster';
 
 export interface TestClock {
   (): number;
@@ -34,10 +35,18 @@ export interface TestEngine extends EngineRuntime {
 }
 
 export async function createTestEngine(
-  opts: { store?: 'redis' | 'postgres'; env?: Record<string, string>; clock?: TestClock; realClock?: boolean; redisUrl?: string } = {},
+  opts: {
+    store?: 'redis' | 'postgres';
+    env?: Record<string, string>;
+    clock?: TestClock;
+    realClock?: boolean;
+    redisUrl?: string;
+    /** The Redis store on this Redis Cluster (an ioredis `Cluster` with a key prefix) instead of REDIS_URL. */
+    cluster?: RedisClusterServer;
+  } = {},
 ): Promise<TestEngine> {
   const testDb = await createTestDb();
-  const testRedis = opts.store === 'redis' ? createTestRedis(undefined, opts.redisUrl) : null;
+  const testRedis = opts.store === 'redis' ? (opts.cluster ? clusterTestRedis(opts.cluster) : createTestRedis(undefined, opts.redisUrl)) : null;
   const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', ...opts.env });
   const clock = opts.clock ?? testClock();
   const runtime = await createEngine({
@@ -56,10 +65,21 @@ export async function createTestEngine(
     async cleanup() {
       await runtime.engine.close();
       if (testRedis) {
-        await flushPrefix(testRedis);
+        if (opts.cluster) await opts.cluster.deletePrefix(testRedis.testPrefix);
+        else await flushPrefix(testRedis);
         testRedis.disconnect();
       }
       await testDb.drop();
     },
   };
+}
+
+/**
+ * A Cluster client typed as the Redis the engine takes: ioredis `Cluster` answers the same commands
+ * (defineCommand scripts included) and routes each by its first key's slot.
+ */
+function clusterTestRedis(cluster: RedisClusterServer): Redis & { testPrefix: string } {
+  const testPrefix = uniqueName('t') + ':';
+  const c = cluster.client({ keyPrefix: testPrefix, redisOptions: { maxRetriesPerRequest: 2 } });
+  return Object.assign(c as unknown as Redis, { testPrefix });
 }

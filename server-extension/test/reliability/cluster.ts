@@ -18,6 +18,8 @@ import { estimatePromptTokens } from '../../src/adapters/proxy/tokens';
 import { fakePromptTokens, type FakeUpstream } from '../../src/dev/fake-upstream';
 import type { Queryable } from '../../src/core/sql';
 import { freePort, sleep, startPrivateRedis, type PrivateRedis } from './faults';
+import { startRedisCluster, type RedisClusterServer } from '../../src/dev/redis-cluster';
+import { createRedis } from '../../src/core/redis-client';
 
 export const ROOT = join(__dirname, '../../..');
 export const PROXY_KEY = 'reliability-proxy-key-0123456789';
@@ -216,7 +218,10 @@ export function count<T extends { outcome: Outcome }>(rs: T[]): Record<Outcome, 
 
 export interface TwoReplicaCluster {
   db: TestDb;
+  /** The private redis-server (with `redisCluster`, a stand-in whose methods throw: use `redisCluster`). */
   redis: PrivateRedis;
+  /** `opts.redisCluster`: the 3-master Redis Cluster both replicas and `admin` use (SOLARIS_REDIS_MODE=cluster). */
+  redisCluster?: RedisClusterServer;
   fake: FakeUpstream;
   replicas: Replica[];
   /** An engine of the test itself on the same schema and Redis: plays the operator and reads balances. */
@@ -233,27 +238,37 @@ export interface TwoReplicaCluster {
  */
 export async function startTwoReplicaCluster(
   tag: string,
-  opts: { chunkDelayMs: number; env?: Record<string, string> },
+  opts: { chunkDelayMs: number; env?: Record<string, string>; redisCluster?: boolean },
 ): Promise<TwoReplicaCluster> {
   const outboxAck = opts.env?.SOLARIS_SETTLE_ACK === 'outbox';
   const [db, redis, fake, bundle] = await Promise.all([
     createTestDb(),
-    startPrivateRedis({ appendonly: outboxAck }),
+    opts.redisCluster ? startRedisCluster() : startPrivateRedis({ appendonly: outboxAck }),
     startFakeUpstream({ chunks: 20, chunkDelayMs: opts.chunkDelayMs }),
     buildStandalone(tag),
   ]);
-  const env = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redis.url, LITELLM_URL: fake.url, ...opts.env };
+  const redisCluster = 'nodes' in redis ? redis : undefined;
+  const redisUrl = redisCluster ? `redis://127.0.0.1:${redisCluster.ports[0]}` : (redis as PrivateRedis).url;
+  const mode: Record<string, string> = redisCluster ? { SOLARIS_REDIS_MODE: 'cluster' } : {};
+  const env: Record<string, string> = { DATABASE_URL: db.childEnvUrl, REDIS_URL: redisUrl, LITELLM_URL: fake.url, ...mode, ...opts.env };
   const replicas = await Promise.all([startReplica(bundle.file, env), startReplica(bundle.file, env)]);
+  const adminConfig = loadConfig({ DATABASE_URL: db.childEnvUrl, REDIS_URL: redisUrl, ...mode, SOLARIS_SETTLE_ACK: outboxAck ? 'outbox' : 'ledger' });
   const admin = await createEngine({
     // With the outbox ack the admin engine drains too (a third "replica"), so the ledger catches up while replicas die.
-    config: loadConfig({ DATABASE_URL: db.childEnvUrl, SOLARIS_SETTLE_ACK: outboxAck ? 'outbox' : 'ledger' }),
+    config: adminConfig,
     db,
-    redis: new IORedis(redis.url, { maxRetriesPerRequest: 2 }),
+    redis: redisCluster ? createRedis({ ...adminConfig, REDIS_URL: redisUrl }, { maxRetriesPerRequest: 2 }) : new IORedis(redisUrl, { maxRetriesPerRequest: 2 }),
   });
   admin.redis!.on('error', () => undefined); // the tests stop and restart this Redis on purpose
+  const noPrivateRedis = new Proxy({} as PrivateRedis, {
+    get: () => {
+      throw new Error('this cluster runs on a Redis Cluster: use redisCluster');
+    },
+  });
   return {
     db,
-    redis,
+    redis: redisCluster ? noPrivateRedis : (redis as PrivateRedis),
+    redisCluster,
     fake,
     replicas,
     admin,

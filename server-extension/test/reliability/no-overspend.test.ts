@@ -4,6 +4,7 @@
  * The overshoot stays within the documented bound (docs/architecture.md "Reliability guarantees"):
  *   used − capacity ≤ Σ over admitted requests of max(0, actual − estimate)
  * and the ledger equals what the fake upstream reported, request by request.
+ * Run twice: on one redis-server, and on a real 3-master Redis Cluster (SOLARIS_REDIS_MODE=cluster).
  */
 import type { EngineRuntime } from '../../src/core/create-engine';
 import type { FakeUpstream } from '../../src/dev/fake-upstream';
@@ -15,12 +16,6 @@ let fake: FakeUpstream;
 let replicas: Replica[] = [];
 let admin: EngineRuntime;
 let cluster: TwoReplicaCluster | undefined;
-
-beforeAll(async () => {
-  cluster = await startTwoReplicaCluster('overspend', { chunkDelayMs: 5 });
-  ({ db, fake, replicas, admin } = cluster);
-});
-afterAll(async () => cluster?.stop());
 
 async function scenario(userId: string, spec: ChatSpec) {
   const limit = 40_000;
@@ -73,15 +68,23 @@ async function scenario(userId: string, spec: ChatSpec) {
   return { overshoot, bound, served: c.completed };
 }
 
-describe('no overspend: 200 concurrent streams at 95 % of quota over two server processes', () => {
-  it('upstream honours max_tokens: no overshoot at all (bound 0)', async () => {
-    const r = await scenario('ovs-honest', { content: 'Resuma a ata da reunião de ontem.', maxTokens: 20 });
-    expect(r.bound).toBe(0);
-    expect(r.overshoot).toBeLessThanOrEqual(0);
-  }, 60_000);
+for (const mode of ['single', 'cluster'] as const) {
+  describe(`no overspend: 200 concurrent streams at 95 % of quota over two server processes (Redis ${mode === 'single' ? 'single node' : 'Cluster, 3 masters'})`, () => {
+    beforeAll(async () => {
+      cluster = await startTwoReplicaCluster(`overspend-${mode}`, { chunkDelayMs: 5, redisCluster: mode === 'cluster' });
+      ({ db, fake, replicas, admin } = cluster);
+    });
+    afterAll(async () => cluster?.stop());
 
-  it('streams overrun their estimate (upstream ignores max_tokens): overshoot within Σ(actual − estimate) of admitted requests', async () => {
-    const r = await scenario('ovs-overrun', { content: 'Resuma a ata da reunião de ontem.', maxTokens: 10 });
-    expect(r.bound).toBeGreaterThan(0);
-  }, 60_000);
-});
+    it('upstream honours max_tokens: no overshoot at all (bound 0)', async () => {
+      const r = await scenario(`ovs-honest-${mode}`, { content: 'Resuma a ata da reunião de ontem.', maxTokens: 20 });
+      expect(r.bound).toBe(0);
+      expect(r.overshoot).toBeLessThanOrEqual(0);
+    }, 60_000);
+
+    it('streams overrun their estimate (upstream ignores max_tokens): overshoot within Σ(actual − estimate) of admitted requests', async () => {
+      const r = await scenario(`ovs-overrun-${mode}`, { content: 'Resuma a ata da reunião de ontem.', maxTokens: 10 });
+      expect(r.bound).toBeGreaterThan(0);
+    }, 60_000);
+  });
+}

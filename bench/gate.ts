@@ -1,0 +1,332 @@
+/**
+ * npm run bench:gate — what the LibreChat plugin costs per chat, inside a LibreChat-shaped server.
+ *
+ * The host is the test fixture (librechat-plugin/test/fixtures/librechat-host: real @librechat/data-schemas
+ * models on mongoose 8 over a MongoDB-wire server) started as a child process, once WITHOUT the preload and
+ * once WITH the operators' self-contained build (`scripts/build-plugin.mjs`, i.e. what `--require
+ * /solaris/librechat-plugin/register.cjs` loads), alternating, `BENCH_ROUNDS` times each, fresh process per run.
+ * A chat = LibreChat's `POST /api/agents/chat/:endpoint` (the gate reserves) + the turn's two Transaction
+ * documents written with `insertMany` (the hook settles, the ledger row lands, the reservation is freed).
+ *
+ * Printed per variant (median of the rounds) and as "added" = with − without, against the targets:
+ * CPU per chat in the server process (all its threads, /proc/<pid>/task/* /schedstat), Redis commands per chat
+ * (INFO commandstats of a private redis-server), chat POST latency p50 sequential and with 20 concurrent
+ * clients, start-up (spawn → listening, and → the plugin's "active" line), RSS when ready, idle CPU per second,
+ * first chat after start. BENCH_CPU_PROF=<dir>: the "with" runs write a V8 CPU profile there.
+ *
+ * Env: DATABASE_URL / TEST_DATABASE_URL (Postgres; a fresh schema, dropped at the end), MONGO_URI (else an
+ * embedded jongodb), BENCH_ROUNDS (2), BENCH_CHATS (sequential chats per run, 300), BENCH_CONC_CHATS (600),
+ * BENCH_IDLE_SECONDS (5). Redis is always a private redis-server on a free port.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mongoose, { Types } from 'mongoose';
+import { Redis } from 'ioredis';
+import { createTestDb, type TestDb } from '../server-extension/test/helpers/infra';
+import { startRedisServer, type RedisServer } from '../server-extension/src/dev/redis-server';
+import { accessToken, BROWSER_UA, hostCwd, HOST_ENTRY, ROOT, startMongo } from '../librechat-plugin/test/helpers';
+import { arg, fixed, pct } from './_shared';
+
+const ROUNDS = arg('rounds', 'BENCH_ROUNDS', 2);
+const CHATS = arg('chats', 'BENCH_CHATS', 300);
+const CONC_CHATS = arg('conc-chats', 'BENCH_CONC_CHATS', 600);
+const CONCURRENCY = 20;
+const IDLE_SECONDS = arg('idle', 'BENCH_IDLE_SECONDS', 5);
+const USERS = 200;
+const JWT_SECRET = 'bench-access-secret-' + Math.random().toString(36).slice(2);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+
+interface RunResult {
+  listeningMs: number;
+  activeMs: number;
+  firstChatMs: number;
+  rssMb: number;
+  idleCpuMsPerS: number;
+  idleRedisPerS: number;
+  idleRedisMix: string;
+  redisMix: string;
+  cpuMsPerChat: number;
+  redisPerChat: number;
+  /** Commands clients sent (MONITOR, without those run inside scripts). */
+  redisSentPerChat: number;
+  seqP50: number;
+  seqP99: number;
+  concP50: number;
+  concP99: number;
+}
+
+/** CPU time of every thread of `pid` (main, libuv pool, V8 helpers), in ms, at nanosecond resolution. */
+function processCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* the thread ended between readdir and read */
+    }
+  }
+  return ns / 1e6;
+}
+
+function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+/** Calls per Redis command so far, without the INFO calls this bench makes to read them. */
+async function redisCalls(r: Redis): Promise<Map<string, number>> {
+  const info = await r.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls.set(m[1]!, Number(m[2]));
+  return calls;
+}
+
+const total = (calls: Map<string, number>): number => [...calls.values()].reduce((a, b) => a + b, 0);
+
+/** "evalsha 2.00, xadd 1.00, …": commands per unit of work between two snapshots, most frequent first. */
+function perUnit(before: Map<string, number>, after: Map<string, number>, units: number): string {
+  return [...after]
+    .map(([cmd, n]) => [cmd, (n - (before.get(cmd) ?? 0)) / units] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`)
+    .join(', ');
+}
+
+function cpuPressure(): string {
+  try {
+    return `${/avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? '?'}%`;
+  } catch {
+    return 'n/a';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function waitFor(child: ChildProcess, pattern: RegExp, timeoutMs: number, output: () => string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = pattern.exec(output());
+      if (m) {
+        clearInterval(timer);
+        resolve(m);
+      } else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(timer);
+        reject(new Error(`host: no ${pattern} (exit ${child.exitCode}). Output:\n${output()}`));
+      }
+    }, 2);
+    const deadline = Date.now() + timeoutMs;
+  });
+}
+
+interface Env {
+  mongoUri: string;
+  db: TestDb;
+  redis: RedisServer;
+  register: string;
+  cwd: string;
+  users: string[];
+  tokens: string[];
+}
+
+async function runHost(env: Env, register: string | null, variant: number, round: number): Promise<RunResult> {
+  const withPlugin = register !== null;
+  const args = [...(register ? ['--require', register] : []), ...(withPlugin && CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), HOST_ENTRY];
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') childEnv[k] = v;
+  Object.assign(childEnv, { MONGO_URI: env.mongoUri, DATABASE_URL: env.db.childEnvUrl, REDIS_URL: env.redis.url, PORT: '0', LOG_LEVEL: 'warn' });
+  const stats = env.redis.client();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: env.cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const pid = child.pid!;
+  try {
+    const m = await waitFor(child, /HOST_LISTENING (\d+)/, 30_000, () => out);
+    const listeningMs = performance.now() - t0;
+    const url = `http://127.0.0.1:${m[1]}`;
+    let seq = round * 1_000_000 + variant * 300_000;
+    const chat = async (u: number): Promise<number> => {
+      const conversationId = `b-${seq++}`;
+      const started = performance.now();
+      const r = await fetch(`${url}/api/agents/chat/FakeAI`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${env.tokens[u]}`, 'User-Agent': BROWSER_UA },
+        body: JSON.stringify({ text: 'Olá! Pode resumir o relatório de vendas do trimestre em três frases?', conversationId, endpoint: 'FakeAI', model: 'gpt-4o' }),
+      });
+      await r.arrayBuffer();
+      const ms = performance.now() - started;
+      if (r.status !== 200) throw new Error(`chat answered ${r.status}`);
+      const doc = (tokenType: string, rawAmount: number) => ({
+        user: env.users[u], conversationId, messageId: `m-${conversationId}`, tokenType, model: 'gpt-4o', context: 'message', rate: 1, rawAmount, tokenValue: rawAmount,
+      });
+      const tx = await fetch(`${url}/__test/tx/insertMany`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ docs: [doc('prompt', -40), doc('completion', -12)] }),
+      });
+      await tx.arrayBuffer();
+      return ms;
+    };
+    const firstChatMs = await chat(0);
+    let activeMs = NaN;
+    if (withPlugin) {
+      await waitFor(child, /Solaris token control active/, 30_000, () => out).catch(() => undefined);
+      activeMs = performance.now() - t0;
+    }
+    await sleep(1_000); // the first turn's settlement, lazy timers
+    const rss = rssMb(pid);
+
+    // Idle: nothing asked of the server.
+    const idleCpu0 = processCpuMs(pid);
+    const idleRedis0 = await redisCalls(stats);
+    const idleT0 = performance.now();
+    await sleep(IDLE_SECONDS * 1000);
+    const idleS = (performance.now() - idleT0) / 1000;
+    const idleCpuMsPerS = (processCpuMs(pid) - idleCpu0) / idleS;
+    const idleRedis1 = await redisCalls(stats);
+    const idleRedisPerS = (total(idleRedis1) - total(idleRedis0)) / idleS;
+    const idleRedisMix = perUnit(idleRedis0, idleRedis1, idleS);
+
+    for (let i = 0; i < 30; i++) await chat(1 + (i % (USERS - 1))); // warm-up: JIT, pools, caches
+    await sleep(500);
+    if (process.env.BENCH_MONITOR === '1' && withPlugin) await monitor(env.redis, () => chat(USERS - 1));
+
+    // Commands the server sends (MONITOR shows those run inside scripts as coming from "lua"), on their own
+    // chats: MONITOR slows Redis down, so it stays out of the measured phases.
+    const mon = await env.redis.client().monitor();
+    let sent = 0;
+    mon.on('monitor', (_time: string, _args: string[], source: string) => {
+      if (source !== 'lua') sent++;
+    });
+    for (let i = 0; i < 40; i++) await chat(i % USERS);
+    await sleep(600);
+    mon.disconnect();
+    const redisSentPerChat = sent / 40;
+
+    // Sequential chats: CPU and Redis commands per chat (the settlements included), latency of the POST.
+    const cpu0 = processCpuMs(pid);
+    const redis0 = await redisCalls(stats);
+    const seqMs: number[] = [];
+    for (let i = 0; i < CHATS; i++) seqMs.push(await chat(i % USERS));
+    await sleep(600); // coalesced settlements (SOLARIS_LIBRECHAT_COALESCE_MS, default 250) finish
+    const cpuMsPerChat = (processCpuMs(pid) - cpu0) / CHATS;
+    const redis1 = await redisCalls(stats);
+    const redisPerChat = (total(redis1) - total(redis0)) / CHATS;
+    const redisMix = perUnit(redis0, redis1, CHATS);
+
+    // 20 concurrent clients, closed loop.
+    const concMs: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < CONC_CHATS; i = next++) concMs.push(await chat(i % USERS));
+      }),
+    );
+    return {
+      listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, idleRedisMix, cpuMsPerChat, redisPerChat, redisSentPerChat, redisMix,
+      seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99),
+    };
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    // SIGINT: Node writes the --cpu-prof file on a normal exit only; the preload re-raises SIGINT after closing.
+    child.kill(CPU_PROF && withPlugin ? 'SIGINT' : 'SIGKILL');
+    await Promise.race([exited, sleep(5_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    stats.disconnect();
+  }
+}
+
+/** BENCH_MONITOR=1: every Redis command one chat causes (after warm-up), in order — a diagnostic. */
+async function monitor(redis: RedisServer, work: () => Promise<unknown>): Promise<void> {
+  const mon = await redis.client().monitor();
+  const seen: string[] = [];
+  mon.on('monitor', (_time: string, args: string[]) => seen.push(args.map((a) => (a.length > 60 ? a.slice(0, 57) + '...' : a)).join(' ')));
+  await work();
+  await sleep(800);
+  mon.disconnect();
+  console.error(`  one chat, ${seen.length} Redis commands:\n    ${seen.join('\n    ')}`);
+}
+
+const median = (xs: number[]): number => pct(xs, 0.5);
+
+async function main(): Promise<void> {
+  const build = mkdtempSync(join(tmpdir(), 'solaris-bench-plugin-'));
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-plugin.mjs'), '--out', build, '--quiet'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('plugin build failed');
+  const [mongo, db, redis] = await Promise.all([startMongo(), createTestDb({ max: 2 }), startRedisServer()]);
+  const conn = await mongoose.createConnection(mongo.uri).asPromise();
+  const users = Array.from({ length: USERS }, () => new Types.ObjectId().toHexString());
+  await conn.collection('users').insertMany(users.map((id, i) => ({ _id: new Types.ObjectId(id), email: `u${i}@bench.test`, name: `u${i}`, role: 'USER' })));
+  await conn.close();
+  const env: Env = {
+    mongoUri: mongo.uri, db, redis, users,
+    // BENCH_PLUGIN=dev: the repo's dev build (dist/plugin, readable names in a CPU profile) instead of the operators' bundle.
+    register: process.env.BENCH_PLUGIN === 'dev' ? join(ROOT, 'librechat-plugin', 'register.cjs') : join(build, 'librechat-plugin', 'register.cjs'),
+    cwd: hostCwd({ JWT_SECRET, JWT_REFRESH_SECRET: JWT_SECRET + '-refresh' }),
+    tokens: users.map((id, i) => accessToken(JWT_SECRET, { id, email: `u${i}@bench.test` }, 3_600)),
+  };
+  const bundleMb = Number(readFileSync(join(build, 'dist', 'plugin', 'preload.cjs')).length) / 1e6;
+  console.log(`bench:gate — ${ROUNDS} alternating rounds, ${CHATS} sequential + ${CONC_CHATS} chats at ${CONCURRENCY} concurrent per run, preload bundle ${bundleMb.toFixed(2)} MB, CPU pressure ${cpuPressure()}`);
+  // BENCH_BEFORE_REGISTER=<another build's register.cjs>: a third variant, e.g. the plugin before a change.
+  const variants: { name: string; register: string | null }[] = [
+    { name: 'without', register: null },
+    { name: 'with', register: env.register },
+    ...(process.env.BENCH_BEFORE_REGISTER ? [{ name: 'before', register: process.env.BENCH_BEFORE_REGISTER }] : []),
+  ];
+  const results = new Map<string, RunResult[]>(variants.map((v) => [v.name, []]));
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const v of order) {
+        const res = await runHost(env, v.register, variants.indexOf(v), round);
+        results.get(v.name)!.push(res);
+        console.error(`  round ${round + 1} ${v.name.padEnd(7)}: ${JSON.stringify(res, (_k, val: unknown) => (typeof val === 'number' ? Number(val.toFixed(3)) : val))}`);
+      }
+    }
+  } finally {
+    await db.drop().catch(() => undefined);
+    await redis.stop();
+    mongo.stop();
+    rmSync(build, { recursive: true, force: true });
+    rmSync(env.cwd, { recursive: true, force: true });
+  }
+  type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix'>;
+  const names = variants.map((v) => v.name);
+  const med = (name: string, k: Num) => median(results.get(name)!.map((x) => x[k]));
+  const cell = (n: number, digits: number) => fixed(n, digits).padStart(10);
+  console.log(`${'median of rounds (2 rounds: the lower)'.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
+  const line = (label: string, k: Num, target: string, digits: number, ok: (added: number) => boolean, baseline: Num = k) => {
+    const base = med('without', baseline);
+    const added = names.slice(1).map((n) => med(n, k) - base);
+    const verdict = Number.isFinite(added[0]!) && target ? (ok(added[0]!) ? 'ok' : 'MISS') : '';
+    console.log(`${label.padEnd(36)}${names.map((n) => cell(med(n, k), digits)).join('')}${added.map((a) => fixed(a, digits).padStart(12)).join('')}   ${target.padEnd(8)} ${verdict}`);
+  };
+  line('CPU per chat, server process (ms)', 'cpuMsPerChat', '≤ 0.5', 3, (a) => a <= 0.5);
+  line('Redis commands sent per chat', 'redisSentPerChat', '≤ 4', 2, (a) => a <= 4);
+  line('Redis commands run per chat (+Lua)', 'redisPerChat', '', 2, () => true);
+  line('chat POST p50, sequential (ms)', 'seqP50', '≤ 0.5', 2, (a) => a <= 0.5);
+  line('chat POST p99, sequential (ms)', 'seqP99', '', 2, () => true);
+  line(`chat POST p50, ${CONCURRENCY} concurrent (ms)`, 'concP50', '≤ 3', 2, (a) => a <= 3);
+  line(`chat POST p99, ${CONCURRENCY} concurrent (ms)`, 'concP99', '', 2, () => true);
+  line('RSS when ready (MB)', 'rssMb', '≤ 40', 1, (a) => a <= 40);
+  line('start-up: spawn → listening (ms)', 'listeningMs', '≤ 300', 0, (a) => a <= 300);
+  line('start-up: spawn → plugin active (ms)', 'activeMs', '', 0, () => true, 'listeningMs');
+  line('idle CPU (ms per s)', 'idleCpuMsPerS', '~0', 2, (a) => a <= 0.5);
+  line('idle Redis commands per s', 'idleRedisPerS', '~0', 2, (a) => a <= 0.1);
+  line('first chat after start (ms)', 'firstChatMs', '≤ 5', 1, (a) => a <= 5);
+  console.log(`Redis per chat ("with", last run, commands inside scripts included): ${results.get('with')!.at(-1)?.redisMix}`);
+  console.log(`Redis per idle second ("with", last run): ${results.get('with')!.at(-1)?.idleRedisMix}`);
+  console.log(`CPU pressure at the end ${cpuPressure()}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

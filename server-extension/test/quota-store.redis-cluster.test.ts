@@ -1,0 +1,3 @@
+import { quotaStoreContract } from './quota-store.contract';
+
+quotaStoreContract('redis-cluster');
