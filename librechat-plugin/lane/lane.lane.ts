@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { SOCKET_PATH, type BalanceDTO, type LedgerEntryDTO, type StatementPageDTO } from '@solaris/wire';
+import { SOCKET_PATH, type BalanceDTO, type LedgerEntryDTO, type StatementItemDTO, type StatementPageDTO, type StatementUsageDTO } from '@solaris/wire';
 import { startFakeUpstream, type FakeUpstream, type ServedAnswer } from '../../server-extension/src/dev/fake-upstream';
 import { freePort } from '../../server-extension/src/dev/free-port';
 import { launchChromium, percentOf } from '../../client-components/test/e2e/harness';
@@ -47,17 +47,19 @@ async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, ms = 10
 
 const balanceOf = async (s: Session): Promise<BalanceDTO> => (await api.solaris(s, 'GET', '/balance')).json as BalanceDTO;
 /** Every ledger row of the caller's current period (all pages). */
-async function statementOf(s: Session): Promise<{ items: LedgerEntryDTO[]; totals: StatementPageDTO['totals'] }> {
-  const items: LedgerEntryDTO[] = [];
+/** `items`: the usage rows; `lines`: every line of the account, newest first (usage, grants, resets, …). */
+async function statementOf(s: Session): Promise<{ items: LedgerEntryDTO[]; lines: StatementItemDTO[]; totals: StatementPageDTO['totals'] }> {
+  const lines: StatementItemDTO[] = [];
   let cursor: string | null = null;
   let totals: StatementPageDTO['totals'] | null = null;
   do {
     const page: StatementPageDTO = (await api.solaris(s, 'GET', `/statement?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json;
     totals ??= page.totals;
-    items.push(...page.items);
+    lines.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  return { items, totals: totals! };
+  const items = lines.filter((x): x is StatementUsageDTO => x.kind === 'usage');
+  return { items, lines, totals: totals! };
 }
 /** Waits until nothing is reserved and the counter stopped moving (LibreChat records a turn after its stream ends). */
 async function settled(s: Session): Promise<BalanceDTO> {
@@ -337,7 +339,7 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     const st = await statementOf(who.ana);
     expect(st.totals.weightedTokens).toBe(b.used);
     expect(st.items.reduce((s, x) => s + x.weightedTokens, 0)).toBe(b.used);
-    expect(st.items[0]!.balanceAfter).toBe(b.limit + b.granted - b.used);
+    expect(st.lines[0]!.balanceAfter).toBe(b.limit + b.granted - b.used);
     const csv = await api.solaris(who.ana, 'GET', '/statement.csv');
     expect(csv.status).toBe(200);
     const lines = csv.text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
@@ -383,8 +385,8 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     // issue #15 item 8 ("Saldo após" and totals after a reset)
     const b = await settled(who.ana);
     const st = await statementOf(who.ana);
-    log(`newest balanceAfter ${st.items[0]!.balanceAfter}, counter remaining ${b.limit + b.granted - b.used}`);
-    expect(st.items[0]!.balanceAfter).toBe(b.limit + b.granted - b.used);
+    log(`newest balanceAfter ${st.lines[0]!.balanceAfter}, counter remaining ${b.limit + b.granted - b.used}`);
+    expect(st.lines[0]!.balanceAfter).toBe(b.limit + b.granted - b.used);
   });
 
   it('user B cannot read user A’s data', async () => {
