@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { createPortal } from 'react-dom';
 import { ExtrasRoutes, type NoticeDTO } from '@solaris/wire';
 import { useSolaris, useSolarisStore } from '../provider';
@@ -22,15 +22,19 @@ export function DecisionNotice() {
   const approved = decision?.request.status === 'approved';
   // Ids of the stored notices behind what is shown: marked seen when the user closes it (or it hides itself).
   const pending = useRef<{ decision: string[]; notice: string[] }>({ decision: [], notice: [] });
-  const markSeen = (ids: string[]) => {
-    const unique = [...new Set(ids)];
-    if (unique.length) void api.send('POST', ExtrasRoutes.myNoticesSeen, {}, { ids: unique }).catch(() => undefined);
-  };
-  const dismiss = () => {
+  const markSeen = useCallback(
+    (ids: string[]) => {
+      const unique = [...new Set(ids)];
+      if (unique.length) void api.send('POST', ExtrasRoutes.myNoticesSeen, {}, { ids: unique }).catch(() => undefined);
+    },
+    [api],
+  );
+  // Stable while the decision is the same: the auto-hide timer below must not restart on every render.
+  const dismiss = useCallback(() => {
     markSeen([...pending.current.decision, ...(decision?.noticeId ? [decision.noticeId] : [])]);
     pending.current.decision = [];
     dismissDecision();
-  };
+  }, [markSeen, decision, dismissDecision]);
   const dismissNotice = () => {
     markSeen([...pending.current.notice, ...(notice ? [notice.id] : [])]);
     pending.current.notice = [];
