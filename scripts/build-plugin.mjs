@@ -57,7 +57,7 @@ const lazyTokenizerTables = {
       const real = req.resolve(a.path);
       const name = basename(a.path);
       lazyEncodings.set(name, real);
-      const names = Object.keys(req(real)).filter((n) => n !== '__esModule' && n !== 'default');
+      const names = Object.keys(req(real)).filter((n) => n !== '__esModule'); // `default` too: token-bound.ts reads the encoding object
       const file = `tokenizer/${name}.cjs`;
       return {
         loader: 'js',
@@ -81,7 +81,7 @@ const lazyTokenizerTables = {
 const workspaceSources = {
   name: 'workspace-sources',
   setup(b) {
-    b.onResolve({ filter: /^@solaris\/wire$/ }, () => ({ path: join(root, 'wire', 'index.ts') }));
+    b.onResolve({ filter: /^@solaris\/wire(\/[a-z-]+)?$/ }, (a) => ({ path: join(root, 'wire', `${a.path.split('/')[2] ?? 'index'}.ts`) }));
   },
 };
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
     format: 'cjs',
     packages: 'external',
     // Our own workspaces are TypeScript: bundle @solaris/wire instead of leaving a require() to a .ts file.
-    plugins: [{ name: 'wire', setup: (b) => b.onResolve({ filter: /^@solaris\/wire$/ }, () => ({ path: join(root, 'wire/index.ts') })) }],
+    plugins: [{ name: 'wire', setup: (b) => b.onResolve({ filter: /^@solaris\/wire(\/[a-z-]+)?$/ }, (a) => ({ path: join(root, `wire/${a.path.split('/')[2] ?? 'index'}.ts`) })) }],
     loader: { '.lua': 'text' },
     logLevel: 'error',
     define: { 'import.meta.url': 'importMetaUrl' },

@@ -35,7 +35,7 @@ export async function buildStandalone(tag: string): Promise<{ file: string; remo
     target: 'node20',
     format: 'cjs',
     packages: 'external',
-    plugins: [{ name: 'wire', setup: (b) => b.onResolve({ filter: /^@solaris\/wire$/ }, () => ({ path: join(ROOT, 'wire/index.ts') })) }],
+    plugins: [{ name: 'wire', setup: (b) => b.onResolve({ filter: /^@solaris\/wire(\/[a-z-]+)?$/ }, (a) => ({ path: join(ROOT, `wire/${a.path.split('/')[2] ?? 'index'}.ts`) })) }],
     loader: { '.lua': 'text' },
     logLevel: 'error',
     define: { 'import.meta.url': 'importMetaUrl' },

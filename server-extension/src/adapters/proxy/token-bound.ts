@@ -38,7 +38,10 @@ function coreOf(ns: unknown): Core {
   return core as Core;
 }
 
-const CORES = { o200k: coreOf(o200k), cl100k: coreOf(cl100k) };
+// Looked up on first use: the operators' build loads the rank tables lazily (scripts/build-plugin.mjs), and
+// touching the encoding object at module load would pull them into LibreChat's start-up.
+const CORES: Partial<Record<'o200k' | 'cl100k', Core>> = {};
+const coreFor = (enc: 'o200k' | 'cl100k'): Core => (CORES[enc] ??= coreOf(enc === 'o200k' ? o200k : cl100k));
 
 export function encodingFor(model: string): 'o200k' | 'cl100k' {
   const m = model.toLowerCase().replace(/^.*\//, ''); // "openai/gpt-4o" → "gpt-4o"
@@ -70,7 +73,7 @@ export const newBudget = (): BpeBudget => ({ chars: BPE_BUDGET_CHARS });
 /** Upper bound on the tokens of `text` for `model` (see the file comment). */
 export function countTextTokens(text: string, model: string, budget: BpeBudget = newBudget()): number {
   if (!text) return 0;
-  const core = CORES[encodingFor(model)];
+  const core = coreFor(encodingFor(model));
   const re = core.tokenSplitRegex; // global ('gu'): exec walks it; synchronous, so sharing it is safe
   re.lastIndex = 0;
   let tokens = 0;
