@@ -33,6 +33,7 @@ describe('Redis loss mid-load (FLUSHALL, then kill + empty restart)', () => {
     let flushedAt = 0;
     let restartedAt = 0;
     let downMs = 0;
+    let recovered: Promise<void> | null = null;
     const results = await runLoad({
       total: 300,
       concurrency,
@@ -46,13 +47,24 @@ describe('Redis loss mid-load (FLUSHALL, then kill + empty restart)', () => {
           await flusher.flushall();
         }
         if (i === 140) {
-          const t = Date.now();
-          await redis.kill();
-          await sleep(500);
-          await redis.start();
-          restartedAt = Date.now();
-          downMs = restartedAt - t;
+          recovered = (async () => {
+            const t = Date.now();
+            await redis.kill();
+            await sleep(500);
+            await redis.start();
+            restartedAt = Date.now();
+            downMs = restartedAt - t;
+            // While Redis is down every request fails fast (fail-closed, no offline queue): the rest of the load
+            // waits until both replicas serve again, so its decisions are made on the rebuilt balances.
+            for (let k = 0; ; k++) {
+              const probes = await Promise.all([0, 1].map((r) => chat(replicas[r]!.url, r, 'redis-loss-warm', `warm-${k}-${r}`, spec)));
+              if (probes.every((p) => p.outcome === 'completed')) break;
+              if (Date.now() - restartedAt > 15_000) throw new Error('replicas did not recover within 15 s');
+              await sleep(50);
+            }
+          })();
         }
+        if (i >= 140 && recovered) await recovered;
       },
     });
     expect(flushedAt).toBeGreaterThan(0);

@@ -103,6 +103,8 @@ export interface ReplayDeps {
   track(p: Promise<void>): void;
   logger?: Logger;
   storeError(e: unknown): Record<string, unknown>;
+  /** SOLARIS_FAIL_MODE=open: with the key store down, serve the request unclaimed (the operator chose availability). */
+  failOpen?: boolean;
 }
 
 /**
@@ -123,7 +125,12 @@ export async function claimOrReplay(
   try {
     claim = await deps.store.claim(requestId, userId);
   } catch (e) {
-    // Cannot tell a first request from a repeat: never risk a second answer.
+    if (deps.failOpen) {
+      // Fail-open: served like any request while the store is down; its charge still lands once (same request id).
+      deps.logger?.warn('idempotency store unavailable: keyed request served unclaimed (SOLARIS_FAIL_MODE=open)', { requestId, ...deps.storeError(e) });
+      return true;
+    }
+    // Fail-closed: cannot tell a first request from a repeat, so never risk a second answer.
     deps.logger?.warn('idempotency store unavailable: keyed request refused', { requestId, ...deps.storeError(e) });
     sendError(res, 503, 'store_unavailable', 'O controle de cota está indisponível no momento. Tente de novo em instantes.', { 'retry-after': '5' });
     return false;

@@ -352,7 +352,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     return { errCode: x?.code ?? null, errMessage: typeof x?.message === 'string' ? x.message.slice(0, 200) : String(e) };
   }
 
-  const replayDeps: ReplayDeps = { store: idempotency, track, logger, storeError: (e) => storeError(e) };
+  const replayDeps: ReplayDeps = { store: idempotency, track, logger, storeError: (e) => storeError(e), failOpen: config.SOLARIS_FAIL_MODE === 'open' };
 
   // ---------- upstream ----------
 
