@@ -50,6 +50,7 @@ export const OTHER_VARIABLES: Array<{ name: string; default: string; readBy: str
   { name: 'SOLARIS_WIDGET_FILE', default: 'the build\'s `widget/widget.js`', readBy: 'server', description: 'Path of widget.js, when not next to the server bundle.' },
   { name: 'SOLARIS_MIGRATIONS_DIR', default: 'the nearest `migrations/`', readBy: 'migrate', description: 'Folder of the SQL migrations (the plugin build carries its own).' },
   { name: 'REDIS_SERVER_BIN', default: '`redis-server`', readBy: 'tests, benchmarks', description: 'redis-server binary the tests start private Redis servers with.' },
+  { name: 'REDIS_CLI_BIN', default: '`redis-cli`', readBy: 'tests, benchmarks', description: 'redis-cli binary the tests create a private Redis Cluster with.' },
 ];
 
 export function renderConfigDocs(): string {

@@ -161,7 +161,7 @@ describe('solaris CLI (built, child process, real Postgres + Redis)', () => {
     [['report', '--month', '2026-13'], /--month must be YYYY-MM, got "2026-13"/],
     [['report'], /required option '--month <YYYY-MM>' not specified/],
     [['plans', 'set', 'Bad Id', '--name', 'x', '--limit', '5'], /id: lowercase letters/],
-    [['plans', 'set', 'p2', '--name', 'x'], /required option '--token-limit <tokens>' not specified/],
+    [['plans', 'set', 'p2', '--name', 'x'], /plan p2 does not exist yet: --token-limit <tokens> is required to create it/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--period', 'year'], /Allowed choices are month, week, day/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--weights', 'gpt-4o=2'], /--weights must be a JSON object/],
     [['plans', 'set', 'p2', '--name', 'x', '--limit', '5', '--weights', '{"gpt-4o*":-1}'], /a weight must be positive/],
