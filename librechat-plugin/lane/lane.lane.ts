@@ -345,7 +345,12 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     const lines = csv.text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
     const header = lines[0]!.split(';');
     const [wCol, idCol] = [header.indexOf('tokens_ponderados'), header.indexOf('id_requisicao')];
-    const csvRows = lines.slice(1).map((l) => l.split(';')).filter((c) => c[idCol]);
+    // Usage lines only (the CSV also lists the account's grants, resets and limit changes, with their own ids).
+    const kindCol = header.indexOf('lancamento');
+    const csvRows = lines
+      .slice(1)
+      .map((l) => l.split(';'))
+      .filter((c) => c[idCol] && (c[kindCol] === 'Uso' || c[kindCol] === 'Título da conversa'));
     expect(csvRows.map((c) => c[idCol]).sort()).toEqual(st.items.map((x) => x.requestId).sort());
     expect(csvRows.reduce((s, c) => s + Number(c[wCol]), 0)).toBe(b.used);
     log(`statement: ${st.items.length} rows, ${st.totals.weightedTokens} tokens = counter ${b.used}; CSV ${csvRows.length} rows`);
@@ -367,6 +372,10 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
   it('the 80 % warning shows again after an admin reset in the same period', async () => {
     const warning = ana.getByTestId('solaris-warning-modal');
     expect((await api.solaris(who.admin, 'PUT', `/admin/users/${who.ana.user.id}/limit`, { limit: 10_000 })).status).toBe(200);
+    // The previous check's chat is settled first: a turn that LibreChat records after a reset made while it was
+    // still being answered is counted by the live counter but dated before the reset by the statement (a known
+    // gap, see the closing note of session 6), which is not what this check is about.
+    await settled(who.ana);
     const r = await api.solaris(who.admin, 'POST', `/admin/users/${who.ana.user.id}/reset`, { reason: 'lane' });
     expect(r.status).toBe(200);
     await expect.poll(() => percentOf(counterOf(ana)), { timeout: 10_000 }).toBe(0);
@@ -386,6 +395,7 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     const b = await settled(who.ana);
     const st = await statementOf(who.ana);
     log(`newest balanceAfter ${st.lines[0]!.balanceAfter}, counter remaining ${b.limit + b.granted - b.used}`);
+    for (const x of st.lines.slice(0, 8)) log(`  ${x.createdAt} ${x.kind} ${'context' in x ? String(x.context) : ''} ${'weightedTokens' in x ? x.weightedTokens : ''} ${'amount' in x ? x.amount : ''} after=${x.balanceAfter}`);
     expect(st.lines[0]!.balanceAfter).toBe(b.limit + b.granted - b.used);
   });
 
