@@ -61,4 +61,20 @@ describe('widget mount point', () => {
     stop();
     vi.useRealTimers();
   });
+
+  it('keeps a signed-out host hidden when the page moves it (logout removes the account button)', async () => {
+    vi.useFakeTimers();
+    document.body.innerHTML = '<div id="rail"><button data-testid="nav-user">A</button></div>';
+    const host = document.createElement('solaris-widget');
+    const stop = keepMounted(host, () => undefined);
+    expect(host.parentElement?.id).toBe('rail');
+    host.style.visibility = 'hidden'; // what the session hook does on logout
+    document.getElementById('rail')!.remove();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(host.parentElement).toBe(document.body);
+    expect(host.style.position).toBe('fixed');
+    expect(host.style.visibility).toBe('hidden');
+    stop();
+    vi.useRealTimers();
+  });
 });

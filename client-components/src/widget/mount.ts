@@ -44,7 +44,11 @@ export function keepMounted(host: HTMLElement, onPlacement: (p: Placement) => vo
       const inPlace = host.isConnected && host.parentElement === target.parent && (target.placement === 'floating' || host.nextSibling === target.before);
       if (inPlace && current === target.placement) return;
       if (!inPlace) target.parent.insertBefore(host, target.before);
+      // The session hook hides the host with inline visibility: rewriting the style must keep it, or a
+      // logout that moves the dock (nav menu gone → floating) shows an empty widget again.
+      const visibility = host.style.visibility;
       host.setAttribute('style', HOST_STYLE[target.placement]);
+      if (visibility) host.style.visibility = visibility;
       host.dataset.placement = target.placement;
       if (current !== target.placement) {
         current = target.placement;
