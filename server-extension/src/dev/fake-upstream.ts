@@ -38,6 +38,11 @@ export interface FakeUpstreamOptions {
   record?: boolean;
   /** Cost (USD) reported in x-litellm-response-cost / usage.cost. Default: 1e-6 per token. */
   costPerToken?: number;
+  /**
+   * Stop at the request's `max_completion_tokens` / `max_tokens`, as OpenAI and LiteLLM do. Default false: the
+   * fake always writes `chunks` tokens, the worst case (an upstream that overruns what the proxy reserved).
+   */
+  honourMaxTokens?: boolean;
 }
 
 export interface RecordedRequest {
@@ -114,6 +119,13 @@ function lastUserText(json: Record<string, unknown> | null): string {
 }
 
 /** A chat-like reply (pt-BR) in exactly `n` pieces: each piece is one "token" of the fake. */
+/** How many completion tokens the fake writes for this request (its `max_*tokens` when it honours them). */
+export function fakeCompletionTokens(json: Record<string, unknown> | null, options: { chunks: number; honourMaxTokens: boolean }): number {
+  if (!options.honourMaxTokens || !json) return options.chunks;
+  const asked = json.max_completion_tokens ?? json.max_tokens;
+  return typeof asked === 'number' && Number.isInteger(asked) && asked > 0 ? Math.min(options.chunks, asked) : options.chunks;
+}
+
 export function replyPieces(json: Record<string, unknown> | null, n: number): string[] {
   const asked = lastUserText(json).replace(/\s+/g, ' ').trim().slice(0, 60);
   const base = (
@@ -150,6 +162,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     mode: opts.mode ?? 'normal',
     record: opts.record ?? true,
     costPerToken: opts.costPerToken ?? 0.000001,
+    honourMaxTokens: opts.honourMaxTokens ?? false,
   };
   const requests: RecordedRequest[] = [];
   const served: ServedAnswer[] = [];
@@ -206,7 +219,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (path === '/embeddings') return embeddings(res, json, promptTokens, callId);
 
     const isChat = path === '/chat/completions';
-    const pieces = replyPieces(json, options.chunks);
+    const pieces = replyPieces(json, fakeCompletionTokens(json, options));
     const completionTokens = pieces.length;
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const cost = Number(((promptTokens + completionTokens) * options.costPerToken).toFixed(10));

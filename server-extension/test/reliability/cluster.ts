@@ -15,7 +15,7 @@ import { startFakeUpstream } from '../../src/dev/fake-upstream';
 import { createTestDb, type TestDb } from '../helpers/infra';
 import { requestIdFor } from '../../src/adapters/proxy/identity';
 import { estimatePromptTokens } from '../../src/adapters/proxy/tokens';
-import { fakePromptTokens, type FakeUpstream } from '../../src/dev/fake-upstream';
+import { fakeCompletionTokens, fakePromptTokens, type FakeUpstream } from '../../src/dev/fake-upstream';
 import type { Queryable } from '../../src/core/sql';
 import { freePort, sleep, startPrivateRedis, type PrivateRedis } from './faults';
 import { startRedisCluster, type RedisClusterServer } from '../../src/dev/redis-cluster';
@@ -177,11 +177,17 @@ export async function runLoad(opts: {
 }
 
 /** What the fake upstream reported for each request id it was called with (prompt + completion). */
-export function upstreamUsage(fake: FakeUpstream): Map<string, { prompt: number; completion: number }> {
-  const out = new Map<string, { prompt: number; completion: number }>();
+/**
+ * What the upstream served per request id, and the completion limit the proxy sent it (the part of its hold
+ * left for the answer: smaller than asked when the proxy reserved up to what was left of the quota).
+ */
+export function upstreamUsage(fake: FakeUpstream): Map<string, { prompt: number; completion: number; limit: number | null }> {
+  const out = new Map<string, { prompt: number; completion: number; limit: number | null }>();
   for (const r of fake.requests) {
     const id = r.headers['x-litellm-call-id'];
-    if (typeof id === 'string' && r.path === '/chat/completions') out.set(id, { prompt: fakePromptTokens(r.json), completion: fake.options.chunks });
+    if (typeof id !== 'string' || r.path !== '/chat/completions') continue;
+    const asked = r.json?.max_completion_tokens ?? r.json?.max_tokens;
+    out.set(id, { prompt: fakePromptTokens(r.json), completion: fakeCompletionTokens(r.json, fake.options), limit: typeof asked === 'number' ? asked : null });
   }
   return out;
 }

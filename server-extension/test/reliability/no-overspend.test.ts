@@ -42,7 +42,11 @@ async function scenario(userId: string, spec: ChatSpec) {
     const row = byId.get(r.requestId);
     // Each acknowledged request: one ledger row with exactly what the upstream reported.
     expect(row, r.key).toMatchObject({ prompt_tokens: u.prompt, completion_tokens: u.completion, estimated: false });
-    bound += Math.max(0, u.prompt + u.completion - r.estimate);
+    // The request's hold: its prompt estimate plus the completion limit the proxy sent upstream (reserve up to
+    // what was left can shrink it below max_tokens; the bound is over what was really held).
+    const hold = r.estimate - spec.maxTokens + (u.limit ?? spec.maxTokens);
+    expect(hold, r.key).toBeLessThanOrEqual(r.estimate);
+    bound += Math.max(0, u.prompt + u.completion - hold);
   }
   // Refused requests never reached the upstream and left no row.
   for (const r of results.filter((x) => x.outcome === 'refused')) {
@@ -63,7 +67,8 @@ async function scenario(userId: string, spec: ChatSpec) {
   expect(c.completed).toBeGreaterThan(0);
   console.info(
     `[reliability] no-overspend ${userId}: 200 streams over 2 processes in ${elapsed} ms → ${c.completed} served, ${c.refused} refused (402); ` +
-      `used ${balance.used}/${limit}, overshoot ${overshoot} ≤ bound ${bound}; per-request estimate ${admitted[0]?.estimate}, actual ${admitted[0] ? upstream.get(admitted[0].requestId)!.prompt + 20 : '-'}`,
+      `used ${balance.used}/${limit}, overshoot ${overshoot} ≤ bound ${bound}; per-request estimate ${admitted[0]?.estimate}, actual ${admitted[0] ? upstream.get(admitted[0].requestId)!.prompt + upstream.get(admitted[0].requestId)!.completion : '-'}; ` +
+      `${admitted.filter((r) => upstream.get(r.requestId)!.limit !== spec.maxTokens).length} admitted with a smaller hold`,
   );
   return { overshoot, bound, served: c.completed };
 }
@@ -77,12 +82,14 @@ for (const mode of ['single', 'cluster'] as const) {
     afterAll(async () => cluster?.stop());
 
     it('upstream honours max_tokens: no overshoot at all (bound 0)', async () => {
+      fake.options.honourMaxTokens = true;
       const r = await scenario(`ovs-honest-${mode}`, { content: 'Resuma a ata da reunião de ontem.', maxTokens: 20 });
       expect(r.bound).toBe(0);
       expect(r.overshoot).toBeLessThanOrEqual(0);
     }, 60_000);
 
     it('streams overrun their estimate (upstream ignores max_tokens): overshoot within Σ(actual − estimate) of admitted requests', async () => {
+      fake.options.honourMaxTokens = false;
       const r = await scenario(`ovs-overrun-${mode}`, { content: 'Resuma a ata da reunião de ontem.', maxTokens: 10 });
       expect(r.bound).toBeGreaterThan(0);
     }, 60_000);
