@@ -190,6 +190,32 @@ export function quotaStoreContract(variant: 'redis' | 'postgres' | 'redis-outbox
       expect(await ledgerRows(t, u)).toHaveLength(2);
     });
 
+    it('a turn dated before a reset but recorded after it is wiped by the reset: the live counter equals the rebuilt one and the statement', async () => {
+      const u = await userOnMini();
+      const startedAt = t.clock();
+      await t.engine.reserve({ userId: u, requestId: 'in-flight', model: 'm', tokens: 100 });
+      await settle(u, 'before', 200, 0);
+      t.clock.advance(1000);
+      await t.engine.admin.reset({ userId: u, reason: 'suporte' }, ADMIN);
+      t.clock.advance(1000);
+      try {
+        // LibreChat records the turn now, dated when it happened (before the reset)
+        const late = await t.engine.settle({ userId: u, requestId: 'in-flight', model: 'm', promptTokens: 60, completionTokens: 20, source: 'librechat', occurredAt: startedAt });
+        expect(late.balance).toMatchObject({ used: 0, reserved: 0 });
+        const after = await settle(u, 'after', 30, 0);
+        expect(after.balance.used).toBe(30);
+        await syncLedger(t);
+        const top = (await t.engine.statement(u, { limit: 1 })).items[0];
+        expect(top?.balanceAfter, 'the statement\'s newest line is the counter').toBe(after.balance.remaining);
+        await syncLedger(t);
+        await t.engine.store.invalidate(u); // the counter as a rebuild from the ledger sees it
+        expect((await t.engine.balance(u)).used).toBe(30);
+        expect(await ledgerRows(t, u)).toHaveLength(3); // the ledger keeps every row
+      } finally {
+        t.clock.advance(-2000);
+      }
+    });
+
     it('rolls over to a new period at the calendar boundary (America/Sao_Paulo)', async () => {
       const u = await userOnMini();
       const saved = t.clock();

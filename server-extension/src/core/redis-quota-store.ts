@@ -149,7 +149,9 @@ export class RedisQuotaStore implements QuotaStore {
       return { duplicate: true, entry, state: await this.state(s.userId, now) };
     }
     const reply = await this.withCounter(s.userId, now, () =>
-      this.redis.solarisSettle(k.counter, k.reservations, k.marker(s.requestId), s.requestId, Number(row.weighted_tokens), row.period_key, now, MARKER_TTL_MS),
+      this.redis.solarisSettle(
+        k.counter, k.reservations, k.marker(s.requestId), s.requestId, Number(row.weighted_tokens), row.period_key, now, MARKER_TTL_MS, row.created_at.getTime(),
+      ),
     );
     return { duplicate: !inserted, entry, state: parseState(s.userId, reply) };
   }
@@ -300,6 +302,8 @@ export class RedisQuotaStore implements QuotaStore {
         'cap', snap.personalCap ?? '',
         'wp', snap.warnPercent ?? '',
         'fd', snap.fired.join(','),
+        // The period's last reset (ms, 0 = none): settle.lua leaves rows dated at or before it out, as the sum above does.
+        'rs', snap.lastReset,
       ];
       const ttl = Math.max(1, snap.periodEnd - now) + COUNTER_GRACE_MS;
       const markers = snap.recent.map((id) => k.marker(id));

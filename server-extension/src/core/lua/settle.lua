@@ -1,7 +1,7 @@
 -- Apply one settled request to the counter, exactly once. (Prelude: _counter.lua.)
 -- KEYS[1] counter hash   KEYS[2] reservations hash   KEYS[3] settled marker sq:{u}:s:<requestId>
 -- [KEYS[4] the user's outbox stream sq:{u}:o — SOLARIS_SETTLE_ACK=outbox only]
--- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs[, occurredAtMs[, rowJson]]
+-- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs, occurredAtMs[, rowJson]
 -- Ledger ack: the row is already durable in the ledger. Outbox ack: the row (ARGV[7]) is appended to
 -- KEYS[4] here, in the same atomic step that sets the marker and moves the counter — counted iff recorded.
 -- periodKey '' = not known (the row is not in the ledger yet): the row belongs to this counter's period when
@@ -22,9 +22,16 @@ if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then
   if KEYS[4] then entry = redis.call('XADD', KEYS[4], '*', 'j', ARGV[7]) end
   -- A row of another period (settled late, after the counter rolled over) does not touch this one.
   local same = ARGV[3] == v[PK]
+  local occ = tonumber(ARGV[6] or '')
   if ARGV[3] == '' then
-    local occ = tonumber(ARGV[6] or '')
     same = occ ~= nil and occ >= tonumber(v[PS]) and occ < tonumber(v[PE])
+  end
+  -- A row dated at or before the period's last reset was wiped by it, whenever it arrives (a turn that started
+  -- before an admin's reset and was recorded after it): the rule of the ledger sum the counter is rebuilt from
+  -- and of the statement. Counters without 'rs' (no reset, or built by an older version) skip nothing.
+  if same and occ then
+    local rs = redis.call('HGET', KEYS[1], 'rs')
+    if rs and rs ~= '' and occ <= tonumber(rs) then same = false end
   end
   if same then
     v[USED] = redis.call('HINCRBY', KEYS[1], 'used', ARGV[2])
