@@ -121,8 +121,8 @@ export const configSchema = z.object({
     'How long an unsettled reservation holds quota before it expires by itself (a crashed request frees its hold).',
   ),
   SOLARIS_MAX_INFLIGHT: intFromEnv(4, 1, 1000).describe('Open reservations (parallel generations) allowed per user.'),
-  SOLARIS_DEFAULT_MAX_TOKENS: intFromEnv(1024, 1, 1_000_000).describe(
-    'Completion tokens reserved when a request sets no max_tokens.',
+  SOLARIS_DEFAULT_MAX_TOKENS: intFromEnv(4096, 1, 1_000_000).describe(
+    'Completion tokens reserved when a request sets no max_tokens; also the longest answer such a request gets (the proxy forwards the limit its hold covers).',
   ),
   SOLARIS_SETTLE_ACK: z
     .enum(['ledger', 'outbox'])

@@ -245,7 +245,7 @@ describe.each(['redis', 'postgres'] as const)('metering proxy (%s store)', (stor
       const got = JSON.parse(s.fake.requests.at(-1)!.raw) as Record<string, unknown>;
       // Every value as the client sent it, plus the completion limit the reservation covers (the default here),
       // and for streams the usage request.
-      expect(got).toEqual({ ...(JSON.parse(body) as object), max_tokens: 1024, ...(stream ? { stream_options: { include_usage: true } } : {}) });
+      expect(got).toEqual({ ...(JSON.parse(body) as object), max_tokens: 4096, ...(stream ? { stream_options: { include_usage: true } } : {}) });
     }
   });
 
