@@ -42,7 +42,7 @@ describe('StatementPanel', () => {
     expect(rows).toHaveLength(3);
     // A title generation is named; a grant is a line of its own, with its amount and the admin's reason.
     expect(rows[0]).toHaveTextContent('Título da conversa');
-    expect(rows[1]).toHaveTextContent('Crédito adicional');
+    expect(rows[1]).toHaveTextContent('Crédito extra');
     expect(rows[1]).toHaveTextContent('Projeto X');
     expect(rows[1]).toHaveTextContent('+500');
     expect(rows[2]).not.toHaveTextContent('Título da conversa');

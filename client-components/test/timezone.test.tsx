@@ -90,6 +90,18 @@ describe('dates in the deployment time zone', () => {
     expect(en.zoneLabel('When', 'Mars/Olympus_Mons')).toBe('When');
   });
 
+  it('a stored period key reads as words, in both languages (audit details)', () => {
+    const pt = makeFormatters('pt-BR');
+    const en = makeFormatters('en');
+    expect(pt.periodKey('2026-12')).toBe('dezembro de 2026');
+    expect(pt.periodKey('2026-W49')).toBe('semana 49 de 2026');
+    expect(pt.periodKey('2026-12-05')).toBe('05/12/2026');
+    expect(en.periodKey('2026-12')).toBe('December 2026');
+    expect(en.periodKey('2026-W49')).toBe('week 49 of 2026');
+    expect(en.periodKey('2026-12-05')).toBe('12/05/2026');
+    expect(pt.periodKey('not-a-key')).toBe('not-a-key');
+  });
+
   it('wallTime: a calendar day of the deployment zone reaching a wall-clock time, as an instant', () => {
     const pt = makeFormatters('pt-BR');
     expect(pt.wallTime('2026-12-10', '23:59:59', 'America/Sao_Paulo')).toBe('2026-12-11T02:59:59.000Z');

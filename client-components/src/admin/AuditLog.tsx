@@ -17,6 +17,7 @@ function detailValue(key: string, v: unknown, fmt: Formatters, t: Messages, plan
   if (typeof v === 'string') {
     if (key === 'planId') return plans?.find((p) => p.id === v)?.name ?? v;
     if (key === 'period' && (v === 'month' || v === 'week' || v === 'day')) return t.planPer(v);
+    if (key === 'periodKey') return fmt.periodKey(v);
     return ISO.test(v) ? fmt.dateTime(v, timeZone) : v;
   }
   if (Array.isArray(v)) return v.map((x) => detailValue(key, x, fmt, t, plans, timeZone)).join(', ');

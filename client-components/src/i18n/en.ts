@@ -266,6 +266,7 @@ export const en: Messages = {
   periodMonthOf: (month) => `This month (${month})`,
   periodWeekOf: (first, last) => `This week (${first} to ${last})`,
   periodDayOf: (day) => `Today (${day})`,
+  periodWeekKey: (week, year) => `week ${week} of ${year}`,
   planPer: (kind) => (kind === 'month' ? 'per month' : kind === 'week' ? 'per week' : 'per day'),
   planOption: (name, limit, per) => `${name} — ${limit} tokens ${per}`,
   planDefaultTag: 'default plan',

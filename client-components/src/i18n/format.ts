@@ -26,6 +26,8 @@ export interface Formatters {
   money(n: number): string;
   /** The current period in words: "dezembro de 2026", "semana de 23/11 a 29/11", "dia 05/12". */
   period(b: { periodKind: PeriodKind; periodKey: string; periodStart: string; periodEnd: string; timeZone?: string }): string;
+  /** A stored period key in words: "2026-12" → "dezembro de 2026", "2026-W49" → "semana 49 de 2026", "2026-12-05" → "05/12/2026". */
+  periodKey(key: string): string;
   /** Short date and time ("01/12/2026, 00:00"), in `timeZone` when given. */
   dateTime(iso: string, timeZone?: string): string;
   /** Medium date and time ("1 de dez. de 2026, 00:00"), in `timeZone` when given. */
@@ -108,6 +110,7 @@ export function makeFormatters(locale: Locale): Formatters {
   const t = TABLES[locale];
   const core = coreFormats(locale);
   const day = new Intl.DateTimeFormat(tag, { day: '2-digit', month: '2-digit', timeZone: 'UTC' });
+  const fullDay = new Intl.DateTimeFormat(tag, { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'UTC' });
   // One Intl.DateTimeFormat per (style, zone), built on first use; '' = the browser's zone.
   const cache = new Map<string, Intl.DateTimeFormat | null>();
   const inZone = (style: 'short' | 'medium' | 'zone' | 'parts', timeZone: string | undefined): Intl.DateTimeFormat | null => {
@@ -200,6 +203,15 @@ export function makeFormatters(locale: Locale): Formatters {
       const last = dayOf(Date.parse(b.periodEnd) - 1, b.timeZone);
       const first = dayOf(b.periodStart, b.timeZone);
       return first && last ? t.periodWeekOf(day.format(new Date(`${first}T00:00:00Z`)), day.format(new Date(`${last}T00:00:00Z`))) : b.periodKey;
+    },
+    periodKey: (key) => {
+      if (/^\d{4}-\d{2}$/.test(key)) return core.monthYear(`${key}-15T12:00:00Z`, 'UTC');
+      if (/^\d{4}-\d{2}-\d{2}$/.test(key)) {
+        const d = new Date(`${key}T12:00:00Z`);
+        return Number.isNaN(d.getTime()) ? key : fullDay.format(d);
+      }
+      const w = /^(\d{4})-W(\d{2})$/.exec(key);
+      return w ? t.periodWeekKey(Number(w[2]), w[1]!) : key;
     },
     dateTime,
     date,

@@ -36,7 +36,7 @@ export function csvLineLabel(e: StatementItemDTO): string {
     case 'period_start':
       return 'Início do período';
     case 'grant':
-      return 'Crédito adicional';
+      return 'Crédito extra';
     case 'grant_expiry':
       return 'Crédito expirado';
     case 'reset':
