@@ -61,7 +61,7 @@ font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica N
 .sol-admin-btn{width:28px;height:28px;font-size:15px;border-color:var(--sol-border);background:var(--sol-bg)}
 .sol-link,.sol-link-btn{color:var(--sol-accent);text-decoration:underline;background:none;border:0;padding:0;font:inherit;cursor:pointer;text-align:left}
 .sol-filters{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end;margin:12px 0}
-.sol-filters>label{flex:1 1 160px;min-width:0}
+.sol-filters>label{flex:1 1 160px;min-width:0}.sol-filters>label.sol-filter-period{flex:2 1 250px}
 .sol-filters label,.sol-forms label,.sol-plan label{display:flex;flex-direction:column;gap:2px;font-size:12px;color:var(--sol-muted)}
 .sol-grow{flex:1 1 240px}
 .sol-root input,.sol-root select{font:inherit;font-size:14px;color:var(--sol-fg);background:var(--sol-bg);border:1px solid var(--sol-border);border-radius:8px;padding:5px 8px;min-height:32px;min-width:0;max-width:100%}

@@ -89,7 +89,7 @@ export function StatementPanel({ userId, now = () => Date.now() }: { userId?: st
       )}
       <form className="sol-filters" onSubmit={submit} role="search">
         {!userId && (
-          <label>
+          <label className="sol-filter-period">
             {t.filterPeriod}
             <select value={draft.period} onChange={(e) => setDraft({ ...draft, period: e.target.value as Draft['period'] })}>
               <option value="current">{balance ? fmt.period(balance) : '…'}</option>
