@@ -9,6 +9,8 @@ import { SOCKET_PATH, type BalanceDTO } from '@solaris/wire';
 import { createEngine, type EngineRuntime } from '../src/core/create-engine';
 import { ConfigError, loadConfig } from '../src/core/config';
 import { createRedis, masterNodes } from '../src/core/redis-client';
+import { userKeys } from '../src/core/redis-keys';
+import { WAKE_LIST, type SettleOutbox } from '../src/core/settle-outbox';
 import { startRedisCluster, type RedisClusterServer } from '../src/dev/redis-cluster';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { ALICE, cookie, settle, startServer, type RunningServer } from './api/helpers';
@@ -72,7 +74,27 @@ describe('on a 3-master Redis Cluster', () => {
     for (let i = 0; i < nodes.length; i++) expect(after[i]! - before[i]!).toBeGreaterThan(0);
   });
 
-  it('refuses SOLARIS_SETTLE_ACK=outbox on a cluster (its sweep scans one node) with a clear message', () => {
+  it('the outbox sweep finds the streams on every master (a lost announce is found wherever the user lives)', async () => {
+    const outboxOf = (e: EngineRuntime['engine']) => (e.store as unknown as { opts: { settleOutbox: SettleOutbox } }).opts.settleOutbox;
+    // Drainers stopped: only the sweep may find these rows (and nobody pops the wake list under us).
+    await outboxOf(te.engine).stop();
+    await outboxOf(replica.engine).stop();
+    const r = te.testRedis as Redis;
+    const users = Array.from({ length: 30 }, (_, i) => `swept-${i}`);
+    await r.del(WAKE_LIST);
+    for (const u of users) await r.xadd(userKeys(u).outbox, '*', 'j', '{}');
+    const holding = await Promise.all(masterNodes(r).map(async (n) => (await n.keys(`${r.options.keyPrefix ?? ''}sq:{swept-*}:o`)).length));
+    expect(holding.filter((k) => k > 0)).toHaveLength(3); // the streams really are spread over the 3 masters
+    try {
+      expect(await outboxOf(te.engine).sweep()).toBe(30);
+      expect((await r.lrange(WAKE_LIST, 0, -1)).sort()).toEqual([...users].sort());
+    } finally {
+      await r.del(WAKE_LIST);
+      for (const u of users) await r.del(userKeys(u).outbox);
+    }
+  });
+
+  it('refuses SOLARIS_SETTLE_ACK=outbox on a cluster (its appendonly check reads one node) with a clear message', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000', SOLARIS_REDIS_MODE: 'cluster', SOLARIS_SETTLE_ACK: 'outbox' })).toThrow(ConfigError);
     expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000', SOLARIS_REDIS_MODE: 'cluster' })).not.toThrow();
   });

@@ -204,7 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const result = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (result.success) {
     if (result.data.SOLARIS_REDIS_MODE === 'cluster' && result.data.SOLARIS_SETTLE_ACK === 'outbox') {
-      // Its sweep and its append-only check see one node of the cluster (docs/operators.md, "Pointing at a Redis Cluster").
+      // Its append-only check sees one node of the cluster (docs/operators.md, "Pointing at a Redis Cluster").
       throw new ConfigError('Invalid configuration: SOLARIS_SETTLE_ACK=outbox is not supported with SOLARIS_REDIS_MODE=cluster; use SOLARIS_SETTLE_ACK=ledger');
     }
     return result.data;

@@ -6,6 +6,7 @@ import { LEGACY_OUTBOX_STREAM, OUTBOX_DEAD_STREAM, insertOrSetAside, parseSettle
 import { backoffMs } from './retry-queue';
 import { ConfigError } from './config';
 import { userKeys } from './redis-keys';
+import { masterNodes } from './redis-client';
 import outboxTrimLua from './lua/outbox-trim.lua';
 import type { Logger } from './logger';
 
@@ -394,21 +395,23 @@ export class SettleOutbox {
   }
 
   /**
-   * Users with an outbox stream. SCAN patterns do not get ioredis's keyPrefix: add it, then strip it.
-   * Redis Cluster: this scans one node; run the sweep per master there (not supported yet).
+   * Users with an outbox stream, on every master (Redis Cluster: a user's stream lives on the master of its
+   * slot; SCAN walks one node). SCAN patterns do not get ioredis's keyPrefix: add it, then strip it.
    */
   private async scanUsers(): Promise<string[]> {
     const prefix = String(this.opts.redis.options.keyPrefix ?? '');
     const users = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = (await this.opts.redis.call('SCAN', cursor, 'MATCH', `${prefix}sq:{*}:o`, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
-      cursor = next;
-      for (const k of keys) {
-        const m = /^sq:\{(.*)\}:o$/.exec(k.slice(prefix.length));
-        if (m) users.add(decodeURIComponent(m[1]!));
-      }
-    } while (cursor !== '0');
+    for (const node of masterNodes(this.opts.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await node.call('SCAN', cursor, 'MATCH', `${prefix}sq:{*}:o`, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
+        cursor = next;
+        for (const k of keys) {
+          const m = /^sq:\{(.*)\}:o$/.exec(k.slice(prefix.length));
+          if (m) users.add(decodeURIComponent(m[1]!));
+        }
+      } while (cursor !== '0');
+    }
     return [...users];
   }
 }
