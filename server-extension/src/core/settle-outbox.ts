@@ -6,7 +6,7 @@ import { LEGACY_OUTBOX_STREAM, OUTBOX_DEAD_STREAM, insertOrSetAside, parseSettle
 import { backoffMs } from './retry-queue';
 import { ConfigError } from './config';
 import { userKeys } from './redis-keys';
-import outboxTrimLua from './lua/outbox-trim.lua';
+import { defineScripts } from './lua/scripts';
 import type { Logger } from './logger';
 
 /**
@@ -89,8 +89,7 @@ export class SettleOutbox {
 
   constructor(private readonly opts: SettleOutboxOptions) {
     this.onWritten = opts.onWritten;
-    const r = opts.redis as unknown as Record<string, unknown>;
-    if (typeof r.solarisOutboxTrim !== 'function') opts.redis.defineCommand('solarisOutboxTrim', { numberOfKeys: 1, lua: outboxTrimLua });
+    defineScripts(opts.redis); // solarisOutboxTrim: lua/outboxTrim-1.lua
   }
 
   /**
