@@ -22,6 +22,7 @@ import { insertLedgerRows, LedgerWriter } from '../server-extension/src/core/led
 import type { Settlement } from '../server-extension/src/core/quota-store';
 import { userKeys, type RedisQuotaStore } from '../server-extension/src/core/redis-quota-store';
 import { SettleOutbox } from '../server-extension/src/core/settle-outbox';
+import { REPLY } from '../server-extension/src/core/lua/reply';
 import { startAofRedis, startRedisServer } from '../server-extension/src/dev/redis-server';
 import { startRedisCluster } from '../server-extension/src/dev/redis-cluster';
 import { deleteRedisPrefix, pct } from './_shared';
@@ -198,7 +199,7 @@ async function luaPairBench(redis: Redis): Promise<number> {
     const id = `lua-${run}-${caller}-${i}`;
     const now = Date.now();
     const reply = await lua.solarisReserve(k.counter, k.reservations, id, 200, now, 600_000, 1000);
-    const pk = reply.split('\n')[4] ?? ''; // "status\nreserved\npl\npkd\npk…" (COUNTER_FIELDS)
+    const pk = reply.split('\n')[REPLY.field.pk] ?? ''; // the reply's period key (lua/reply.ts)
     await lua.solarisSettle(k.counter, k.reservations, k.marker(id), id, 200, pk, now, 3_600_000);
   });
 }

@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { useStore } from 'zustand';
-import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, NoticeDTO, QuotaRequestDecidedEventDTO, QuotaRequestEventDTO, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
+import { DEFAULT_WARN_PERCENT, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type NoticeDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ThresholdEventDTO, type UsageEventDTO } from '@solaris/wire';
 import { ApiError, createApiClient, type ApiClient, type FetchLike } from './api/client';
 import { createSolarisSocket, type SolarisSocket } from './socket';
 import { createSolarisStore, type SolarisState, type SolarisStore } from './store';
@@ -160,7 +160,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
     const onThreshold = (e: ThresholdEventDTO) => {
       if (!ownBalance(e.balance)) return;
       applyBalance(e.balance);
-      const lowest = warnAt ?? Math.min(...e.balance.thresholds.filter((t) => t < 100), 80);
+      const lowest = warnAt ?? Math.min(...e.balance.thresholds.filter((t) => t < 100), DEFAULT_WARN_PERCENT);
       if (e.threshold >= 100) s().showBlocked({ reason: 'quota_exceeded', balance: e.balance });
       else if (e.threshold >= lowest && !isAcknowledged(e)) s().showWarning(e);
     };

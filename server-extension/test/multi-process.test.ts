@@ -28,6 +28,8 @@ beforeAll(async () => {
     target: 'node20',
     format: 'cjs',
     packages: 'external',
+    // Our own workspaces are TypeScript: bundle @solaris/wire instead of leaving a require() to a .ts file.
+    plugins: [{ name: 'wire', setup: (b) => b.onResolve({ filter: /^@solaris\/wire(\/[a-z-]+)?$/ }, (a) => ({ path: join(root, `wire/${a.path.split('/')[2] ?? 'index'}.ts`) })) }],
     loader: { '.lua': 'text' },
     define: { 'import.meta.url': 'importMetaUrl' },
     banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -1,4 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
+import { DEFAULT_WARN_PERCENT } from '@solaris/wire';
 import { useMySettings, useSaveMySettings } from '../hooks-extras';
 import { useSolaris } from '../provider';
 import { ErrorNote, Notice } from './ui';
@@ -31,7 +32,7 @@ export function PersonalLimit() {
     setWarn(d.warnPercent === null ? '' : String(d.warnPercent));
   }, [d]);
 
-  const defaultWarn = d ? Math.min(...d.defaultThresholds.filter((x) => x < 100), 80) : 80;
+  const defaultWarn = d ? Math.min(...d.defaultThresholds.filter((x) => x < 100), DEFAULT_WARN_PERCENT) : DEFAULT_WARN_PERCENT;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WARN_PERCENT } from '@solaris/wire';
 
 /**
  * Every setting comes from the environment and is validated here, once, at start-up.
@@ -101,7 +102,7 @@ export const configSchema = z.object({
     .describe('Time zone of the calendar periods (month / week / day boundaries).'),
   SOLARIS_THRESHOLDS: z
     .string()
-    .default('80,100')
+    .default(`${DEFAULT_WARN_PERCENT},100`) // the lowest is the warning (wire: DEFAULT_WARN_PERCENT)
     .transform((s, ctx) => {
       const list = s.split(',').map((x) => Number(x.trim()));
       if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {

@@ -1,4 +1,4 @@
-import type { BalanceDTO, LedgerEntryDTO, MeteringSource, PeriodKind } from '@solaris/wire';
+import { DEFAULT_WARN_PERCENT, type BalanceDTO, type LedgerEntryDTO, type MeteringSource, type PeriodKind } from '@solaris/wire';
 
 /** Raw counter state of one user in the current period, as a store sees it. */
 export interface CounterState {
@@ -102,7 +102,7 @@ export function toBalance(s: CounterState, thresholds: number[], timeZone: strin
   // shrink `remaining`, so a burst of in-flight requests does not flash the warning modal.
   const usedPercent = usedPercentOf(s);
   const percent = Math.round(usedPercent * 10) / 10;
-  const warnAt = thresholds[0] ?? 80;
+  const warnAt = thresholds[0] ?? DEFAULT_WARN_PERCENT;
   const state = usedPercent >= 100 || capacity - s.used <= 0 ? 'blocked' : usedPercent >= warnAt ? 'warning' : 'ok';
   return {
     userId: s.userId,

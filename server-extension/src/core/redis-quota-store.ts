@@ -8,15 +8,8 @@ import { LedgerWriter, settledRow, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, isRedisUnavailable } from './store-errors';
 import { WAKE_LIST, type SettleOutbox } from './settle-outbox';
-import counterPrelude from './lua/_counter.lua';
-import reserveLua from './lua/reserve.lua';
-import settleLua from './lua/settle.lua';
-import stateLua from './lua/state.lua';
-import releaseLua from './lua/release.lua';
-import installLua from './lua/install.lua';
-import firedLua from './lua/fired.lua';
-import unlockLua from './lua/unlock.lua';
-import outboxAppendLua from './lua/outbox-append.lua';
+import { defineScripts } from './lua/scripts';
+import { REPLY, type CounterField } from './lua/reply';
 
 export interface RedisQuotaStoreOptions {
   redis: Redis;
@@ -45,8 +38,8 @@ const COUNTER_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 const LOCK_TTL_MS = 5_000;
 
 /**
- * [status, reserved, ...counter fields[, extra]]: the scripts' one-string reply split on "\n" (reply() in
- * lua/_counter.lua; one bulk string decodes far faster than an array). Missing hash fields are ''.
+ * [status, reserved, ...counter fields[, extra]]: the scripts' one-string reply split on "\n", read at the
+ * positions REPLY names (lua/reply.ts, the one list of fields the Lua side is generated from).
  */
 type LuaReply = string[];
 
@@ -67,7 +60,7 @@ import { userKeys } from './redis-keys';
 export { userKeys };
 
 /**
- * Hot counters in Redis, one atomic Lua script per step (lua/*.lua), Postgres as the record.
+ * Hot counters in Redis, one atomic Lua script per step (lua/<verb>-<keys>.lua), Postgres as the record.
  * settle = ledger row first (group-committed, idempotent), then the Lua step guarded by a settled marker.
  * A missing/expired counter is rebuilt from Postgres under a per-user lock (see docs/architecture.md).
  */
@@ -81,20 +74,8 @@ export class RedisQuotaStore implements QuotaStore {
 
   constructor(private readonly opts: RedisQuotaStoreOptions) {
     const r = opts.redis;
-    // defineCommand loads each script once (EVALSHA, falling back to EVAL after a SCRIPT FLUSH / restart).
-    if (typeof (r as unknown as Record<string, unknown>).solarisReserve !== 'function') {
-      // The counter scripts share lua/_counter.lua (read + expiry rules, reservation sums), prepended here.
-      const withPrelude = (body: string) => `${counterPrelude}\n${body}`;
-      r.defineCommand('solarisReserve', { numberOfKeys: 2, lua: withPrelude(reserveLua) });
-      r.defineCommand('solarisSettle', { numberOfKeys: 3, lua: withPrelude(settleLua) });
-      r.defineCommand('solarisSettleOutbox', { numberOfKeys: 4, lua: withPrelude(settleLua) });
-      r.defineCommand('solarisState', { numberOfKeys: 2, lua: withPrelude(stateLua) });
-      r.defineCommand('solarisRelease', { numberOfKeys: 1, lua: releaseLua });
-      r.defineCommand('solarisInstall', { lua: installLua });
-      r.defineCommand('solarisFired', { numberOfKeys: 1, lua: firedLua });
-      r.defineCommand('solarisUnlock', { numberOfKeys: 1, lua: unlockLua });
-      r.defineCommand('solarisOutboxAppend', { numberOfKeys: 4, lua: outboxAppendLua });
-    }
+    // lua/scripts.ts: one atomic script per step (lua/<verb>-<keys>.lua), the shared Lua inlined from lua/includes.
+    defineScripts(r);
     this.redis = r as unknown as SolarisRedis;
     this.ledger = new LedgerWriter(opts.pool, opts.timezone);
     this.snapshots = new SnapshotBatcher(opts.pool, opts.timezone);
@@ -109,7 +90,7 @@ export class RedisQuotaStore implements QuotaStore {
     );
     const outcome = reply[0] as ReserveOutcome;
     const ok = outcome === 'reserved' || outcome === 'already_reserved';
-    return { ok, outcome, state: parseState(input.userId, reply), held: ok ? Number(reply[14]) : input.estimate };
+    return { ok, outcome, state: parseState(input.userId, reply), held: ok ? Number(reply[REPLY.extra]) : input.estimate };
   }
 
   /**
@@ -178,12 +159,12 @@ export class RedisQuotaStore implements QuotaStore {
       if (uncountedFallback && isPostgresUnavailable(e)) return this.appendUncounted(s, now, row);
       throw e;
     }
-    const entryId = reply[14];
+    const entryId = reply[REPLY.extra];
     // Not taken from memory (drainer stopped, or too many rows waiting): the drainers find it in the stream.
     if (entryId !== undefined && !this.opts.settleOutbox!.enqueue(s.userId, entryId, s, row)) this.announce(s.userId);
     const state = parseState(s.userId, reply);
     const inPeriod = s.occurredAt >= state.periodStart && s.occurredAt < state.periodEnd;
-    return { duplicate: reply[0] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
+    return { duplicate: reply[REPLY.status] === 'already', deferred: true, entry: pendingEntry(s, inPeriod ? state.periodKey : ''), state };
   }
 
   /**
@@ -204,7 +185,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   /**
    * Postgres is down and the user's counter must be rebuilt (which needs Postgres): the row is appended to the
-   * user's stream without counting it (lua/outbox-append.lua; the settled marker makes a retry a no-op). The
+   * user's stream without counting it (lua/outboxAppend-4.lua; the settled marker makes a retry a no-op). The
    * rebuild writes the stream to the ledger before it sums it, so the row is counted then, once. Answers
    * store_unavailable (no counter to show): the row is recorded, the caller's retries find the marker.
    */
@@ -288,23 +269,25 @@ export class RedisQuotaStore implements QuotaStore {
       // the sum and marked; every later one finds the new counter and applies itself once.
       // One statement, one snapshot: `used` and the marked ids must agree (see loadPolicySnapshot).
       const snap = await this.snapshots.load(userId, now, now - REBUILD_MARK_WINDOW_MS);
-      const fields: (string | number)[] = [
-        'pl', snap.planId ?? '',
-        'pkd', snap.periodKind,
-        'pk', snap.periodKey,
-        'ps', snap.periodStart,
-        'pe', snap.periodEnd,
-        'lim', snap.limit,
-        'gr', snap.granted,
-        'used', snap.used,
-        'ne', snap.nextGrantExpiry,
-        // Personal settings ride along in the hash ('' = none); the scripts reply with every field (COUNTER_FIELDS).
-        'cap', snap.personalCap ?? '',
-        'wp', snap.warnPercent ?? '',
-        'fd', snap.fired.join(','),
-        // The period's last reset (ms, 0 = none): settle.lua leaves rows dated at or before it out, as the sum above does.
-        'rs', snap.lastReset,
-      ];
+      // Every reply field (COUNTER_FIELDS: the type makes a new one a compile error here) and the last reset.
+      const counter: Record<CounterField, string | number> & { rs: number } = {
+        pl: snap.planId ?? '',
+        pkd: snap.periodKind,
+        pk: snap.periodKey,
+        ps: snap.periodStart,
+        pe: snap.periodEnd,
+        lim: snap.limit,
+        gr: snap.granted,
+        used: snap.used,
+        ne: snap.nextGrantExpiry,
+        // Personal settings ride along in the hash ('' = none); the scripts reply with every field.
+        cap: snap.personalCap ?? '',
+        wp: snap.warnPercent ?? '',
+        fd: snap.fired.join(','),
+        // The period's last reset (ms, 0 = none): includes/settle.lua leaves rows dated at or before it out, as the sum above does.
+        rs: snap.lastReset,
+      };
+      const fields = Object.entries(counter).flat();
       const ttl = Math.max(1, snap.periodEnd - now) + COUNTER_GRACE_MS;
       const markers = snap.recent.map((id) => k.marker(id));
       await this.redis.solarisInstall(1 + markers.length, k.counter, ...markers, ttl, MARKER_TTL_MS, ...fields);
@@ -319,12 +302,7 @@ function pendingEntry(s: Settlement, periodKey: string): LedgerEntryDTO {
   return { ...toEntry(settledRow(s, { seq: 0, cost: s.cost, periodKey })), id: '' };
 }
 
-/**
- * Lua replies are [status, reserved, ...counter fields in this order] (the HMGET in lua/_counter.lua): read
- * positionally, no per-call object of field names. A field the hash lacks is ''.
- */
-const COUNTER_FIELDS = ['pl', 'pkd', 'pk', 'ps', 'pe', 'lim', 'gr', 'used', 'ne', 'cap', 'wp', 'fd'] as const;
-const F = Object.fromEntries(COUNTER_FIELDS.map((f, i) => [f, i + 2])) as Record<(typeof COUNTER_FIELDS)[number], number>;
+const F = REPLY.field;
 
 function parseState(userId: string, reply: LuaReply): CounterState {
   const fd = reply[F.fd];
@@ -338,7 +316,7 @@ function parseState(userId: string, reply: LuaReply): CounterState {
     limit: Number(reply[F.lim]),
     granted: Number(reply[F.gr]),
     used: Number(reply[F.used]),
-    reserved: Number(reply[1] ?? 0),
+    reserved: Number(reply[REPLY.reserved] ?? 0),
     fired: fd ? fd.split(',').map(Number).sort((a, b) => a - b) : [],
     personalCap: reply[F.cap] ? Number(reply[F.cap]) : null,
     warnPercent: reply[F.wp] ? Number(reply[F.wp]) : null,

@@ -7,7 +7,7 @@ import { backoffMs } from './retry-queue';
 import { ConfigError } from './config';
 import { userKeys } from './redis-keys';
 import { masterNodes } from './redis-client';
-import outboxTrimLua from './lua/outbox-trim.lua';
+import { defineScripts } from './lua/scripts';
 import type { Logger } from './logger';
 
 /**
@@ -90,8 +90,7 @@ export class SettleOutbox {
 
   constructor(private readonly opts: SettleOutboxOptions) {
     this.onWritten = opts.onWritten;
-    const r = opts.redis as unknown as Record<string, unknown>;
-    if (typeof r.solarisOutboxTrim !== 'function') opts.redis.defineCommand('solarisOutboxTrim', { numberOfKeys: 1, lua: outboxTrimLua });
+    defineScripts(opts.redis); // solarisOutboxTrim: lua/outboxTrim-1.lua
   }
 
   /**

@@ -1,10 +1,12 @@
--- Reserve up to `estimate` weighted tokens for one request, atomically. (Prelude: _counter.lua.)
+-- Reserve up to `estimate` weighted tokens for one request, atomically.
 -- KEYS[1] counter hash sq:{u}:c   KEYS[2] reservations hash sq:{u}:r (requestId -> "amount:expiresAtMs")
 -- ARGV: requestId, estimate, nowMs, ttlMs, maxInflight[, minimum]
 -- "Reserve up to" (docs/reservation-policy.md): when `minimum` (≤ estimate) fits in what is available, the hold is
 -- min(estimate, available); without it, minimum = estimate (all or nothing).
--- Returns "status\nreserved\ncounter fields in HMGET order\nheld" (reply() in _counter.lua); 'MISSING' means:
+-- Returns "status\nreserved\ncounter fields\nheld" (reply() in includes/counter.lua); 'MISSING' means:
 -- rebuild the counter from Postgres, then retry.
+--- @include "counter"
+--- @include "reservations"
 local now = tonumber(ARGV[3])
 local v = readCounter(KEYS[1], now)
 if not v then return 'MISSING' end
