@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
-import { useMySettings, useSaveMySettings } from '../hooks-extras';
+import { useMySettings, useSaveMySettings } from '../personal-settings-hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, Notice } from './ui';
 

@@ -17,7 +17,7 @@ import { noticeRoutes } from './notice-routes';
 import { quotaRequestRoutes } from './quota-request-routes';
 import { rolePlanRoutes } from './role-plan-routes';
 import { webhookRoutes } from './webhook-routes';
-import type { SolarisExtras } from '../../core/extras';
+import type { FeatureServices } from '../../core/feature-services';
 
 export interface ApiRouterDeps {
   engine: QuotaEngine;
@@ -29,8 +29,8 @@ export interface ApiRouterDeps {
   rateLimits?: RateLimitOptions;
   /** Max JSON body (default 16 kB: our bodies are a handful of fields). */
   jsonLimit?: string;
-  /** Personal caps, quota requests, role plans, webhooks (core/extras.ts): their routes are mounted when set. */
-  extras?: SolarisExtras;
+  /** Personal caps, quota requests, role plans, webhooks (core/feature-services.ts): their routes are mounted when set. */
+  extras?: FeatureServices;
 }
 
 /** The CSV of one user's statement (ApiRoutes.adminUserStatementCsv). */
