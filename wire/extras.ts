@@ -108,7 +108,7 @@ export interface RolePlanDTO {
   updatedAt: string;
 }
 
-/** REST endpoints under API_PREFIX for the features above (server: adapters/http/extras-routes.ts). */
+/** REST endpoints under API_PREFIX for the features above (server: adapters/http/personal-settings-, quota-request-, notice-, role-plan- and webhook-routes.ts). */
 export const ExtrasRoutes = {
   mySettings: '/me/settings', // GET → MySettingsDTO; PUT MySettingsInput → MySettingsDTO
   myRequests: '/me/quota-requests', // GET → QuotaRequestDTO[] (newest first); POST QuotaRequestInput → 201 QuotaRequestDTO

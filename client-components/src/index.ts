@@ -2,7 +2,10 @@ export { SolarisProvider, useSolaris, useSolarisStore, ensureStyles, type Solari
 export { createApiClient, ApiError, type ApiClient, type FetchLike } from './api/client';
 export { createSolarisSocket, type SolarisSocket } from './socket';
 export * from './hooks';
-export * from './hooks-extras';
+export * from './personal-settings-hooks';
+export * from './quota-request-hooks';
+export * from './role-plan-hooks';
+export * from './webhook-hooks';
 export { MESSAGES, detectLocale, makeFormatters, type Locale, type Messages } from './i18n';
 export { detectTheme, type Theme } from './theme';
 export { SOLARIS_CSS } from './styles';

@@ -8,7 +8,7 @@ import { API_PREFIX, SOLARIS_PREFIX, WIDGET_PATH } from '@solaris/wire';
 import type { QuotaEngine } from './core/engine';
 import type { SolarisConfig } from './core/config';
 import type { Logger } from './core/logger';
-import type { SolarisExtras } from './core/extras';
+import type { SolarisExtras } from './core/feature-services';
 import { SolarisError } from './core/errors';
 import type { Authenticator } from './adapters/auth/types';
 import { createApiRouter } from './adapters/http/router';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SOLARIS_PREFIX } from '@solaris/wire';
 import type { SolarisConfig } from './core/config';
 import { createEngine, type EngineRuntime } from './core/create-engine';
-import { createExtras } from './core/extras';
+import { createExtras } from './core/feature-services';
 import type { Logger } from './core/logger';
 import { createSolarisServer, type SolarisServer } from './app';
 import { createLibreChatAuthenticator } from './adapters/auth';

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { QuotaRequestDTO, QuotaRequestStatus } from '@solaris/wire';
-import { useAdminRequests, useDecideRequest, type RequestStatusFilter } from '../hooks-extras';
+import { useAdminRequests, useDecideRequest, type RequestStatusFilter } from '../quota-request-hooks';
 import { useDeploymentTimeZone } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { ErrorNote, Notice, positiveInt } from '../components/ui';

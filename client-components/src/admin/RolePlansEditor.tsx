@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { PlanDTO } from '@solaris/wire';
 import { usePlans } from '../hooks';
-import { useRemoveRolePlan, useRolePlans, useSetAutoApprove, useSetRolePlan } from '../hooks-extras';
+import { useRemoveRolePlan, useRolePlans, useSetAutoApprove, useSetRolePlan } from '../role-plan-hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, positiveInt } from '../components/ui';
 import { useConfirmedAction } from './ConfirmDialog';

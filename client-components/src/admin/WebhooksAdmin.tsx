@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { WEBHOOK_EVENT_TYPES, type WebhookEndpointCreatedDTO, type WebhookEndpointDTO, type WebhookEndpointInput, type WebhookEventType } from '@solaris/wire';
-import { useCreateWebhook, useDeleteWebhook, useTestWebhook, useUpdateWebhook, useWebhookDeliveries, useWebhooks } from '../hooks-extras';
+import { useCreateWebhook, useDeleteWebhook, useTestWebhook, useUpdateWebhook, useWebhookDeliveries, useWebhooks } from '../webhook-hooks';
 import { useDeploymentTimeZone } from '../hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, Notice } from '../components/ui';

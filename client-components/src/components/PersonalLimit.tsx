@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { DEFAULT_WARN_PERCENT } from '@solaris/wire';
-import { useMySettings, useSaveMySettings } from '../hooks-extras';
+import { useMySettings, useSaveMySettings } from '../personal-settings-hooks';
 import { useSolaris } from '../provider';
 import { ErrorNote, Notice } from './ui';
 

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { useCancelRequest, useOpenRequest, useRequestSuggestion } from '../hooks-extras';
+import { useCancelRequest, useOpenRequest, useRequestSuggestion } from '../quota-request-hooks';
 import { useDeploymentTimeZone } from '../hooks';
 import { useSolaris, useSolarisStore } from '../provider';
 import { ApiError } from '../api/client';

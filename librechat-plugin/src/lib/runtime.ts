@@ -6,7 +6,7 @@ import { createEngine, failFastWhenDisconnected, redisClientOptions, type Engine
 import { createLogger } from '../../../server-extension/src/core/logger';
 import { createLibreChatAuthenticator } from '../../../server-extension/src/adapters/auth/librechat-auth';
 import { createSolarisServer, type SolarisServer } from '../../../server-extension/src/app';
-import { createExtras } from '../../../server-extension/src/core/extras';
+import { createExtras } from '../../../server-extension/src/core/feature-services';
 import { createLiteLLMWebhookRouter } from '../../../server-extension/src/adapters/litellm-webhook';
 import { createMeteringProxy, createMetrics, type MeteringProxy } from '../../../server-extension/src/adapters/proxy';
 import type { IncomingMessage, ServerResponse } from 'node:http';

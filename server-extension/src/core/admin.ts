@@ -9,7 +9,13 @@ import type {
   ModelUsageDTO,
   PlanDTO,
 } from '@solaris/wire';
-import type { QuotaEngine } from './engine';
+import type { EventEmitter } from 'node:events';
+import type { Clock } from './clock';
+import type { SolarisConfig } from './config';
+import type { Database } from './db';
+import type { EngineEvents } from './engine-events';
+import type { PlanWeights } from './plan-weights';
+import type { QuotaStore } from './quota-store';
 import { SolarisError, invalid } from './errors';
 import { modelWeightsSchema, parseWith, userIdSchema } from './validation';
 import { withTransaction, type Queryable } from './sql';
@@ -84,9 +90,23 @@ const toAdminUser = (userId: string, r: UserDirectoryRow, balance: BalanceDTO): 
   balance,
 });
 
+/**
+ * What the admin service uses of the engine. The engine builds the service and passes itself; naming only these
+ * pieces keeps admin.ts from importing engine.ts (which imports admin.ts).
+ */
+export interface AdminEngine {
+  readonly db: Pick<Database, 'pool'>;
+  readonly config: Pick<SolarisConfig, 'SOLARIS_TIMEZONE'>;
+  readonly store: Pick<QuotaStore, 'invalidate'>;
+  readonly planWeights: Pick<PlanWeights, 'invalidate'>;
+  readonly events: Pick<EventEmitter<EngineEvents>, 'emit'>;
+  readonly clock: Clock;
+  balance(userId: string): Promise<BalanceDTO>;
+}
+
 /** Admin mutations and reports. Every mutation writes the audit log in the same transaction, then refreshes the counter. */
 export class AdminService {
-  constructor(private readonly engine: QuotaEngine) {}
+  constructor(private readonly engine: AdminEngine) {}
 
   private get pool() {
     return this.engine.db.pool;

@@ -1,16 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type {
-  BalanceDTO,
-  BlockedEventDTO,
-  LedgerEntryDTO,
-  NoticeDTO,
-  MeteringSource,
-  QuotaRequestEventDTO,
-  QuotaRequestDecidedEventDTO,
-  StatementPageDTO,
-  StatementQuery,
-  ThresholdEventDTO,
-} from '@solaris/wire';
+import type { BalanceDTO, LedgerEntryDTO, MeteringSource, StatementPageDTO, StatementQuery } from '@solaris/wire';
 import type { Database } from './db';
 import type { SolarisConfig } from './config';
 import { systemClock, type Clock } from './clock';
@@ -20,24 +9,13 @@ import { readStatementJson } from './statement';
 import { toBalance, usedPercentOf, type CounterState, type QuotaStore, type ReserveOutcome } from './quota-store';
 import { validateReserve, validateSettle, validateUserId } from './validation';
 import { AdminService } from './admin';
+import type { EngineEvents } from './engine-events';
 import { PlanWeights } from './plan-weights';
 import type { Logger } from './logger';
 import { RetryQueue } from './retry-queue';
 import { isPermanentFailure } from './store-errors';
 
-/** Events the engine emits after each state change; the realtime adapter forwards them to socket rooms. */
-export interface EngineEvents {
-  balance: [BalanceDTO];
-  threshold: [ThresholdEventDTO];
-  ledger: [{ userId: string; entry: LedgerEntryDTO }];
-  blocked: [BlockedEventDTO];
-  /** A quota request was opened (admins' room; core/quota-requests.ts). */
-  request: [QuotaRequestEventDTO];
-  /** A quota request was approved/denied (the requester's room). */
-  request_decided: [QuotaRequestDecidedEventDTO];
-  /** A grant or a reset by an admin (the user's room); stored in user_notices until seen. */
-  notice: [{ userId: string; notice: NoticeDTO }];
-}
+export type { EngineEvents } from './engine-events';
 
 export interface ReserveRequest {
   userId: string;

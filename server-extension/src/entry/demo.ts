@@ -19,7 +19,7 @@ import { loadConfig } from '../core/config';
 import { createEngine } from '../core/create-engine';
 import { createLogger } from '../core/logger';
 import { createSolarisServer } from '../app';
-import { createExtras } from '../core/extras';
+import { createExtras } from '../core/feature-services';
 import { createLibreChatAuthenticator } from '../adapters/auth';
 import { createMeteringProxy } from '../adapters/proxy';
 import { startFakeUpstream, type FakeUpstream } from '../dev/fake-upstream';

@@ -17,14 +17,14 @@ import {
   type ServerToClientEvents,
 } from '@solaris/wire';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
-import { createExtras, type SolarisExtras } from '../../src/core/extras';
+import { createFeatureServices, type FeatureServices } from '../../src/core/feature-services';
 import { createApiRouter } from '../../src/adapters/http/router';
 import { createLibreChatAuthenticator } from '../../src/adapters/auth';
 import { attachRealtime, type Realtime } from '../../src/adapters/realtime';
 import { ADMIN, ALICE, BOB, SECRETS, USERS, bearer } from '../api/helpers';
 
 let te: TestEngine;
-let x: SolarisExtras;
+let x: FeatureServices;
 let http: Server;
 let rt: Realtime;
 let base = '';
@@ -32,7 +32,7 @@ const sockets: Socket<ServerToClientEvents>[] = [];
 
 beforeAll(async () => {
   te = await createTestEngine({ store: 'redis' });
-  x = createExtras(te.engine);
+  x = createFeatureServices(te.engine);
   await te.engine.admin.upsertPlan({ id: 'padrao', name: 'Padrão', tokenLimit: 10_000, period: 'month', isDefault: true }, { id: 'setup' });
   const authenticator = createLibreChatAuthenticator({
     engine: te.engine,

@@ -6,12 +6,12 @@ import type { QuotaRequestDecidedEventDTO, QuotaRequestEventDTO } from '@solaris
 import { createTestEngine, testClock, type TestEngine } from '../helpers/engine';
 import { createTestDb } from '../helpers/infra';
 import { createEngine } from '../../src/core/create-engine';
-import { createExtras, type SolarisExtras } from '../../src/core/extras';
+import { createFeatureServices, type FeatureServices } from '../../src/core/feature-services';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
 
 let te: TestEngine;
-let x: SolarisExtras;
+let x: FeatureServices;
 let n = 0;
 const rid = () => `q-${++n}`;
 const adminEvents: QuotaRequestEventDTO[] = [];
@@ -19,7 +19,7 @@ const userEvents: QuotaRequestDecidedEventDTO[] = [];
 
 beforeAll(async () => {
   te = await createTestEngine({ store: 'redis' });
-  x = createExtras(te.engine);
+  x = createFeatureServices(te.engine);
   await te.engine.admin.upsertPlan({ id: 'padrao', name: 'Padrão', tokenLimit: 10_000, period: 'month', isDefault: true }, ADMIN);
   await te.engine.admin.upsertPlan({ id: 'small', name: 'Pequeno', tokenLimit: 1_000, period: 'month' }, ADMIN);
   te.engine.events.on('request', (e) => adminEvents.push(e));
@@ -147,7 +147,7 @@ describe('quota requests', () => {
     const db = await createTestDb({ max: 1 });
     const rt = await createEngine({ config: te.config, db, redis: null, clock: testClock(), migrate: false });
     try {
-      const ex = createExtras(rt.engine);
+      const ex = createFeatureServices(rt.engine);
       const req = await ex.requests.open('solo', { tokens: 1_234 });
       const approved = await Promise.race([
         ex.requests.approve(req.id, {}, ADMIN),

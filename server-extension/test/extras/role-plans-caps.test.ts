@@ -3,20 +3,20 @@
  */
 import type { BalanceDTO, ThresholdEventDTO } from '@solaris/wire';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
-import { createExtras, type SolarisExtras } from '../../src/core/extras';
+import { createFeatureServices, type FeatureServices } from '../../src/core/feature-services';
 import { isSolarisError } from '../../src/core/errors';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
 
 describe.each(['postgres', 'redis'] as const)('role plans and personal caps (%s store)', (store) => {
   let te: TestEngine;
-  let x: SolarisExtras;
+  let x: FeatureServices;
   let n = 0;
   const rid = () => `r-${store}-${++n}`;
 
   beforeAll(async () => {
     te = await createTestEngine({ store });
-    x = createExtras(te.engine);
+    x = createFeatureServices(te.engine);
     const admin = te.engine.admin;
     await admin.upsertPlan({ id: 'padrao', name: 'Padrão', tokenLimit: 100_000, period: 'month', isDefault: true }, ADMIN);
     await admin.upsertPlan({ id: 'staff', name: 'Equipe', tokenLimit: 500_000, period: 'month' }, ADMIN);

@@ -3,7 +3,7 @@
  * with three receivers that never answer (every settle crosses a threshold → webhook events). Figures printed.
  */
 import { createTestEngine, type TestEngine } from '../helpers/engine';
-import { createExtras, type SolarisExtras } from '../../src/core/extras';
+import { createFeatureServices, type FeatureServices } from '../../src/core/feature-services';
 import { Receiver } from './receiver';
 
 const ADMIN = { id: 'admin-1' };
@@ -11,7 +11,7 @@ const N = 150;
 const WARMUP = 20;
 
 let te: TestEngine;
-let x: SolarisExtras | null = null;
+let x: FeatureServices | null = null;
 const hanging = [new Receiver(), new Receiver(), new Receiver()];
 
 beforeAll(async () => {
@@ -42,7 +42,7 @@ async function run(label: string): Promise<{ p50: number; p95: number; max: numb
 it('engine.settle latency is unaffected by receivers that hang', async () => {
   const baseline = await run('base');
 
-  x = createExtras(te.engine, { webhooks: { dispatcher: { pollMs: 20, timeoutMs: 2_000, baseDelayMs: 500, batchSize: 50 } } });
+  x = createFeatureServices(te.engine, { webhooks: { dispatcher: { pollMs: 20, timeoutMs: 2_000, baseDelayMs: 500, batchSize: 50 } } });
   for (const r of hanging) await x.webhooks.endpoints.create({ url: r.url }, ADMIN);
   x.start();
   const withHanging = await run('hang');

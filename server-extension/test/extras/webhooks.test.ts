@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { WebhookDeliveryDTO } from '@solaris/wire';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
 import { until as pollUntil } from '../helpers/infra';
-import { createExtras, type SolarisExtras } from '../../src/core/extras';
+import { createFeatureServices, type FeatureServices } from '../../src/core/feature-services';
 import { createLogger } from '../../src/core/logger';
 import { WebhookDispatcher } from '../../src/core/webhooks';
 import { Receiver, verify } from './receiver';
@@ -16,7 +16,7 @@ const ENV_SECRET = 'env-secret-0123456789-abcdef';
 const FAST = { pollMs: 30, baseDelayMs: 80, maxDelayMs: 300, timeoutMs: 300, maxAttempts: 4 };
 
 let te: TestEngine;
-let x: SolarisExtras;
+let x: FeatureServices;
 let logs = '';
 const main = new Receiver();
 const envRx = new Receiver();
@@ -43,7 +43,7 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger({ level: 'debug', stream: new Writable({ write: (c, _e, cb) => ((logs += String(c)), cb()) }) });
-  x = createExtras(te.engine, { logger, webhooks: { dispatcher: FAST, tickMs: 60_000 } });
+  x = createFeatureServices(te.engine, { logger, webhooks: { dispatcher: FAST, tickMs: 60_000 } });
   await te.engine.admin.upsertPlan({ id: 'padrao', name: 'Padrão', tokenLimit: 1_000, period: 'month', isDefault: true }, ADMIN);
   x.start();
 });

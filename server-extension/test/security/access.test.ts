@@ -12,7 +12,7 @@ import jwt from 'jsonwebtoken';
 import { API_PREFIX, ApiRoutes, ExtrasRoutes, type BalanceDTO, type StatementPageDTO } from '@solaris/wire';
 import { createApiRouter } from '../../src/adapters/http/router';
 import { createServiceKeyCheck } from '../../src/adapters/proxy/identity';
-import { createExtras } from '../../src/core/extras';
+import { createFeatureServices } from '../../src/core/feature-services';
 import { createGate } from '../../../librechat-plugin/src/lib/gate';
 import { InflightRegistry } from '../../../librechat-plugin/src/lib/inflight';
 import { ADMIN, ALICE, BOB, SECRETS, accessToken, badAccessTokens, bearer, call, codeOf, refreshToken, startSecurityStack, type SecurityStack } from './stack';
@@ -192,7 +192,7 @@ describe('cross-user reads: 0 leaks', () => {
 
 /** Every route of the API router (and the extras router inside it), read from express's own route table. */
 function routeTable(): Array<{ method: string; path: string }> {
-  const extras = createExtras(s.te.engine);
+  const extras = createFeatureServices(s.te.engine);
   const router = createApiRouter({ engine: s.te.engine, authenticator: { authenticate: async () => null }, config: s.te.config, extras });
   const out: Array<{ method: string; path: string }> = [];
   type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };

@@ -90,7 +90,7 @@ export const adminUsersQuery = z
 
 export const auditQuery = z.object({ cursor: z.string().regex(/^\d{1,18}$/, 'must be a number').optional(), limit: intParam(1, 200).optional() }).strict();
 
-const MAX_TOKENS = 1_000_000_000_000;
+export const MAX_TOKENS = 1_000_000_000_000;
 export const grantBody = z
   .object({
     tokens: z.number().int('must be a whole number').positive('must be positive').max(MAX_TOKENS),
@@ -113,3 +113,11 @@ export const planBody = z
   .strict();
 /** PUT /admin/plans/:planId: the id comes from the path (a body id, if sent, must match). */
 export const planUpdateBody = planBody.partial({ id: true });
+
+// ---------- pieces of the feature routes' schemas (quota requests, settings, role plans, webhooks) ----------
+/** A positive whole number of tokens. */
+export const tokensField = z.number().int('must be a whole number').positive('must be positive').max(MAX_TOKENS);
+/** A free-text note (reason, message): trimmed, ≤ 500 characters, may be null. */
+export const noteField = z.string().trim().max(500).nullable().optional();
+/** A page size in the query: 1..max. */
+export const limitParam = (max: number) => z.string().regex(/^\d{1,4}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(max));
