@@ -27,6 +27,13 @@ export default tseslint.config(
     },
   },
   {
+    // The LibreChat plugin uses the server extension only through its public entry (server-extension/src/index.ts).
+    files: ['librechat-plugin/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/server-extension/**', '@solaris/server-extension/*'] }],
+    },
+  },
+  {
     // Rules of hooks + exhaustive deps (the React Compiler rules of v7's "recommended" are left out: no compiler here).
     files: ['client-components/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },

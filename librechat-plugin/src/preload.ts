@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Mongoose } from 'mongoose';
+import { sendJson } from '@solaris/server-extension';
 import { createGate } from './lib/gate';
 import { mongoAgentKeyUser } from './lib/mongo-directory';
 import { hookHttpCreateServer } from './lib/http-hook';
@@ -53,9 +54,7 @@ function hookIndexHtml(): void {
 }
 
 function sendUnavailable(res: ServerResponse, message: string): void {
-  if (res.headersSent) return;
-  res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify({ error: { code: 'store_unavailable', message } }));
+  if (!res.headersSent) sendJson(res, 503, { error: { code: 'store_unavailable', message } }, { 'cache-control': 'no-store' });
 }
 
 /** Closes socket.io on SIGTERM/SIGINT so LibreChat's `server.close()` is not held open by our sockets. */

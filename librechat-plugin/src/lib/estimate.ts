@@ -1,4 +1,4 @@
-import { countTextTokens as countModelTokens } from '../../../server-extension/src/adapters/proxy/tokens';
+import { countTextTokens as countModelTokens } from '@solaris/server-extension';
 
 /**
  * Prompt tokens of `text` for `model`, with the metering proxy's tokenizer policy (one policy for both

@@ -1,19 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
-import jwt from 'jsonwebtoken';
-import type { BalanceDTO, QuotaExceededBody } from '@solaris/wire';
-import type { QuotaEngine } from '../../../server-extension/src/core/engine';
-import type { SolarisConfig } from '../../../server-extension/src/core/config';
-import { hmacKey, readJwtSecrets, type JwtSecrets } from '../../../server-extension/src/adapters/auth/secrets';
-import { TtlCache } from '../../../server-extension/src/adapters/auth/ttl-cache';
-import { formatResetPtBr } from '../../../server-extension/src/adapters/proxy/http-errors';
+import {
+  BodyError,
+  TtlCache,
+  accessTokenUser,
+  flatQuotaExceededBody,
+  readJwtSecrets,
+  readRawBody,
+  sendJson,
+  type JwtSecrets,
+  type QuotaEngine,
+  type SolarisConfig,
+} from '@solaris/server-extension';
 import { countTextTokens, maxTokensOf, modelOf, promptTextOf } from './estimate';
 import type { InflightRegistry } from './inflight';
 import { errorMessage, log } from './log';
 
 /** LibreChat parses JSON bodies up to 3 MB (`express.json({ limit: '3mb' })`, LibreChat api/server/index.js). */
 const BODY_LIMIT = 3 * 1024 * 1024;
-const OBJECT_ID = /^[a-f0-9]{24}$/i;
 
 export interface GateRuntime {
   engine: QuotaEngine;
@@ -41,51 +45,11 @@ export interface GateDeps {
 /** A revoked or expired agents API key stops being recognised by the gate within this time (LibreChat refuses it at once). */
 const AGENT_KEY_CACHE_MS = 60_000;
 
-class BodyTooLarge extends Error {}
-
-/**
- * LibreChat's access token: `Authorization: Bearer <JWT>` signed with JWT_SECRET (HS256, jsonwebtoken default),
- * payload `{ id, username, provider, email }` (LibreChat api/strategies/jwtStrategy.js reads `payload.id`).
- * Returns the user id, or null for anything LibreChat itself would refuse (we then let LibreChat answer 401, so
- * its client refreshes the token as usual).
- */
-export function accessTokenUser(authorization: string | undefined, secret: string | undefined): string | null {
-  if (!secret || typeof authorization !== 'string') return null;
-  const m = /^bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!m || m[1]!.length > 8192) return null;
-  try {
-    const p = jwt.verify(m[1]!, hmacKey(secret), { algorithms: ['HS256'] }); // KeyObject: no PEM parse attempt per call
-    if (!p || typeof p !== 'object') return null;
-    const id = (p as Record<string, unknown>).id;
-    if ((p as Record<string, unknown>).sessionId !== undefined) return null; // a refresh token is not an access token
-    return typeof id === 'string' && OBJECT_ID.test(id) ? id : null;
-  } catch {
-    return null;
-  }
-}
+// LibreChat's access token is read by the server's own helper (accessTokenUser, adapters/auth/librechat-tokens.ts).
 
 function isJson(req: IncomingMessage): boolean {
   const ct = String(req.headers['content-type'] ?? '').toLowerCase();
   return ct.includes('application/json') || ct.includes('+json');
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -105,29 +69,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...extra });
-  res.end(text);
-}
-
-/** The 402 body LibreChat's client renders as its own "Insufficient funds" error (flat `type: 'token_balance'`). */
-export function quotaExceededBody(outcome: string, balance: BalanceDTO, tokenCost: number, promptTokens: number): QuotaExceededBody {
-  const tooMany = outcome === 'too_many_inflight';
-  return {
-    type: 'token_balance',
-    balance: Math.max(0, balance.remaining),
-    tokenCost,
-    promptTokens,
-    reason: tooMany ? 'too_many_inflight' : 'quota_exceeded',
-    message: tooMany
-      ? 'Há respostas demais em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.'
-      : `Sua cota de tokens deste período acabou. Ela será renovada em ${formatResetPtBr(balance.periodEnd, balance.timeZone || 'America/Sao_Paulo')}.`,
-    resetAt: balance.periodEnd,
-    percentUsed: balance.percent,
-  };
-}
+/** Our answers are never cached (the quota changes with every request). */
+const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
  * The pre-flight check in front of LibreChat's chat routes. A blocked user gets the 402 (and, through
@@ -147,9 +90,12 @@ export function createGate(deps: GateDeps) {
     // why = null: start-up failed, which the runtime already logged (one line, not one per request).
     if (why) log.errorOnce('gate-unavailable', `Solaris: quota check unavailable (${why}); fail mode ${deps.failMode()}`);
     if (deps.failMode() === 'open') return pass();
-    sendJson(res, 503, {
-      error: { code: 'store_unavailable', message: 'O controle de cota está indisponível no momento. Tente novamente em instantes.' },
-    });
+    sendJson(
+      res,
+      503,
+      { error: { code: 'store_unavailable', message: 'O controle de cota está indisponível no momento. Tente novamente em instantes.' } },
+      NO_STORE,
+    );
   }
 
   // Agents API keys → user id, per key hash, for a minute (a Mongo read per API call otherwise).
@@ -182,10 +128,10 @@ export function createGate(deps: GateDeps) {
     if (isJson(req)) {
       let raw: Buffer;
       try {
-        raw = await readBody(req, BODY_LIMIT);
+        raw = await readRawBody(req, BODY_LIMIT);
       } catch (e) {
-        if (e instanceof BodyTooLarge) {
-          return sendJson(res, 413, { error: { code: 'payload_too_large', message: 'Mensagem grande demais (máximo 3 MB).' } }, { Connection: 'close' });
+        if (e instanceof BodyError && e.status === 413) {
+          return sendJson(res, 413, { error: { code: 'payload_too_large', message: 'Mensagem grande demais (máximo 3 MB).' } }, { ...NO_STORE, connection: 'close' });
         }
         return; // the client went away
       }
@@ -193,7 +139,7 @@ export function createGate(deps: GateDeps) {
         try {
           body = JSON.parse(raw.toString('utf8'));
         } catch {
-          return sendJson(res, 400, { error: { code: 'invalid_input', message: 'Corpo JSON inválido.' } });
+          return sendJson(res, 400, { error: { code: 'invalid_input', message: 'Corpo JSON inválido.' } }, NO_STORE);
         }
       }
       (req as IncomingMessage & { body?: unknown }).body = body;
@@ -217,7 +163,9 @@ export function createGate(deps: GateDeps) {
       return failed(res, pass, errorMessage(e));
     }
     if (!outcome.ok) {
-      return sendJson(res, 402, quotaExceededBody(outcome.outcome, outcome.balance, outcome.estimate, promptTokens));
+      const reason = outcome.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded';
+      const body = flatQuotaExceededBody(reason, outcome.balance, outcome.estimate, promptTokens, outcome.balance.timeZone || 'America/Sao_Paulo');
+      return sendJson(res, 402, body, NO_STORE);
     }
 
     const conv = body && typeof body === 'object' ? (body as Record<string, unknown>).conversationId : undefined;

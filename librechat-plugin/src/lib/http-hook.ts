@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { sendJson } from '@solaris/server-extension';
 import { isSolarisPath } from './paths';
 import { errorMessage, log } from './log';
 
@@ -37,10 +38,7 @@ export function hookHttpCreateServer(hooks: HostServerHooks): () => void {
         if (hooks.isGated(req)) {
           hooks.gate(req, res, () => app.call(this, req, res)).catch((e: unknown) => {
             log.error('Solaris: gate error', { error: errorMessage(e) });
-            if (!res.headersSent) {
-              res.writeHead(500, { 'Content-Type': 'application/json' });
-              res.end(JSON.stringify({ error: { code: 'internal_error', message: 'Erro interno no controle de cota.' } }));
-            }
+            if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal_error', message: 'Erro interno no controle de cota.' } });
           });
           return;
         }

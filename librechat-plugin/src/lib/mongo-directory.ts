@@ -1,5 +1,5 @@
 import type { Mongoose } from 'mongoose';
-import type { SessionChecker, UserDirectory, UserProfile } from '../../../server-extension/src/adapters/auth/types';
+import type { SessionChecker, UserDirectory, UserProfile } from '@solaris/server-extension';
 
 // LibreChat's collections, read through LibreChat's own mongoose connection (models compiled by LibreChat's
 // `createModels(mongoose)`, packages/data-schemas/src/models/index.ts):

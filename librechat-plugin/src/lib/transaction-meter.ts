@@ -1,7 +1,5 @@
 import type { Mongoose, Schema } from 'mongoose';
-import type { SettleRequest, SettleResponse } from '../../../server-extension/src/core/engine';
-import { RetryQueue } from '../../../server-extension/src/core/retry-queue';
-import { isPermanentFailure } from '../../../server-extension/src/core/store-errors';
+import { RetryQueue, isPermanentFailure, type SettleRequest, type SettleResponse } from '@solaris/server-extension';
 import { errorMessage, log } from './log';
 
 /**

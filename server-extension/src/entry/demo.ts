@@ -7,7 +7,6 @@
  * - chat requests go through the real metering proxy to the fake upstream (LITELLM_URL unset) or LiteLLM;
  * - embedded Postgres when DATABASE_URL is unset (fresh temporary data unless SOLARIS_DATA_DIR is set).
  */
-import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +15,8 @@ import express from 'express';
 import jwt from 'jsonwebtoken';
 import { parse as parseCookie } from 'cookie';
 import { loadConfig } from '../core/config';
-import { createEngine } from '../core/create-engine';
 import { createLogger } from '../core/logger';
-import { createSolarisServer } from '../app';
-import { createExtras } from '../core/feature-services';
-import { createLibreChatAuthenticator } from '../adapters/auth';
-import { createMeteringProxy } from '../adapters/proxy';
+import { createSolarisRuntime } from '../runtime';
 import { startFakeUpstream, type FakeUpstream } from '../dev/fake-upstream';
 import { demoPage } from '../dev/demo-page';
 
@@ -66,8 +61,22 @@ async function main() {
 
   let upstream: FakeUpstream | null = null;
   if (!config.LITELLM_URL) upstream = await startFakeUpstream({ chunkDelayMs: 15, record: false });
-  const runtime = await createEngine({ config, logger, migrate: true });
-  const { engine } = runtime;
+  // Live "LibreChat sessions": logout really ends the session, like LibreChat's Session collection.
+  const sessions = new Set<string>();
+  // The same runtime as the standalone server (proxy, API, socket.io, webhook, health, metrics); only the
+  // authenticator's secrets and sessions and the upstream are the demo's.
+  const runtime = await createSolarisRuntime(config, {
+    logger,
+    migrate: true,
+    upstreamUrl: upstream?.url ?? config.LITELLM_URL,
+    auth: {
+      secrets: () => ({ access: accessSecret, refresh: refreshSecret }),
+      sessionChecker: async (userId, sessionId) => sessions.has(`${userId}:${sessionId}`),
+      cacheTtlMs: 0,
+    },
+    drainTimeoutMs: 3_000, // stopDemo (e2e) kills after 5 s
+  });
+  const { engine, authenticator } = runtime;
 
   const actor = { id: 'demo-setup', email: null };
   for (const p of PLANS) await engine.admin.upsertPlan(p, actor);
@@ -76,22 +85,6 @@ async function main() {
     await engine.admin.assignPlan({ userId: u.userId, planId: u.planId }, actor);
     if (!tempDir) await engine.admin.reset({ userId: u.userId, reason: 'demo start' }, actor);
   }
-
-  // Live "LibreChat sessions": logout really ends the session, like LibreChat's Session collection.
-  const sessions = new Set<string>();
-  const authenticator = createLibreChatAuthenticator({
-    engine,
-    config,
-    logger,
-    secrets: () => ({ access: accessSecret, refresh: refreshSecret }),
-    sessionChecker: async (userId, sessionId) => sessions.has(`${userId}:${sessionId}`),
-    cacheTtlMs: 0,
-  });
-  // Personal caps, quota requests, role plans and webhooks, as in the standalone server.
-  const extras = createExtras(engine, { logger });
-  extras.start();
-  const solaris = createSolarisServer({ engine, config, authenticator, redis: runtime.redis, logger, extras });
-  const proxy = createMeteringProxy({ engine, config, logger, upstreamUrl: upstream?.url ?? config.LITELLM_URL });
 
   const app = express();
   app.disable('x-powered-by');
@@ -153,14 +146,7 @@ async function main() {
     }
   });
 
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path.startsWith('/solaris')) return solaris.handle(req, res);
-    if (path.startsWith('/v1/')) return proxy(req, res);
-    app(req, res);
-  });
-  solaris.attach(server);
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await runtime.listen({ port, host, fallback: (req, res) => app(req, res) });
   const url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
   console.log(`\nSolaris Token Control — demo\n  open ${url}  (users: Ana, Bruno, Admin)\n  upstream: ${upstream ? 'fake model (LITELLM_URL unset)' : config.LITELLM_URL}\n  database: ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded (${env.SOLARIS_DATA_DIR})`}\n`);
   console.log(`DEMO_READY ${url}`);
@@ -169,13 +155,8 @@ async function main() {
   const shutdown = async () => {
     if (closing) return;
     closing = true;
-    await solaris.close();
-    server.close();
-    server.closeAllConnections?.();
-    await proxy.close();
+    await runtime.shutdown();
     await upstream?.close();
-    await extras.close();
-    await runtime.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     process.exit(0);
   };

@@ -1,7 +1,7 @@
-// `node dist/server/standalone.cjs`: metering proxy + REST API + socket.io + LiteLLM webhook on PORT.
+// `node dist/server/standalone.cjs`: metering proxy + REST API + socket.io + LiteLLM webhook + health/metrics on PORT.
 import { ConfigError, loadConfig } from '../core/config';
 import { createLogger } from '../core/logger';
-import { startStandalone } from '../standalone';
+import { createSolarisRuntime } from '../runtime';
 
 async function main(): Promise<void> {
   let config;
@@ -15,7 +15,9 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger({ level: config.LOG_LEVEL, service: 'solaris-standalone' });
-  const app = await startStandalone({ config, logger });
+  // Bearer access tokens only: without LibreChat's sessions a refresh cookie cannot be checked (docs/security.md).
+  const app = await createSolarisRuntime(config, { logger });
+  await app.listen({ port: config.PORT, host: config.HOST });
   let signals = 0;
   const stop = (signal: string) => {
     signals += 1;

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/core/config';
 import { createEngine } from '../../src/core/create-engine';
 import { createLogger } from '../../src/core/logger';
-import { startStandalone } from '../../src/standalone';
+import { createSolarisRuntime } from '../../src/runtime';
 import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
 import { createTestDb, createTestRedis, flushPrefix, type TestDb } from '../helpers/infra';
 import { startPrivateRedis, type PrivateRedis } from './faults';
@@ -78,11 +78,12 @@ describe('graceful shutdown', () => {
     const config = loadConfig({ DATABASE_URL: db.childEnvUrl, PORT: '1', HOST: '127.0.0.1', SOLARIS_PROXY_KEY: PROXY_KEY, LITELLM_URL: fake.url, JWT_SECRET: 'x', JWT_REFRESH_SECRET: 'y' });
     const testRedis = createTestRedis();
     const runtime = await createEngine({ config, db, redis: testRedis as Redis, migrate: false });
-    const app = await startStandalone({ config: { ...config, PORT: 0 }, logger: createLogger({ level: 'error', stream: new PassThrough() }), runtime, drainTimeoutMs: 300 });
+    const app = await createSolarisRuntime(config, { logger: createLogger({ level: 'error', stream: new PassThrough() }), engine: runtime, drainTimeoutMs: 300 });
+    const { url } = await app.listen({ port: 0, host: config.HOST });
     try {
       fake.options.chunkDelayMs = 150; // 3 s streams
       const user = 'shutdown-slow-user';
-      const streams = Array.from({ length: 4 }, (_, i) => stream(app.url, user, `slow-${i}`));
+      const streams = Array.from({ length: 4 }, (_, i) => stream(url, user, `slow-${i}`));
       await Promise.all(streams.map((s) => s.started));
       const t0 = Date.now();
       await app.shutdown();

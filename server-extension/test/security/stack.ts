@@ -1,5 +1,5 @@
 /**
- * The production composition (startStandalone: metering proxy, REST API, socket.io, LiteLLM webhook on one
+ * The production composition (createSolarisRuntime + listen: metering proxy, REST API, socket.io, LiteLLM webhook on one
  * port) on loopback, with a real engine (own Postgres schema, own Redis prefix), a fake upstream, LibreChat-
  * shaped tokens and users seeded into users_cache (the standalone user directory). Security tests attack it
  * from outside over HTTP / socket.io only.
@@ -9,7 +9,7 @@ import jwt from 'jsonwebtoken';
 import { io as connect, type Socket } from 'socket.io-client';
 import { SOCKET_PATH, type ServerToClientEvents } from '@solaris/wire';
 import { createLogger } from '../../src/core/logger';
-import { startStandalone, type Standalone } from '../../src/standalone';
+import { createSolarisRuntime, type SolarisRuntime } from '../../src/runtime';
 import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
 
@@ -71,7 +71,7 @@ export type Client = Socket<ServerToClientEvents> & { got: Array<[string, unknow
 export interface SecurityStack {
   te: TestEngine;
   fake: FakeUpstream;
-  app: Standalone;
+  app: SolarisRuntime;
   url: string;
   /** Everything the server logged (JSON lines), when started with captureLogs. */
   logs(): string;
@@ -102,16 +102,17 @@ export async function startSecurityStack(opts: { env?: Record<string, string>; c
   stream.on('data', (d: Buffer) => (captured += d.toString()));
   const logger = createLogger({ level: opts.logLevel ?? 'warn', service: 'security-test', stream: opts.captureLogs ? stream : new PassThrough().resume() });
   // LibreChat's sessions as a checker would see them: every test session is alive.
-  const app = await startStandalone({ config: { ...te.config, PORT: 0, HOST: '127.0.0.1' }, logger, runtime: te, drainTimeoutMs: 1_000, sessionChecker: async () => true });
+  const app = await createSolarisRuntime(te.config, { logger, engine: te, drainTimeoutMs: 1_000, auth: { sessionChecker: async () => true } });
+  const { url } = await app.listen({ port: 0, host: '127.0.0.1' });
   const sockets: Client[] = [];
   return {
     te,
     fake,
     app,
-    url: app.url,
+    url,
     logs: () => captured,
     socket(headers, transports = ['polling', 'websocket']) {
-      const s = connect(app.url, { path: SOCKET_PATH, extraHeaders: headers, transports, reconnection: false, forceNew: true, timeout: 5_000 }) as Client;
+      const s = connect(url, { path: SOCKET_PATH, extraHeaders: headers, transports, reconnection: false, forceNew: true, timeout: 5_000 }) as Client;
       s.got = [];
       s.onAny((event: string, payload: unknown) => s.got.push([event, payload]));
       sockets.push(s);

@@ -1,22 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import jwt from 'jsonwebtoken';
 import { parse as parseCookie } from 'cookie';
 import type { QuotaEngine } from '../../core/engine';
 import type { SolarisConfig } from '../../core/config';
 import type { Logger } from '../../core/logger';
 import type { Authenticator, Principal, SessionChecker, UserDirectory, UserProfile } from './types';
-import { hmacKey, readJwtSecrets, type JwtSecrets } from './secrets';
+import { readJwtSecrets, type JwtSecrets } from './secrets';
+import { OBJECT_ID_OR_UUID, bearerToken, verifyLibreChatToken as verify } from './librechat-tokens';
 import { TtlCache } from './ttl-cache';
 
-// LibreChat's tokens (checked against LibreChat's source):
-// - access token: `User.generateToken()` (packages/data-schemas/src/methods/user.ts) signs
-//   { id, username, provider, email } with JWT_SECRET, HS256 (jsonwebtoken default), 15 min; sent as Bearer.
-// - refresh token: `Session.generateRefreshToken()` signs { id, sessionId } with JWT_REFRESH_SECRET and
-//   `setAuthTokens` (api/server/services/AuthService.js) stores it in the httpOnly, SameSite=Strict cookie
-//   `refreshToken`; `token_provider=openid` marks cookies holding the IdP's tokens instead (not ours to verify).
-const ALGORITHMS: jwt.Algorithm[] = ['HS256'];
-const MAX_TOKEN_LENGTH = 8192;
-const OBJECT_ID_OR_UUID = /^[A-Za-z0-9_-]{1,128}$/;
+// Which tokens and how they are verified: librechat-tokens.ts (shared with the LibreChat gate).
 
 export interface LibreChatAuthOptions {
   engine: QuotaEngine;
@@ -57,28 +49,6 @@ export function usersCacheDirectory(engine: QuotaEngine): UserDirectory {
   };
 }
 
-type Verified = { id: string; sessionId?: string; email?: string; username?: string };
-
-function verify(token: string, secret: string | undefined): Verified | null {
-  if (!secret || token.length > MAX_TOKEN_LENGTH) return null;
-  try {
-    const payload = jwt.verify(token, hmacKey(secret), { algorithms: ALGORITHMS });
-    if (typeof payload !== 'object' || payload === null) return null;
-    const p = payload as Record<string, unknown>;
-    if (typeof p.id !== 'string' || !OBJECT_ID_OR_UUID.test(p.id)) return null;
-    // An exp claim is mandatory: LibreChat always sets one, and a token without it would never die.
-    if (typeof p.exp !== 'number') return null;
-    return {
-      id: p.id,
-      sessionId: typeof p.sessionId === 'string' ? p.sessionId : undefined,
-      email: typeof p.email === 'string' ? p.email : undefined,
-      username: typeof p.username === 'string' ? p.username : undefined,
-    };
-  } catch {
-    return null; // bad signature, expired, alg not HS256, malformed
-  }
-}
-
 /** Authenticates our same-origin requests from the tokens LibreChat already issued; never refreshes them. */
 export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authenticator & { clearCaches(): void } {
   const secrets = opts.secrets ?? (() => readJwtSecrets());
@@ -110,8 +80,9 @@ export function createLibreChatAuthenticator(opts: LibreChatAuthOptions): Authen
   async function identify(headers: IncomingHttpHeaders): Promise<{ userId: string; via: Principal['via']; email?: string } | null> {
     const s = secrets();
     const auth = headers.authorization;
-    if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) {
-      const v = verify(auth.replace(/^bearer\s+/i, '').trim(), s.access);
+    const token = bearerToken(auth);
+    if (token) {
+      const v = verify(token, s.access);
       // A refresh token presented as an access token (same secret misconfigured) carries sessionId: refuse it.
       if (v && v.sessionId === undefined) return { userId: v.id, via: 'bearer', email: v.email };
     }

@@ -35,6 +35,14 @@ export function readJsonBody(req: IncomingMessage & { body?: unknown }, limit: n
     }
     return Promise.reject(new BodyError(400, 'invalid_input', 'O corpo da requisição deve ser um objeto JSON.'));
   }
+  return readRawBody(req, limit).then(parse);
+}
+
+/**
+ * The bytes of a request body, at most `limit` (BodyError 413 beyond it, the rest drained so the connection can
+ * be reused; 400 when the read fails). Used by the proxy and by the LibreChat gate.
+ */
+export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume(); // drain so the connection can be reused
@@ -57,12 +65,7 @@ export function readJsonBody(req: IncomingMessage & { body?: unknown }, limit: n
     };
     req.on('data', onData);
     req.once('end', () => {
-      if (failed) return;
-      try {
-        resolve(parse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-      } catch (e) {
-        reject(e);
-      }
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.once('error', (e) => {
       if (!failed) reject(new BodyError(400, 'invalid_input', `Falha ao ler o corpo: ${e.message}`));

@@ -51,8 +51,42 @@ export function formatResetPtBr(iso: string, timeZone: string): string {
   return zone ? `${ptBR.dateTime(iso, timeZone)} (${zone})` : ptBR.dateTime(iso, timeZone);
 }
 
+type Refusal = 'quota_exceeded' | 'too_many_inflight';
+
 /**
- * The 402 of a refused request. Three audiences:
+ * The words of a refusal, by who refuses: the metering proxy (an API caller reads them) and the LibreChat gate
+ * (LibreChat's client shows its own line; the message reaches API callers of LibreChat's agents routes).
+ */
+const REFUSAL_TEXT: Record<'proxy' | 'gate', Record<Refusal, (b: BalanceDTO, when: string) => string>> = {
+  proxy: {
+    too_many_inflight: () => 'Há muitas respostas em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.',
+    quota_exceeded: (b, when) => `Você usou ${ptBR.percent(b.percent)} da sua cota de tokens deste período. Ela renova em ${when}.`,
+  },
+  gate: {
+    too_many_inflight: () => 'Há respostas demais em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.',
+    quota_exceeded: (_b, when) => `Sua cota de tokens deste período acabou. Ela será renovada em ${when}.`,
+  },
+};
+
+/**
+ * The flat 402 body LibreChat's client renders as its own "Insufficient funds" error (`type: 'token_balance'`
+ * and no `code`: any other would make it show the raw JSON). The LibreChat gate sends exactly this.
+ */
+export function flatQuotaExceededBody(
+  reason: Refusal,
+  balance: BalanceDTO,
+  tokenCost: number,
+  promptTokens: number,
+  timeZone: string,
+  by: 'proxy' | 'gate' = 'gate',
+): QuotaExceededBody {
+  const resetAt = balance.periodEnd;
+  const message = REFUSAL_TEXT[by][reason](balance, formatResetPtBr(resetAt, timeZone));
+  return { type: 'token_balance', balance: Math.max(0, balance.remaining), tokenCost, promptTokens, reason, message, resetAt, percentUsed: balance.percent };
+}
+
+/**
+ * The 402 of a request the metering proxy refused. Three audiences:
  * - LibreChat's UI: it scans the error text for the first balanced JSON object and renders its own
  *   "Insufficient funds" line when that object has `type: 'token_balance'`. Through a custom endpoint
  *   that text is "<status> <error.message>" as raised by the openai client, so `error.message` carries
@@ -60,26 +94,8 @@ export function formatResetPtBr(iso: string, timeZone: string): string {
  * - a gate/direct caller reading the body: the same fields flat at the top level (QuotaExceededBody);
  * - any OpenAI client: the `error` object.
  */
-export function quotaExceededBody(
-  reason: 'quota_exceeded' | 'too_many_inflight',
-  balance: BalanceDTO,
-  tokenCost: number,
-  promptTokens: number,
-  timeZone: string,
-): QuotaExceededBody & OpenAIErrorBody {
-  const resetAt = balance.periodEnd;
-  const when = formatResetPtBr(resetAt, timeZone);
-  const message =
-    reason === 'too_many_inflight'
-      ? 'Há muitas respostas em andamento ao mesmo tempo. Aguarde uma terminar e tente de novo.'
-      : `Você usou ${ptBR.percent(balance.percent)} da sua cota de tokens deste período. Ela renova em ${when}.`;
-  const flat = { type: 'token_balance' as const, balance: Math.max(0, balance.remaining), tokenCost, promptTokens };
-  return {
-    ...flat,
-    reason,
-    message,
-    resetAt,
-    percentUsed: balance.percent,
-    error: { message: `${message} ${JSON.stringify(flat)}`, type: 'insufficient_quota', code: reason },
-  };
+export function quotaExceededBody(reason: Refusal, balance: BalanceDTO, tokenCost: number, promptTokens: number, timeZone: string): QuotaExceededBody & OpenAIErrorBody {
+  const body = flatQuotaExceededBody(reason, balance, tokenCost, promptTokens, timeZone, 'proxy');
+  const flat = { type: body.type, balance: body.balance, tokenCost, promptTokens };
+  return { ...body, error: { message: `${body.message} ${JSON.stringify(flat)}`, type: 'insufficient_quota', code: reason } };
 }
