@@ -177,6 +177,9 @@ describe('routing inside the LibreChat host', () => {
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ userId: users.alice.id, email: users.alice.email, isAdmin: false });
 
+    // Unauthenticated metrics stay off LibreChat's public origin; health is there for the operator's probes.
+    expect((await fetch(`${host.url}/solaris/metrics`)).status).toBe(404);
+    expect((await fetch(`${host.url}/solaris/healthz`)).status).toBe(200);
     const health = await fetch(`${host.url}/health`);
     expect(await health.text()).toBe('OK');
     const notFound = await fetch(`${host.url}/api/does-not-exist`);

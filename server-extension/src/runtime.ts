@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { SolarisConfig } from './core/config';
 import { createEngine, type EngineRuntime } from './core/create-engine';
-import { createExtras, type SolarisExtras } from './core/extras';
+import { createFeatureServices as createExtras, type FeatureServices as SolarisExtras } from './core/feature-services';
 import type { QuotaEngine } from './core/engine';
 import type { Logger } from './core/logger';
 import { createSolarisServer, type SolarisServer } from './app';
@@ -92,8 +92,10 @@ function router(mount: string, health: HealthHandlers, proxy: MeteringProxy | nu
   const table: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
     '/healthz': health.healthz,
     '/readyz': health.readyz,
-    '/metrics': health.metrics,
   };
+  // Metrics are unauthenticated (Prometheus scrapes them): only on our own port, never on LibreChat's public
+  // origin, where anyone could read them (docs/security.md).
+  if (mount === '') table['/metrics'] = health.metrics;
   return (req: IncomingMessage, res: ServerResponse, next?: () => void): void => {
     const rel = below(mount, req.url);
     if (rel !== null) {

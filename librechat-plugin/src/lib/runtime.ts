@@ -28,8 +28,8 @@ export interface PluginRuntime {
  * Builds our side inside LibreChat's process: config (read now, after LibreChat's dotenv ran), engine
  * (Postgres ledger + Redis counters), authenticator (LibreChat's tokens, sessions and users through LibreChat's
  * mongoose), then the one runtime every entry point builds (server-extension/src/runtime.ts), mounted under
- * /solaris: LibreChat reaches the metering proxy at /solaris/v1 (librechat.yaml `baseURL`), operators scrape
- * /solaris/metrics. Nothing here connects eagerly: a database that is down makes
+ * /solaris: LibreChat reaches the metering proxy at /solaris/v1 (librechat.yaml `baseURL`), probes use
+ * /solaris/healthz (no metrics on LibreChat's public origin). Nothing here connects eagerly: a database that is down makes
  * requests fail (and the gate apply its fail mode), never LibreChat's start-up.
  */
 export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.ProcessEnv = process.env): Promise<PluginRuntime> {
