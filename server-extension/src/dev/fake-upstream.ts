@@ -118,14 +118,20 @@ function lastUserText(json: Record<string, unknown> | null): string {
   return typeof json?.prompt === 'string' ? json.prompt : '';
 }
 
-/** A chat-like reply (pt-BR) in exactly `n` pieces: each piece is one "token" of the fake. */
+/** The completion limit a request names (`max_completion_tokens`, else `max_tokens`), or null. */
+export function askedLimit(json: Record<string, unknown> | null): number | null {
+  const asked = json?.max_completion_tokens ?? json?.max_tokens;
+  return typeof asked === 'number' && Number.isInteger(asked) && asked > 0 ? asked : null;
+}
+
 /** How many completion tokens the fake writes for this request (its `max_*tokens` when it honours them). */
 export function fakeCompletionTokens(json: Record<string, unknown> | null, options: { chunks: number; honourMaxTokens: boolean }): number {
   if (!options.honourMaxTokens || !json) return options.chunks;
-  const asked = json.max_completion_tokens ?? json.max_tokens;
-  return typeof asked === 'number' && Number.isInteger(asked) && asked > 0 ? Math.min(options.chunks, asked) : options.chunks;
+  const asked = askedLimit(json);
+  return asked !== null ? Math.min(options.chunks, asked) : options.chunks;
 }
 
+/** A chat-like reply (pt-BR) in exactly `n` pieces: each piece is one "token" of the fake. */
 export function replyPieces(json: Record<string, unknown> | null, n: number): string[] {
   const asked = lastUserText(json).replace(/\s+/g, ' ').trim().slice(0, 60);
   const base = (

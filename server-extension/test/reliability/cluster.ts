@@ -15,7 +15,7 @@ import { startFakeUpstream } from '../../src/dev/fake-upstream';
 import { createTestDb, type TestDb } from '../helpers/infra';
 import { requestIdFor } from '../../src/adapters/proxy/identity';
 import { estimatePromptTokens } from '../../src/adapters/proxy/tokens';
-import { fakeCompletionTokens, fakePromptTokens, type FakeUpstream } from '../../src/dev/fake-upstream';
+import { askedLimit, fakeCompletionTokens, fakePromptTokens, type FakeUpstream } from '../../src/dev/fake-upstream';
 import type { Queryable } from '../../src/core/sql';
 import { freePort, sleep, startPrivateRedis, type PrivateRedis } from './faults';
 import { startRedisCluster, type RedisClusterServer } from '../../src/dev/redis-cluster';
@@ -186,8 +186,7 @@ export function upstreamUsage(fake: FakeUpstream): Map<string, { prompt: number;
   for (const r of fake.requests) {
     const id = r.headers['x-litellm-call-id'];
     if (typeof id !== 'string' || r.path !== '/chat/completions') continue;
-    const asked = r.json?.max_completion_tokens ?? r.json?.max_tokens;
-    out.set(id, { prompt: fakePromptTokens(r.json), completion: fakeCompletionTokens(r.json, fake.options), limit: typeof asked === 'number' ? asked : null });
+    out.set(id, { prompt: fakePromptTokens(r.json), completion: fakeCompletionTokens(r.json, fake.options), limit: askedLimit(r.json) });
   }
   return out;
 }
