@@ -35,6 +35,8 @@ const USERS = 1000;
 const AUTOPIPE = process.env.BENCH_AUTOPIPE === '1';
 const CALLERS = 32;
 const run = randomBytes(4).toString('hex');
+/** The bench pool's application_name: how its Postgres backends are told apart from others on a shared server. */
+const APP_NAME = `solaris-bench-${run}`;
 const ADMIN = { id: 'bench' };
 
 /** Called when the counted window opens and closes (CPU accounting of the cluster comparison). */
@@ -207,15 +209,36 @@ async function luaPairBench(redis: Redis): Promise<number> {
 /**
  * The Redis store (ledger ack) on one private redis-server and on a private 3-master Redis Cluster, alternating,
  * 2 rounds each: decisions/s and CPU per decision by process — this Node process (process.cpuUsage) and Redis
- * (INFO cpu of every node: the server's whole CPU; INFO commandstats usec: time inside commands).
+ * (INFO cpu of every node: the server's whole CPU; INFO commandstats usec: time inside commands) and Postgres
+ * (the bench pool's backends, found by application_name, plus the WAL writer: /proc/<pid>/stat).
  */
-async function clusterVsSingle(db: Database): Promise<string[]> {
+/** CPU µs so far of each Postgres process serving this bench (its pool's backends) and of the WAL writer. */
+async function postgresCpu(admin: pg.Client): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE application_name = $1 OR backend_type = 'walwriter'`,
+    [APP_NAME],
+  );
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th (clock ticks of 10 ms).
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(f[11]) + Number(f[12])) * 10_000);
+    } catch {
+      /* Postgres on another host, or the backend ended */
+    }
+  }
+  return out;
+}
+
+async function clusterVsSingle(db: Database, admin: pg.Client): Promise<string[]> {
   const [single, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
   const targets = [
     { name: 'single node', client: () => new Redis(single.url, { maxRetriesPerRequest: 2 }), nodes: () => [single.client()] },
     { name: '3-master cluster', client: () => cluster.client({ redisOptions: { maxRetriesPerRequest: 2 } }) as unknown as Redis, nodes: () => cluster.ports.map((port) => new Redis({ port, host: '127.0.0.1' })) },
   ];
-  const results = new Map<string, { rate: number; nodeUs: number; redisUs: number; cmdUs: number }[]>(targets.map((t) => [t.name, []]));
+  const results = new Map<string, { rate: number; nodeUs: number; redisUs: number; cmdUs: number; pgUs: number }[]>(targets.map((t) => [t.name, []]));
   try {
     for (let round = 0; round < 2; round++) {
       for (const t of round === 0 ? targets : [...targets].reverse()) {
@@ -233,21 +256,26 @@ async function clusterVsSingle(db: Database): Promise<string[]> {
         };
         let node0 = process.cpuUsage();
         let redis0 = { cpuUs: 0, cmdUs: 0 };
-        let sample = { nodeUs: 0, redisUs: 0, cmdUs: 0, done: 0 };
+        let pg0 = new Map<number, number>();
+        let sample = { nodeUs: 0, redisUs: 0, cmdUs: 0, pgUs: 0, done: 0 };
         measureWindow = {
           async open() {
+            pg0 = await postgresCpu(admin);
             redis0 = await redisCpu();
             node0 = process.cpuUsage();
           },
           async close(done) {
             const node = process.cpuUsage(node0);
             const redis1 = await redisCpu();
-            sample = { nodeUs: node.user + node.system, redisUs: redis1.cpuUs - redis0.cpuUs, cmdUs: redis1.cmdUs - redis0.cmdUs, done };
+            const pg1 = await postgresCpu(admin);
+            // A backend that connected during the window counts from zero (its whole life is inside the window).
+            const pgUs = [...pg1].reduce((sum, [pid, us]) => sum + us - (pg0.get(pid) ?? 0), 0);
+            sample = { nodeUs: node.user + node.system, redisUs: redis1.cpuUs - redis0.cpuUs, cmdUs: redis1.cmdUs - redis0.cmdUs, pgUs, done };
           },
         };
         const rate = await engineBench('redis', db, client, `cmp${round}${targets.indexOf(t)}`);
         measureWindow = null;
-        results.get(t.name)!.push({ rate, nodeUs: sample.nodeUs / sample.done, redisUs: sample.redisUs / sample.done, cmdUs: sample.cmdUs / sample.done });
+        results.get(t.name)!.push({ rate, nodeUs: sample.nodeUs / sample.done, redisUs: sample.redisUs / sample.done, cmdUs: sample.cmdUs / sample.done, pgUs: sample.pgUs / sample.done });
         client.disconnect();
         for (const n of nodes) n.disconnect();
       }
@@ -257,16 +285,17 @@ async function clusterVsSingle(db: Database): Promise<string[]> {
     await single.stop();
     await cluster.stop();
   }
-  const med = (name: string, k: 'rate' | 'nodeUs' | 'redisUs' | 'cmdUs') => pct(results.get(name)!.map((r) => r[k]), 0.5);
+  type K = 'rate' | 'nodeUs' | 'redisUs' | 'cmdUs' | 'pgUs';
+  const med = (name: string, k: K) => pct(results.get(name)!.map((r) => r[k]), 0.5);
   const base = targets[0]!.name;
   return [
     'Redis store (ledger ack) on one redis-server vs a 3-master Redis Cluster, alternating, median of 2 runs each:',
     ...targets.map((t) => {
-      const ratio = (k: 'rate' | 'nodeUs' | 'redisUs' | 'cmdUs') => (med(t.name, k) / med(base, k)).toFixed(2);
+      const ratio = (k: K) => (med(t.name, k) / med(base, k)).toFixed(2);
       return (
         `  ${t.name.padEnd(17)} ${Math.round(med(t.name, 'rate')).toLocaleString('en-US')} decisions/s (×${ratio('rate')}), CPU per decision: ` +
         `Node ${med(t.name, 'nodeUs').toFixed(0)} µs (×${ratio('nodeUs')}), Redis ${med(t.name, 'redisUs').toFixed(0)} µs all nodes (×${ratio('redisUs')}), ` +
-        `of which in commands ${med(t.name, 'cmdUs').toFixed(0)} µs (×${ratio('cmdUs')})`
+        `of which in commands ${med(t.name, 'cmdUs').toFixed(0)} µs (×${ratio('cmdUs')}), Postgres ${med(t.name, 'pgUs').toFixed(0)} µs (×${ratio('pgUs')})`
       );
     }),
   ];
@@ -277,7 +306,7 @@ async function main() {
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
   await migrate({ client: admin, schema });
-  const db = await openDatabase({ databaseUrl: DATABASE_URL, schema });
+  const db = await openDatabase({ databaseUrl: `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}application_name=${APP_NAME}`, schema });
   const prefix = `bench:${run}:`;
   const redis = new Redis(REDIS_URL, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableAutoPipelining: AUTOPIPE });
   // SOLARIS_SETTLE_ACK=outbox needs a Redis with AOF: a private redis-server (appendfsync everysec, Redis's
@@ -307,7 +336,7 @@ async function main() {
         outbox: () => store('Redis store, outbox ack', 'outbox', aofRedis),
         postgres: () => store('Postgres store', 'postgres', null),
         ingest: async () => `ledger ingest 500-row batches: ×1 ${Math.round(await ledgerBatchBench(db, tz, 1))}, ×2 ${Math.round(await ledgerBatchBench(db, tz, 2))} rows/s`,
-        cluster: async () => (await clusterVsSingle(db)).join('\n'),
+        cluster: async () => (await clusterVsSingle(db, admin)).join('\n'),
       };
       const phase = phases[only];
       if (!phase) throw new Error(`BENCH_ONLY must be one of ${Object.keys(phases).join(', ')}`);
@@ -368,7 +397,7 @@ async function main() {
     console.log(
       `Redis counters == ledger sum (ledger ack, outbox ack after the drain): ${consistent ? 'yes' : `NO (${counted} vs ${rows[0]!.s}; ${obCounted} vs ${ob[0]!.s})`}`,
     );
-    console.log((await clusterVsSingle(db)).join('\n'));
+    console.log((await clusterVsSingle(db, admin)).join('\n'));
     console.log(`CPU pressure (PSI some avg10) before / after: ${pressureBefore} / ${cpuPressure()} — above ~20 % the box is shared and figures drop`);
     if (!consistent) process.exitCode = 1;
   } finally {
