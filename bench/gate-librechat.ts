@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -203,10 +203,20 @@ async function main(): Promise<void> {
     const flags = ` --cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=250`;
     writeFileSync(profiledFile, readFileSync(withFile, 'utf8').replace(/^(NODE_OPTIONS='[^']*)'/m, `$1${flags}'`));
   }
-  const variants = [
+  const variants: Array<{ name: string; file: string; prof: string | null }> = [
     { name: 'without', file: withoutFile, prof: null },
     { name: 'with', file: profDir ? profiledFile : withFile, prof: profDir },
   ];
+  // BENCH_BEFORE_SOLARIS=<another build's dist/solaris>: a third variant, that build installed beside this one
+  // (same database, Redis and settings; only the plugin folder differs), e.g. the plugin before a change.
+  const before = process.env.BENCH_BEFORE_SOLARIS;
+  if (before) {
+    const dir = join(inst.lc, 'solaris-before');
+    cpSync(before, dir, { recursive: true });
+    const file = join(inst.lc, 'before.env');
+    writeFileSync(file, readFileSync(withFile, 'utf8').replaceAll(join(inst.lc, 'solaris') + '/', dir + '/'));
+    variants.push({ name: 'before', file, prof: null });
+  }
   const results = new Map<string, RunResult[]>(variants.map((v) => [v.name, []]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -226,11 +236,13 @@ async function main(): Promise<void> {
   type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix' | 'profPluginMsPerChat' | 'profTotalMsPerChat' | 'profGcMsPerChat'>;
   const low = (name: string, k: Num) => Math.min(...results.get(name)!.map((x) => x[k]));
   const med = (name: string, k: Num) => pct(results.get(name)!.map((x) => x[k]), 0.5);
-  console.log(`${''.padEnd(38)}${'without'.padStart(10)}${'with'.padStart(10)}${'added'.padStart(10)}   target`);
+  const names = variants.map((v) => v.name);
+  console.log(`${''.padEnd(38)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(10)).join('')}   target`);
   const line = (label: string, k: Num, target: string, digits: number, ok: ((a: number) => boolean) | null, pick = med) => {
-    const [a, b] = [pick('without', k), pick('with', k)];
-    const verdict = ok ? (ok(b - a) ? 'ok' : 'MISS') : '';
-    console.log(`${label.padEnd(38)}${fixed(a, digits).padStart(10)}${fixed(b, digits).padStart(10)}${fixed(b - a, digits).padStart(10)}   ${target.padEnd(8)} ${verdict}`);
+    const base = pick('without', k);
+    const added = names.slice(1).map((n) => pick(n, k) - base);
+    const verdict = ok ? (ok(added[0]!) ? 'ok' : 'MISS') : '';
+    console.log(`${label.padEnd(38)}${names.map((n) => fixed(pick(n, k), digits).padStart(10)).join('')}${added.map((a) => fixed(a, digits).padStart(10)).join('')}   ${target.padEnd(8)} ${verdict}`);
   };
   line('CPU per chat, LibreChat process (ms)', 'cpuMsPerChat', '≤ 0.5', 2, (a) => a <= 0.5, low);
   line('Redis commands per chat (+Lua)', 'redisPerChat', '≤ 4', 2, (a) => a <= 4);
