@@ -70,6 +70,13 @@ function collect<T>(s: Socket, event: string): T[] {
   return got;
 }
 
+/** The admins' usage feed: one `usage_batch` (an array) per window, flattened. */
+function collectUsage<T>(s: Socket): T[] {
+  const got: T[] = [];
+  s.on('usage_batch', (x: T[]) => got.push(...x));
+  return got;
+}
+
 async function until(cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -307,9 +314,9 @@ describe('metering source librechat (Transaction hook)', () => {
     const adminSock = await connectSocket(cookieOf(users.admin.id, sessions.admin));
     const aliceLedger = collect<LedgerEntryDTO>(alice, 'ledger');
     const aliceBalance = collect<BalanceDTO>(alice, 'balance');
-    const aliceUsage = collect<unknown>(alice, 'usage');
+    const aliceUsage = collectUsage<unknown>(alice);
     const bobLedger = collect<LedgerEntryDTO>(bob, 'ledger');
-    const adminUsage = collect<{ userId: string }>(adminSock, 'usage');
+    const adminUsage = collectUsage<{ userId: string }>(adminSock);
 
     // Agents path: prompt + completion of one turn in one insertMany (LibreChat bulkInsertTransactions).
     const many = await post('/__test/tx/insertMany', { docs: [tx(users.alice.id, 'prompt', -42), tx(users.alice.id, 'completion', -6)] });

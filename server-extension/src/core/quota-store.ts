@@ -60,6 +60,12 @@ export interface Settlement {
   context?: string | null;
   /** When the usage happened (ms). Decides the period. Default: the engine clock. */
   occurredAt: number;
+  /**
+   * Another hold of this user that the settlement ends (the LibreChat gate's `lcgate:` hold of the turn, whose id
+   * differs from the spend's): freed by the settle step itself, also when it is a replay, so a turn needs no
+   * separate release (docs/architecture.md, "Chat path").
+   */
+  release?: string | null;
 }
 
 export interface SettleResult {

@@ -43,6 +43,7 @@ const settleSchema = z.object({
   messageId: noNul(z.string().max(200)).nullable().optional(),
   context: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'context: 1-32 letters, digits, . _ -').nullable().optional(),
   occurredAt: z.number().int().min(0).optional(),
+  releaseRequestId: requestIdSchema.nullable().optional(),
 });
 
 function check<T>(schema: z.ZodType<T>, value: unknown): T {
