@@ -2,7 +2,11 @@
  * The settle step that also frees the turn's other hold (SettleRequest.releaseRequestId: the LibreChat gate
  * reserves `lcgate:<uuid>`, the spend settles as `lc:<transaction id>`), on every store. Real Postgres and Redis.
  */
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
 import fc from 'fast-check';
+import settleLua from '../src/core/lua/settle-3.lua';
+import { resolveIncludes } from '../src/core/lua/scripts';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { startAofRedis, type AofRedis } from '../src/dev/redis-server';
 import { startRedisCluster, type RedisClusterServer } from '../src/dev/redis-cluster';
@@ -73,6 +77,16 @@ export function settleReleaseContract(variant: 'redis' | 'postgres' | 'redis-out
       await settle(alice, 'lc:alice', 10, 'lcgate:bob');
       expect(await t.engine.balance(bob)).toMatchObject({ used: 0, reserved: 500 });
       expect(await t.engine.balance(alice)).toMatchObject({ used: 10, reserved: 0 });
+    });
+
+    // Only on the private servers (a SCRIPT FLUSH on the shared test Redis would disturb other runs).
+    it.runIf(variant === 'redis-outbox' || variant === 'redis-cluster')('warmUp (at the host\'s start-up) loads what the first chat needs: the settle script is in Redis before any call', async () => {
+      const sha = createHash('sha1').update(resolveIncludes(settleLua)).digest('hex');
+      const r = t.testRedis as unknown as (Redis & { nodes?: undefined }) | (Cluster & { nodes: Cluster['nodes'] }) | null;
+      const nodes: Redis[] = !r ? [] : typeof r.nodes === 'function' ? r.nodes('master') : [r as Redis];
+      await Promise.all(nodes.map((node) => node.script('FLUSH')));
+      await t.engine.warmUp();
+      for (const node of nodes) expect(await node.script('EXISTS', sha)).toEqual([1]);
     });
 
     it('property: reserve / settle-with-release / retries / lost counters in random interleavings — counter == ledger, no hold left', async () => {

@@ -326,6 +326,19 @@ export class QuotaEngine {
     return readStatementJson(this.db.pool, userId, query, { now: this.clock(), timeZone: this.config.SOLARIS_TIMEZONE });
   }
 
+  /**
+   * Opens, during the host's start-up, what the first chat would otherwise open: two Postgres connections, the
+   * plan-weight table, the store's scripts. Never throws (a store that is down is the first request's business).
+   */
+  async warmUp(): Promise<void> {
+    await Promise.allSettled([
+      this.db.pool.query('SELECT 1'),
+      this.db.pool.query('SELECT 1'),
+      Promise.resolve(this.planWeights.forModel('')),
+      this.store.warmUp?.(),
+    ]);
+  }
+
   async close(): Promise<void> {
     await this.settlements.close();
     await this.store.close();

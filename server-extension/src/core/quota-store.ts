@@ -98,6 +98,8 @@ export interface QuotaStore {
   invalidate(userId: string): Promise<void>;
   /** Record that a threshold fired (the engine persists it first). */
   markFired(userId: string, periodKey: string, threshold: number): Promise<void>;
+  /** Optional: opens what the first request would (connections, scripts), so it does not pay for it. Never required. */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }
 

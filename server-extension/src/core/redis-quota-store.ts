@@ -8,7 +8,7 @@ import { LedgerWriter, settledRow, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, isRedisUnavailable } from './store-errors';
 import { WAKE_LIST, type SettleOutbox } from './settle-outbox';
-import { defineScripts } from './lua/scripts';
+import { defineScripts, loadScripts } from './lua/scripts';
 import { REPLY, type CounterField } from './lua/reply';
 
 export interface RedisQuotaStoreOptions {
@@ -224,6 +224,10 @@ export class RedisQuotaStore implements QuotaStore {
 
   async markFired(userId: string, periodKey: string, threshold: number): Promise<void> {
     await this.redis.solarisFired(userKeys(userId).counter, periodKey, threshold);
+  }
+
+  async warmUp(): Promise<void> {
+    await loadScripts(this.opts.redis);
   }
 
   async close(): Promise<void> {
