@@ -35,7 +35,7 @@ export interface RealtimeOptions {
 }
 
 /** Admins see usage this late at most; a busy process sends one feed message per window instead of one per chat. */
-export const USAGE_WINDOW_MS = 250;
+export const USAGE_WINDOW_MS = 500;
 
 export interface Realtime {
   io: IoServer<Record<string, never>, ServerToClientEvents>;
