@@ -7,7 +7,8 @@ export const SocketEvents = {
   threshold: 'threshold',
   ledger: 'ledger',
   blocked: 'blocked',
-  usage: 'usage', // admins only: live feed
+  usage: 'usage', // admins only: live feed, one entry (older servers)
+  usage_batch: 'usage_batch', // admins only: live feed, the entries of a short window (UsageEventDTO[])
   request: 'request', // admins only: a quota request was opened (QuotaRequestEventDTO)
   request_decided: 'request_decided', // the requester: approved / denied (QuotaRequestDecidedEventDTO)
   notice: 'notice', // the user: a grant or a reset (NoticeDTO; also kept for GET /me/notices until seen)
@@ -44,6 +45,7 @@ export interface ServerToClientEvents {
   ledger: (e: LedgerEntryDTO) => void;
   blocked: (e: BlockedEventDTO) => void;
   usage: (e: UsageEventDTO) => void;
+  usage_batch: (e: UsageEventDTO[]) => void;
   request: (e: QuotaRequestEventDTO) => void;
   request_decided: (e: QuotaRequestDecidedEventDTO) => void;
   notice: (e: NoticeDTO) => void;

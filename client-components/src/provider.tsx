@@ -190,6 +190,11 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       s().pushUsage(e);
       refreshAdmin();
     };
+    const onUsageBatch = (list: UsageEventDTO[]) => {
+      if (!Array.isArray(list) || list.length === 0) return;
+      for (const e of list) s().pushUsage(e);
+      refreshAdmin();
+    };
     const onStorage = (ev: StorageEvent) => {
       const w = s().warning;
       if (w && ev.key === ackKey(w) && ev.newValue === '1') s().dismissWarning(); // dismissed in another tab
@@ -203,6 +208,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
     socket.on('blocked', onBlocked);
     socket.on('ledger', onLedger);
     socket.on('usage', onUsage);
+    socket.on('usage_batch', onUsageBatch);
     socket.on('request_decided', onDecided);
     socket.on('notice', onNotice);
     socket.on('request', onRequest);
@@ -217,6 +223,7 @@ function SocketBridge({ socket, store, warnAt }: { socket: SolarisSocket | null;
       socket.off('blocked', onBlocked as never);
       socket.off('ledger', onLedger as never);
       socket.off('usage', onUsage as never);
+      socket.off('usage_batch', onUsageBatch as never);
       socket.off('request_decided', onDecided as never);
       socket.off('notice', onNotice as never);
       socket.off('request', onRequest as never);

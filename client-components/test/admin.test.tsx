@@ -195,6 +195,15 @@ describe('AdminTab', () => {
     expect(screen.getByText('Waiting for usage…')).toBeInTheDocument();
     await socket.emit('usage', { userId: 'u1', email: 'ana@ex.com', entry: entry(7), balance: balance({ used: 8_200 }) });
     expect(screen.getByTestId('solaris-live-feed')).toHaveTextContent('ana@ex.com · gpt-4o-mini · 157 tokens · 82%');
+    // The server batches the feed (one `usage_batch` per window, oldest first): newest on top.
+    await socket.emit('usage_batch', [
+      { userId: 'u2', email: 'bia@ex.com', entry: entry(8), balance: balance({ used: 1_000 }) },
+      { userId: 'u3', email: 'caio@ex.com', entry: entry(9), balance: balance({ used: 2_000 }) },
+    ]);
+    const feed = screen.getByTestId('solaris-live-feed').textContent ?? '';
+    expect(feed.indexOf('caio@ex.com')).toBeGreaterThanOrEqual(0);
+    expect(feed.indexOf('caio@ex.com')).toBeLessThan(feed.indexOf('bia@ex.com'));
+    expect(feed.indexOf('bia@ex.com')).toBeLessThan(feed.indexOf('ana@ex.com'));
 
     await userEvent.click(screen.getByRole('tab', { name: 'Audit' }));
     const audit = await screen.findByTestId('solaris-audit-table');

@@ -123,12 +123,14 @@ export function install(opts: InstallOptions = {}): Installed {
       return (req) => rt.engine.settleQueued(req);
     },
     coalesceMs: Number(env.SOLARIS_LIBRECHAT_COALESCE_MS ?? 250) || 250,
-    onSettled: (spend) => {
-      if (spend.context === 'title') return; // a title is not the generation the gate reserved for
-      const entry = registry.takeForSpend(spend.userId, spend.conversationId, spend.messageId);
-      if (!entry) return;
+    // The turn's gate hold is freed by the settle step itself (one script per turn, not settle + release + state).
+    holdOf: (spend) => {
+      if (spend.context === 'title') return null; // a title is not the generation the gate reserved for
+      return registry.takeForSpend(spend.userId, spend.conversationId, spend.messageId)?.requestId ?? null;
+    },
+    releaseHold: (userId, holdId) => {
       runtime()
-        .then((rt) => rt.engine.release(entry.requestId, entry.userId))
+        .then((rt) => rt.engine.release(holdId, userId))
         .catch((e: unknown) => log.errorOnce('release', 'Solaris: releasing a reservation failed', { error: errorMessage(e) }));
     },
   });

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
 import { Redis } from 'ioredis';
+import { createConnection } from 'node:net';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { SOCKET_PATH, type BalanceDTO, type LedgerEntryDTO, type QuotaExceededBody } from '@solaris/wire';
 import { createTestDb, type TestDb } from '../../server-extension/test/helpers/infra';
@@ -28,6 +29,7 @@ const users = {
   bob: { id: oid(), email: 'bob@solaris.test', role: 'USER' },
   blocked: { id: oid(), email: 'blocked@solaris.test', role: 'USER' },
   carol: { id: oid(), email: 'carol@solaris.test', role: 'USER' },
+  dave: { id: oid(), email: 'dave@solaris.test', role: 'USER' },
 };
 const sessions = { alice: oid(), aliceLoggedOut: oid(), bob: oid(), admin: oid(), blocked: oid() };
 
@@ -67,6 +69,13 @@ function connectSocket(cookie: string): Promise<Socket> {
 function collect<T>(s: Socket, event: string): T[] {
   const got: T[] = [];
   s.on(event, (x: T) => got.push(x));
+  return got;
+}
+
+/** The admins' usage feed: one `usage_batch` (an array) per window, flattened. */
+function collectUsage<T>(s: Socket): T[] {
+  const got: T[] = [];
+  s.on('usage_batch', (x: T[]) => got.push(...x));
   return got;
 }
 
@@ -281,6 +290,45 @@ describe('gate in front of LibreChat chat routes', () => {
     for (const k of [expired, unknown]) expect((await post('/api/agents/v1/chat/completions', body, { Authorization: `Bearer ${k}` })).status).toBe(401);
   });
 
+  it('one chat turn sends Redis 4 commands: reserve, the settle that frees the hold, the ledger and balance events', async () => {
+    const u = users.dave;
+    const turn = async (n: number) => {
+      expect((await post('/api/agents/chat/FakeAI', { text: 'olá', conversationId: `cv-dave-${n}` }, bearer(u))).status).toBe(200);
+      const docs = [tx(u.id, 'prompt', -12, { conversationId: `cv-dave-${n}`, messageId: `m-dave-${n}` }), tx(u.id, 'completion', -3, { conversationId: `cv-dave-${n}`, messageId: `m-dave-${n}` })];
+      await post('/__test/tx/insertMany', { docs });
+    };
+    await turn(0); // the first one also builds the user's counter from Postgres
+    await until(async () => (await ledgerRows(u.id)).length === 1);
+    // MONITOR on a plain socket (ioredis's monitor mode trips on a busy shared server). This user's commands, not
+    // those run inside scripts, not the admins' feed (one per window, not per chat).
+    const url = new URL(REDIS_URL);
+    const mon = createConnection({ host: url.hostname, port: Number(url.port || 6379) });
+    const sent: string[] = [];
+    let buf = '';
+    mon.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const lines = buf.split('\r\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        if (!line.includes(u.id) || line.includes(' lua] ') || line.includes('#admins#')) continue;
+        const cmd = /\] "([^"]+)"/.exec(line)?.[1];
+        if (cmd) sent.push(cmd.toLowerCase());
+      }
+    });
+    await new Promise<void>((res) => mon.once('connect', () => res()));
+    mon.write('MONITOR\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      await turn(1);
+      await until(async () => (await ledgerRows(u.id)).length === 2 && sent.filter((c) => c === 'publish').length >= 2);
+      await new Promise((r) => setTimeout(r, 400)); // nothing more arrives
+    } finally {
+      mon.destroy();
+    }
+    expect(sent.map((c) => (c === 'eval' ? 'evalsha' : c)).sort()).toEqual(['evalsha', 'evalsha', 'publish', 'publish']);
+    expect(await admin.engine.balance(u.id)).toMatchObject({ used: 30, reserved: 0 }); // the gate's holds are gone
+  });
+
   it('holds a bounded reservation per generation and frees it when LibreChat records the spend', async () => {
     const h = bearer(users.carol);
     expect((await post('/api/agents/chat/FakeAI', { text: 'um', conversationId: 'cv-a' }, h)).status).toBe(200);
@@ -307,9 +355,9 @@ describe('metering source librechat (Transaction hook)', () => {
     const adminSock = await connectSocket(cookieOf(users.admin.id, sessions.admin));
     const aliceLedger = collect<LedgerEntryDTO>(alice, 'ledger');
     const aliceBalance = collect<BalanceDTO>(alice, 'balance');
-    const aliceUsage = collect<unknown>(alice, 'usage');
+    const aliceUsage = collectUsage<unknown>(alice);
     const bobLedger = collect<LedgerEntryDTO>(bob, 'ledger');
-    const adminUsage = collect<{ userId: string }>(adminSock, 'usage');
+    const adminUsage = collectUsage<{ userId: string }>(adminSock);
 
     // Agents path: prompt + completion of one turn in one insertMany (LibreChat bulkInsertTransactions).
     const many = await post('/__test/tx/insertMany', { docs: [tx(users.alice.id, 'prompt', -42), tx(users.alice.id, 'completion', -6)] });

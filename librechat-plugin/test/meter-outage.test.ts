@@ -59,3 +59,40 @@ it('a spend recorded while Postgres is down waits past the old retry schedule an
   const { rows } = await testDb.pool.query(`SELECT count(*)::int AS n, sum(prompt_tokens)::int AS p, sum(completion_tokens)::int AS c FROM ledger WHERE user_id = $1`, [user]);
   expect(rows[0]).toEqual({ n: 1, p: 40, c: 9 });
 }, 30_000);
+
+it("a turn's gate hold is picked once and freed by its settlement, retries included; a spend refused for good frees it on its own", async () => {
+  const engine = rt.engine;
+  const user = 'f'.repeat(24);
+  await engine.reserve({ userId: user, requestId: 'lcgate:turn-1', estimate: 500 });
+  await engine.reserve({ userId: user, requestId: 'lcgate:turn-2', estimate: 300 });
+  const picked: string[] = [];
+  const holds = ['lcgate:turn-1', 'lcgate:turn-2'];
+  const released: string[] = [];
+  const meter = new TransactionMeter({
+    coalesceMs: 10,
+    retryBaseMs: 20,
+    settler: async () => (req) => engine.settle(req),
+    holdOf: (s) => {
+      picked.push(s.requestId);
+      return holds.shift() ?? null;
+    },
+    releaseHold: (userId, holdId) => {
+      released.push(holdId);
+      void engine.release(holdId, userId);
+    },
+  });
+  const doc = (id: string, extra: object) => ({ _id: id, user, tokenType: 'prompt', rawAmount: -40, conversationId: 'conv-h', model: 'gpt-4o', context: 'message', createdAt: new Date(), ...extra });
+  // Postgres down: the settlement retries; the hold it ends is picked once, before the first attempt.
+  fault.cut();
+  meter.accept([doc('1'.repeat(24), { messageId: 'msg-h1' })]);
+  await sleep(800);
+  fault.restore();
+  await meter.drain();
+  expect(picked).toEqual([`lc:${'1'.repeat(24)}`]);
+  expect(await engine.balance(user)).toMatchObject({ used: 40, reserved: 300 });
+  // Refused for good (a NUL in the message id is invalid input): no charge, and the hold does not wait for its expiry.
+  meter.accept([doc('2'.repeat(24), { messageId: 'msg\u0000h2' })]);
+  await meter.drain();
+  expect(released).toEqual(['lcgate:turn-2']);
+  await vi.waitFor(async () => expect(await engine.balance(user)).toMatchObject({ used: 40, reserved: 0 }));
+}, 30_000);

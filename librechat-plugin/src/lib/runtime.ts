@@ -57,6 +57,8 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
     mount: '/solaris',
     auth: { sessionChecker: mongoSessionChecker(mongoose), userDirectory: mongoUserDirectory(mongoose) },
   });
+  // While LibreChat's own start-up runs: the first chat then finds connections open and scripts loaded.
+  void rt.engine.warmUp();
   return {
     config,
     engine: rt.engine,

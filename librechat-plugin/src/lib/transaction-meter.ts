@@ -46,8 +46,15 @@ export interface SettledSpend {
 export interface TransactionMeterOptions {
   /** The engine's settle, once ready; null = metering is off (another source meters, or no engine). */
   settler: () => Promise<((req: SettleRequest) => Promise<SettleResponse>) | null>;
-  /** Called after each settlement that moved the counter (the gate frees the matching reservation). */
+  /** Called after each settlement that moved the counter. */
   onSettled?: (spend: SettledSpend) => void;
+  /**
+   * The gate's hold this spend ends, picked (and forgotten) once per spend before its first settle attempt: the
+   * settle step frees it in the same atomic step (SettleRequest.releaseRequestId), retries included.
+   */
+  holdOf?: (spend: SettledSpend) => string | null;
+  /** A spend refused for good: its hold is freed on its own (else it would wait for its expiry). */
+  releaseHold?: (userId: string, holdId: string) => void;
   coalesceMs?: number;
   /**
    * First delay of the retry back-off (core/retry-queue.ts backoffMs; default 250 ms). A settlement is never
@@ -68,6 +75,8 @@ interface Group {
   promptTokens: number;
   completionTokens: number;
   occurredAt: number | undefined;
+  /** The gate's hold this spend ends (null: none); undefined until the first settle attempt picks it. */
+  hold?: string | null;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -192,13 +201,16 @@ export class TransactionMeter {
     return this.queue.push(g).catch((e: unknown) => {
       // Refused for good (bad input): retrying cannot help.
       log.error('Solaris: a LibreChat spend could not be recorded', { requestId: `lc:${[...g.ids].sort()[0]}`, userId: g.userId, error: errorMessage(e) });
+      if (g.hold) this.opts.releaseHold?.(g.userId, g.hold);
     });
   }
 
   private async settleGroup(g: Group): Promise<void> {
-    const requestId = `lc:${[...g.ids].sort()[0]}`;
+    const requestId = `lc:${g.ids.length === 1 ? g.ids[0] : [...g.ids].sort()[0]}`;
     const settle = await this.opts.settler();
     if (!settle) return; // metering by another source, or token control disabled
+    const spend = { userId: g.userId, requestId, conversationId: g.conversationId, messageId: g.messageId, context: g.context };
+    if (g.hold === undefined) g.hold = this.opts.holdOf?.(spend) ?? null;
     const r = await settle({
       requestId,
       userId: g.userId,
@@ -212,10 +224,9 @@ export class TransactionMeter {
       // LibreChat's own word for what the spend was for ('message', 'title', …); anything else is dropped.
       context: g.context && /^[A-Za-z0-9_.-]{1,32}$/.test(g.context) ? g.context : null,
       occurredAt: g.occurredAt ?? (g.occurredAt = Date.now()),
+      ...(g.hold ? { releaseRequestId: g.hold } : {}),
     });
-    if (!r.duplicate) {
-      this.opts.onSettled?.({ userId: g.userId, requestId, conversationId: g.conversationId, messageId: g.messageId, context: g.context });
-    }
+    if (!r.duplicate) this.opts.onSettled?.(spend);
   }
 }
 

@@ -3,7 +3,7 @@ import { Server as IoServer, type Socket } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { duplicateRedis, isCluster } from '../core/redis-client';
 import type { Redis } from 'ioredis';
-import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type NoticeDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO } from '@solaris/wire';
+import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type NoticeDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO, type UsageEventDTO } from '@solaris/wire';
 import type { QuotaEngine } from '../core/engine';
 import type { SolarisConfig } from '../core/config';
 import type { Logger } from '../core/logger';
@@ -30,7 +30,12 @@ export interface RealtimeOptions {
    * an expired token, a deleted user or a lost admin role ends the live feed then, not at the next reconnect.
    */
   recheckMs?: number;
+  /** The admins' usage feed is sent as one `usage_batch` per this many ms (default USAGE_WINDOW_MS). */
+  usageWindowMs?: number;
 }
+
+/** Admins see usage this late at most; a busy process sends one feed message per window instead of one per chat. */
+export const USAGE_WINDOW_MS = 500;
 
 export interface Realtime {
   io: IoServer<Record<string, never>, ServerToClientEvents>;
@@ -142,38 +147,55 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   const emailCache = new TtlCache<string | null>(60_000);
   const toUser = (userId: string) => io.to(userRoom(userId));
 
-  // settle() emits `ledger` then `balance` synchronously: pair them for the admin feed; if no balance
-  // follows in the same tick, read it.
-  const pending = new Map<string, LedgerEntryDTO[]>();
-  function emitUsage(userId: string, entry: LedgerEntryDTO, balance: BalanceDTO) {
-    emailCache
-      .get(userId, () => emails(userId))
-      .catch(() => null)
-      .then((email) => io.to(ADMINS_ROOM).emit('usage', { userId, email, entry, balance }));
+  // The admins' `usage` feed, one `usage_batch` per USAGE_WINDOW_MS per process (not one publish per chat).
+  // settle() emits `ledger` then `balance` synchronously: an entry takes the balance that follows it in the same
+  // tick; one without (the outbox drainer's `ledger`) reads it at the flush.
+  const batch: { userId: string; entry: LedgerEntryDTO; balance: BalanceDTO | null }[] = [];
+  let awaitingBalance = new Map<string, number[]>();
+  let flushTimer: NodeJS.Timeout | null = null;
+  async function flushUsage(): Promise<void> {
+    flushTimer = null;
+    const items = batch.splice(0);
+    awaitingBalance = new Map();
+    const balances = new Map<string, Promise<BalanceDTO | null>>();
+    const balanceOf = (userId: string) => {
+      let p = balances.get(userId);
+      if (!p) {
+        p = engine.balance(userId).catch((e: unknown) => {
+          logger?.warn('usage feed balance failed', { userId, error: e });
+          return null;
+        });
+        balances.set(userId, p);
+      }
+      return p;
+    };
+    const feed = await Promise.all(
+      items.map(async ({ userId, entry, balance }) => {
+        const b = balance ?? (await balanceOf(userId));
+        const email = await emailCache.get(userId, () => emails(userId)).catch(() => null);
+        return b ? { userId, email, entry, balance: b } : null;
+      }),
+    );
+    const events = feed.filter((e): e is UsageEventDTO => e !== null);
+    if (events.length > 0) io.to(ADMINS_ROOM).emit('usage_batch', events);
   }
 
   const onBalance = (b: BalanceDTO) => {
     toUser(b.userId).emit('balance', b);
-    const entries = pending.get(b.userId);
-    if (entries) {
-      pending.delete(b.userId);
-      for (const entry of entries) emitUsage(b.userId, entry, b);
+    const waiting = awaitingBalance.get(b.userId);
+    if (waiting) {
+      awaitingBalance.delete(b.userId);
+      for (const i of waiting) batch[i]!.balance = b;
     }
   };
   const onLedger = ({ userId, entry }: { userId: string; entry: LedgerEntryDTO }) => {
     toUser(userId).emit('ledger', entry);
-    const list = pending.get(userId) ?? [];
-    list.push(entry);
-    pending.set(userId, list);
-    setImmediate(() => {
-      const left = pending.get(userId);
-      if (!left) return;
-      pending.delete(userId);
-      engine.balance(userId).then(
-        (b) => left.forEach((entry) => emitUsage(userId, entry, b)),
-        (e: unknown) => logger?.warn('usage feed balance failed', { userId, error: e }),
-      );
-    });
+    const waiting = awaitingBalance.get(userId) ?? [];
+    waiting.push(batch.push({ userId, entry, balance: null }) - 1);
+    awaitingBalance.set(userId, waiting);
+    // Only a balance emitted in this same tick belongs to this entry.
+    queueMicrotask(() => awaitingBalance.delete(userId));
+    flushTimer ??= setTimeout(() => void flushUsage(), opts.usageWindowMs ?? USAGE_WINDOW_MS);
   };
   const onThreshold = (e: ThresholdEventDTO) => toUser(e.userId).emit('threshold', e);
   const onBlocked = (e: BlockedEventDTO) => toUser(e.userId).emit('blocked', e);
@@ -196,6 +218,8 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     close() {
       closing ??= (async () => {
         clearInterval(recheckTimer);
+        if (flushTimer) clearTimeout(flushTimer);
+        flushTimer = null;
         engine.events.off('balance', onBalance);
         engine.events.off('ledger', onLedger);
         engine.events.off('threshold', onThreshold);

@@ -67,6 +67,11 @@ export interface SettleRequest {
    * absent and some plan weights this model itself, the engine reads the user's counter for the plan.
    */
   planId?: string | null;
+  /**
+   * The hold this settlement ends when its id is not `requestId` (the LibreChat gate reserves a turn as
+   * `lcgate:<uuid>`, its spend settles as `lc:<transaction id>`): freed by the store's settle step itself.
+   */
+  releaseRequestId?: string | null;
 }
 
 export interface SettleResponse {
@@ -212,10 +217,10 @@ export class QuotaEngine {
     }
     const r = await this.store.reserve({ userId: req.userId, requestId: req.requestId, estimate, ...(minimum !== undefined ? { minimum } : {}) }, now);
     const balance = this.toBalance(r.state);
+    // No `balance` event for a hold: percent and state follow settled usage (toBalance), and the turn's settlement
+    // pushes the balance once the hold is over (docs/architecture.md, "Chat path").
     if (!r.ok) {
       this.events.emit('blocked', { userId: req.userId, reason: r.outcome === 'too_many_inflight' ? 'too_many_inflight' : 'quota_exceeded', balance });
-    } else if (r.outcome === 'reserved') {
-      this.events.emit('balance', balance);
     }
     const raw = req.tokens ?? r.held;
     const tokens = !r.ok || r.held >= estimate || req.model === undefined ? raw : this.rawWithin(req.model, raw, r.held, weight);
@@ -260,6 +265,7 @@ export class QuotaEngine {
         messageId: req.messageId ?? null,
         context: req.context ?? null,
         occurredAt: req.occurredAt ?? now,
+        ...(req.releaseRequestId ? { release: req.releaseRequestId } : {}),
       },
       now,
     );
@@ -318,6 +324,19 @@ export class QuotaEngine {
   async statementJson(userId: string, query: StatementQuery): Promise<string> {
     validateUserId(userId);
     return readStatementJson(this.db.pool, userId, query, { now: this.clock(), timeZone: this.config.SOLARIS_TIMEZONE });
+  }
+
+  /**
+   * Opens, during the host's start-up, what the first chat would otherwise open: two Postgres connections, the
+   * plan-weight table, the store's scripts. Never throws (a store that is down is the first request's business).
+   */
+  async warmUp(): Promise<void> {
+    await Promise.allSettled([
+      this.db.pool.query('SELECT 1'),
+      this.db.pool.query('SELECT 1'),
+      Promise.resolve(this.planWeights.forModel('')),
+      this.store.warmUp?.(),
+    ]);
   }
 
   async close(): Promise<void> {

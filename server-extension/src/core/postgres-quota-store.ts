@@ -79,6 +79,9 @@ export class PostgresQuotaStore implements QuotaStore {
     });
     const r = rows[0]!;
     const state = this.toState(s.userId, r);
+    // The hold this settlement ends (Settlement.release), after the charge: a crash in between leaves a hold that
+    // its expiry frees (reserved sums only unexpired holds), never a moment with neither the hold nor the charge.
+    if (s.release && s.release !== s.requestId) state.reserved -= await this.dropHold(s.release, s.userId, now);
     if (r.l_seq == null) {
       // A replay: the row as first written.
       const { row } = (await collectLedgerResults(this.opts.pool, [], [s])).get(s.requestId)!;
@@ -86,6 +89,17 @@ export class PostgresQuotaStore implements QuotaStore {
     }
     const row = settledRow(s, { seq: Number(r.l_seq), cost: Number(r.l_cost), periodKey: r.l_period_key! });
     return { duplicate: false, entry: toEntry(row), state };
+  }
+
+  /** Deletes one hold; answers the amount it still counted in `reserved` (0 when unknown or expired). */
+  private async dropHold(requestId: string, userId: string, now: number): Promise<number> {
+    const { rows } = await this.opts.pool.query<{ amount: string; expires_at: Date }>({
+      name: 'solaris_quota_drop_hold',
+      text: `DELETE FROM quota_reservations WHERE request_id = $1 AND user_id = $2 RETURNING amount, expires_at`,
+      values: [requestId, userId],
+    });
+    const row = rows[0];
+    return row && row.expires_at.getTime() > now ? Number(row.amount) : 0;
   }
 
   async release(requestId: string, userId: string, _now: number): Promise<boolean> {

@@ -60,6 +60,12 @@ export interface Settlement {
   context?: string | null;
   /** When the usage happened (ms). Decides the period. Default: the engine clock. */
   occurredAt: number;
+  /**
+   * Another hold of this user that the settlement ends (the LibreChat gate's `lcgate:` hold of the turn, whose id
+   * differs from the spend's): freed by the settle step itself, also when it is a replay, so a turn needs no
+   * separate release (docs/architecture.md, "Chat path").
+   */
+  release?: string | null;
 }
 
 export interface SettleResult {
@@ -92,6 +98,8 @@ export interface QuotaStore {
   invalidate(userId: string): Promise<void>;
   /** Record that a threshold fired (the engine persists it first). */
   markFired(userId: string, periodKey: string, threshold: number): Promise<void>;
+  /** Optional: opens what the first request would (connections, scripts), so it does not pay for it. Never required. */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import { LedgerWriter, settledRow, toEntry } from './ledger';
 import { SolarisError } from './errors';
 import { isPostgresUnavailable, isRedisUnavailable } from './store-errors';
 import { WAKE_LIST, type SettleOutbox } from './settle-outbox';
-import { defineScripts } from './lua/scripts';
+import { defineScripts, loadScripts } from './lua/scripts';
 import { REPLY, type CounterField } from './lua/reply';
 
 export interface RedisQuotaStoreOptions {
@@ -48,7 +48,7 @@ interface SolarisRedis extends Redis {
   solarisSettle(c: string, r: string, m: string, ...args: (string | number)[]): Promise<string>;
   solarisSettleOutbox(c: string, r: string, m: string, o: string, ...args: (string | number)[]): Promise<string>;
   solarisState(c: string, r: string, now: number): Promise<string>;
-  solarisRelease(r: string, requestId: string): Promise<number>;
+  solarisRelease(r: string, ...requestIds: string[]): Promise<number>;
   solarisInstall(numKeys: number, ...args: (string | number)[]): Promise<number>;
   solarisFired(c: string, periodKey: string, threshold: number): Promise<number>;
   solarisUnlock(lock: string, token: string): Promise<number>;
@@ -126,12 +126,13 @@ export class RedisQuotaStore implements QuotaStore {
     const k = userKeys(s.userId);
     // Replays of old requests, or of an id that belongs to someone else, never touch the counter.
     if (row.user_id !== s.userId || (!inserted && now - row.created_at.getTime() > REPLAY_WINDOW_MS)) {
-      await this.redis.solarisRelease(k.reservations, s.requestId);
+      await this.redis.solarisRelease(k.reservations, ...holdsOf(s));
       return { duplicate: true, entry, state: await this.state(s.userId, now) };
     }
     const reply = await this.withCounter(s.userId, now, () =>
       this.redis.solarisSettle(
         k.counter, k.reservations, k.marker(s.requestId), s.requestId, Number(row.weighted_tokens), row.period_key, now, MARKER_TTL_MS, row.created_at.getTime(),
+        s.release ?? '',
       ),
     );
     return { duplicate: !inserted, entry, state: parseState(s.userId, reply) };
@@ -146,12 +147,13 @@ export class RedisQuotaStore implements QuotaStore {
    */
   private async settleToOutbox(s: Settlement, now: number, uncountedFallback = true): Promise<SettleResult> {
     const k = userKeys(s.userId);
-    const row = JSON.stringify(s);
+    const row = rowJson(s);
     let reply: LuaReply;
     try {
       reply = await this.withCounter(s.userId, now, () =>
         this.redis.solarisSettleOutbox(
           k.counter, k.reservations, k.marker(s.requestId), k.outbox, s.requestId, s.weightedTokens, '', now, MARKER_TTL_MS, Math.round(s.occurredAt), row,
+          s.release ?? '',
         ),
       );
     } catch (e) {
@@ -199,6 +201,8 @@ export class RedisQuotaStore implements QuotaStore {
         continue;
       }
       this.announce(s.userId); // the drainers write it once Postgres is back
+      // The turn's holds are over (recorded, counted at the rebuild): freed now rather than at their expiry.
+      await this.redis.solarisRelease(k.reservations, ...holdsOf(s)).catch(() => undefined);
       throw new SolarisError('store_unavailable', 'settlement recorded in the outbox; the quota counter is unavailable until Postgres is back');
     }
     throw new SolarisError('store_unavailable', 'quota counter is being rebuilt; settlement not recorded yet');
@@ -220,6 +224,10 @@ export class RedisQuotaStore implements QuotaStore {
 
   async markFired(userId: string, periodKey: string, threshold: number): Promise<void> {
     await this.redis.solarisFired(userKeys(userId).counter, periodKey, threshold);
+  }
+
+  async warmUp(): Promise<void> {
+    await loadScripts(this.opts.redis);
   }
 
   async close(): Promise<void> {
@@ -295,6 +303,18 @@ export class RedisQuotaStore implements QuotaStore {
       await this.redis.solarisUnlock(k.lock, token);
     }
   }
+}
+
+/** The holds a settlement ends: its own request id's and, when given, the one it frees (Settlement.release). */
+function holdsOf(s: Settlement): string[] {
+  return s.release && s.release !== s.requestId ? [s.requestId, s.release] : [s.requestId];
+}
+
+/** The outbox row: the settlement without `release` (a hold is not part of the record). */
+function rowJson(s: Settlement): string {
+  if (s.release === undefined) return JSON.stringify(s);
+  const { release: _release, ...row } = s;
+  return JSON.stringify(row);
 }
 
 /** The entry of a settlement whose ledger row is not written yet (no ledger id; the drainer writes it). */

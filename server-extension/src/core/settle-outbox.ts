@@ -66,6 +66,13 @@ export async function assertAppendOnly(redis: Redis): Promise<void> {
   }
 }
 
+/**
+ * How long the drainer's BLPOP waits for an announcement (s). Idle costs 2 commands per this period (it was 1 s:
+ * 2 commands a second on every replica, doing nothing); an announcement (RPUSH, any replica) ends the wait at
+ * once, and the 30 s sweep finds rows whose announcement was lost.
+ */
+const WAKE_BLOCK_S = 30;
+
 export class SettleOutbox {
   private stopped = true;
   private loop: Promise<void> | null = null;
@@ -182,7 +189,7 @@ export class SettleOutbox {
     void this.moveLegacyRows().catch((e: unknown) => this.opts.logger?.warn('settle outbox: legacy ledger-outbox rows not moved yet', { err: e }));
     if (mode === 'drain') {
       // BLPOP blocks its connection: a dedicated one, so the store's commands never queue behind it.
-      // No command timeout on it: BLPOP blocks for a second on purpose.
+      // No command timeout on it: BLPOP blocks for WAKE_BLOCK_S on purpose (stop() disconnects it).
       this.blocking = this.opts.redis.duplicate({ commandTimeout: undefined, enableOfflineQueue: true });
       this.blocking.on('error', () => {}); // reconnects by itself; failures surface in the loop
       this.loop = this.run();
@@ -223,7 +230,7 @@ export class SettleOutbox {
       try {
         users = await this.popUsers();
         if (users.length === 0) {
-          const got = await this.blocking!.blpop(WAKE_LIST, 1);
+          const got = await this.blocking!.blpop(WAKE_LIST, WAKE_BLOCK_S);
           if (!got) continue;
           users = [got[1], ...(await this.popUsers())];
         }

@@ -24,6 +24,8 @@ function open(url: string, headers: Record<string, string>, transports: Array<'p
   });
 }
 const events = (c: Client, name: string) => c.got.filter(([e]) => e === name).map(([, p]) => p);
+/** The admins' usage feed: `usage_batch` messages (one per window), flattened. */
+const usage = (c: Client) => events(c, 'usage_batch').flat();
 
 beforeAll(async () => {
   te = await createTestEngine({ store: 'redis' });
@@ -67,7 +69,7 @@ describe('socket.io realtime', () => {
         expect(events(c, 'balance')).toHaveLength(1);
         expect(events(c, 'threshold')).toEqual([expect.objectContaining({ userId: ALICE, threshold: 80 })]);
       }
-      expect(events(admin, 'usage')).toEqual([expect.objectContaining({ userId: ALICE, email: 'alice@example.com', entry: expect.objectContaining({ requestId: 'rt-1' }) })]);
+      expect(usage(admin)).toEqual([expect.objectContaining({ userId: ALICE, email: 'alice@example.com', entry: expect.objectContaining({ requestId: 'rt-1' }) })]);
     });
     expect((events(aliceB, 'balance')[0] as BalanceDTO).used).toBe(850);
 
@@ -78,18 +80,18 @@ describe('socket.io realtime', () => {
     const r = await te.engine.reserve({ userId: ALICE, requestId: 'rt-3', estimate: 500 });
     expect(r.ok).toBe(false);
     await vi.waitFor(() => expect(events(aliceB, 'blocked')).toEqual([expect.objectContaining({ userId: ALICE, reason: 'quota_exceeded' })]));
-    await vi.waitFor(() => expect(events(admin, 'usage')).toHaveLength(2));
+    await vi.waitFor(() => expect(usage(admin)).toHaveLength(2));
 
     await new Promise((res) => setTimeout(res, 150)); // let any stray cross-delivery arrive
     expect(bob.got.map(([e, p]) => [e, (p as { userId?: string }).userId])).toEqual([['ledger', undefined], ['balance', BOB]]);
-    expect(events(bob, 'usage')).toEqual([]); // not an admin: never in the admins room
+    expect(usage(bob)).toEqual([]); // not an admin: never in the admins room
     for (const c of [aliceA, aliceB]) {
       expect(c.got.every(([e, p]) => e === 'ledger' || (p as { userId: string }).userId === ALICE)).toBe(true);
-      expect(events(c, 'usage')).toEqual([]);
+      expect(usage(c)).toEqual([]);
       expect(events(c, 'ledger')).toHaveLength(1);
     }
     // The admin's own room gets nothing of Alice's or Bob's beyond the usage feed.
-    expect(admin.got.map(([e]) => e)).toEqual(['usage', 'usage']);
+    expect(admin.got.map(([e]) => e)).toEqual(['usage_batch', 'usage_batch']);
   });
 
   it('quota-request events: `request` to admins only, `request_decided` to the requester only', async () => {

@@ -8,7 +8,7 @@ import { createTestEngine, type TestEngine } from '../helpers/engine';
 import { until as pollUntil } from '../helpers/infra';
 import { createFeatureServices, type FeatureServices } from '../../src/core/feature-services';
 import { createLogger } from '../../src/core/logger';
-import { WebhookDispatcher } from '../../src/core/webhooks';
+import { OutboxWriter, WebhookDispatcher } from '../../src/core/webhooks';
 import { Receiver, verify } from './receiver';
 
 const ADMIN = { id: 'admin-1', email: 'admin@example.com' };
@@ -216,6 +216,33 @@ describe('webhooks', () => {
       expect(got).toHaveLength(40);
       expect(new Set(got)).toEqual(new Set(ids));
     } finally {
+      x.webhooks.dispatcher.start();
+      await rx.close();
+    }
+  });
+
+  it("idle, a dispatcher waits on Postgres NOTIFY, not a 1 s poll: another replica's enqueue wakes it at once", async () => {
+    const rx = await new Receiver().start();
+    await x.webhooks.dispatcher.stop(); // only the idle replica below delivers
+    // A safety poll of a minute: only the notification can deliver within the test.
+    const idle = new WebhookDispatcher(te.db, x.webhooks.endpoints, { ...FAST, pollMs: 60_000 });
+    try {
+      const ep = await x.webhooks.endpoints.create({ url: rx.url, events: ['test'] }, ADMIN);
+      idle.start();
+      await new Promise((r) => setTimeout(r, 300)); // idle now, listening
+      const queries = vi.spyOn(te.db.pool, 'query');
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(queries).not.toHaveBeenCalled(); // no poll while idle
+      queries.mockRestore();
+      // The other replica: its own outbox writer, whose in-process wake reaches no dispatcher of this one.
+      const other = new OutboxWriter(te.db, x.webhooks.endpoints);
+      const id = other.enqueue({ type: 'test', endpointId: ep.id, data: { from: 'replica-2' } });
+      await other.flush();
+      await rx.waitFor(1, 3_000);
+      expect(rx.received.map((r) => r.headers['x-solaris-event-id'])).toEqual([id]);
+      await other.close();
+    } finally {
+      await idle.stop();
       x.webhooks.dispatcher.start();
       await rx.close();
     }

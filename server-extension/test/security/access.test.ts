@@ -179,10 +179,10 @@ describe('cross-user reads: 0 leaks', () => {
     }
     await s.te.engine.settle({ requestId: 'alice-live-0', userId: ALICE, model: 'alice-model', promptTokens: 3, completionTokens: 3, source: 'proxy' });
     await vi.waitFor(() => expect(alice.got.some(([e, p]) => e === 'ledger' && (p as { requestId: string }).requestId === 'alice-live-0')).toBe(true));
-    await vi.waitFor(() => expect(admin.got.filter(([e]) => e === 'usage').length).toBeGreaterThanOrEqual(6));
+    await vi.waitFor(() => expect(admin.got.filter(([e]) => e === 'usage_batch').flatMap(([, p]) => p as unknown[]).length).toBeGreaterThanOrEqual(6));
     await vi.waitFor(() => expect(bob.got.filter(([e]) => e === 'ledger').length).toBe(5));
     const leaked = alice.got.filter(([, p]) => JSON.stringify(p).includes(BOB) || JSON.stringify(p).includes('bob-'));
-    const adminOnly = [...alice.got, ...bob.got].filter(([e]) => e === 'usage' || e === 'request');
+    const adminOnly = [...alice.got, ...bob.got].filter(([e]) => e === 'usage' || e === 'usage_batch' || e === 'request');
     console.log(`socket rooms: alice got ${alice.got.length} events, leaked ${leaked.length}; admin-only events to non-admins: ${adminOnly.length}`);
     expect(leaked).toHaveLength(0);
     expect(adminOnly).toHaveLength(0);

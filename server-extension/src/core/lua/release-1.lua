@@ -1,2 +1,2 @@
--- Free one reservation without charging. KEYS[1] reservations hash. ARGV: requestId. Returns 1 if it existed.
-return redis.call('HDEL', KEYS[1], ARGV[1])
+-- Free reservations without charging. KEYS[1] reservations hash. ARGV: request ids. Returns how many existed.
+return redis.call('HDEL', KEYS[1], unpack(ARGV))

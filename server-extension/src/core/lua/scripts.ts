@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { isCluster } from '../redis-client';
 import { counterFieldsLua } from './reply';
 import counterInclude from './includes/counter.lua';
 import reservationsInclude from './includes/reservations.lua';
@@ -75,4 +76,13 @@ export function defineScripts(redis: Redis): void {
     if (typeof r[name] === 'function') continue;
     redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
   }
+}
+
+/**
+ * Loads every script into Redis (every master of a Cluster) ahead of use: the first call of a script is then one
+ * EVALSHA, not EVALSHA + NOSCRIPT + EVAL with the whole text (the first chat after a start paid that per script).
+ */
+export async function loadScripts(redis: Redis): Promise<void> {
+  const nodes = isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
+  await Promise.all(nodes.flatMap((node) => COMMANDS.map(({ lua }) => node.script('LOAD', lua))));
 }

@@ -1,12 +1,18 @@
+import pg from 'pg';
 import type { WebhookDeliveryDTO, WebhookEventEnvelope } from '@solaris/wire';
 import type { Database } from '../db';
 import type { Logger } from '../logger';
 import type { WebhookEndpoint, WebhookEndpoints } from './endpoints';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHeader } from './signer';
 import { slackText } from './slack';
+import { WEBHOOK_CHANNEL } from './outbox';
 
 export interface DispatcherOptions {
-  /** Poll interval when idle (ms). An enqueue in this process wakes the loop at once. */
+  /**
+   * Longest idle sleep (ms), the safety poll. Idle, the loop sleeps until the next row is due (a retry's
+   * back-off); an enqueue in this process wakes it at once, one in another replica through Postgres
+   * NOTIFY (WEBHOOK_CHANNEL), so nothing waits for this poll but a lost notification.
+   */
   pollMs: number;
   /** Rows claimed per poll. */
   batchSize: number;
@@ -23,7 +29,7 @@ export interface DispatcherOptions {
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
-  pollMs: 1_000,
+  pollMs: 30_000,
   batchSize: 50,
   timeoutMs: 5_000,
   maxAttempts: 8,
@@ -63,6 +69,8 @@ export class WebhookDispatcher {
   private loop: Promise<void> | null = null;
   private readonly inflight = new Set<AbortController>();
   private lastPrune = 0;
+  private listener: pg.Client | null = null;
+  private listenWarned = false;
 
   constructor(
     private readonly db: Database,
@@ -88,9 +96,53 @@ export class WebhookDispatcher {
         } catch (e) {
           this.logger?.error('webhook dispatcher poll failed', { error: e });
         }
-        if (n === 0 && this.running) await this.sleep(this.opts.pollMs);
+        if (n === 0 && this.running) {
+          void this.listen();
+          await this.sleep(await this.idleMs());
+        }
       }
     })();
+  }
+
+  /** Until the next pending row is due (a retry's back-off), at most pollMs. */
+  private async idleMs(): Promise<number> {
+    try {
+      const { rows } = await this.db.pool.query<{ ms: number | null }>({
+        name: 'solaris_webhook_next_due',
+        text: `SELECT (EXTRACT(EPOCH FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms FROM webhook_outbox WHERE status = 'pending'`,
+      });
+      const ms = rows[0]?.ms;
+      return ms == null ? this.opts.pollMs : Math.min(this.opts.pollMs, Math.max(50, Math.ceil(ms)));
+    } catch {
+      return Math.min(this.opts.pollMs, 1_000); // Postgres unreachable: poll as before until it is back
+    }
+  }
+
+  /**
+   * LISTEN on its own connection (not a pool one: it stays checked out), so an enqueue in another replica
+   * wakes this one. Without it (PGlite, a pooler in transaction mode, a dropped connection) the safety poll
+   * and the in-process wake still deliver; a dropped listener is re-opened at the next idle turn.
+   */
+  private async listen(): Promise<void> {
+    if (this.listener || !this.running || this.db.embedded) return;
+    const client = new pg.Client({ ...this.db.pool.options, keepAlive: true });
+    this.listener = client;
+    const drop = () => {
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => undefined);
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${WEBHOOK_CHANNEL}`);
+      if (!this.running) drop();
+    } catch (e) {
+      if (!this.listenWarned) this.logger?.warn('webhook dispatcher: LISTEN unavailable; the safety poll delivers', { error: e });
+      this.listenWarned = true;
+      drop();
+    }
   }
 
   /** Poll now (after an enqueue in this process). */
@@ -113,6 +165,9 @@ export class WebhookDispatcher {
 
   async stop(): Promise<void> {
     this.running = false;
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
     this.wake();
     for (const c of this.inflight) c.abort();
     await this.loop;

@@ -6,6 +6,9 @@ import { endpointWants, type WebhookEndpoints } from './endpoints';
 import { eventIdFor } from './signer';
 import { RetryQueue } from '../retry-queue';
 
+/** The Postgres channel an enqueue notifies, which every replica's dispatcher listens on (LISTEN). */
+export const WEBHOOK_CHANNEL = 'solaris_webhooks';
+
 export interface OutboxEvent {
   type: WebhookEventType;
   data: Record<string, unknown>;
@@ -95,7 +98,11 @@ export class OutboxWriter {
     }
     // Only once committed: a batch retried after a failure still knows its targets.
     for (const ev of batch) this.targets.delete(ev.id);
-    if (rows.length) this.onWritten?.();
+    if (rows.length) {
+      this.onWritten?.();
+      // The other replicas' dispatchers (LISTEN): they would otherwise find the rows at their safety poll.
+      this.db.pool.query(`SELECT pg_notify('${WEBHOOK_CHANNEL}', '')`).catch(() => undefined);
+    }
     return batch.map(() => undefined);
   }
 

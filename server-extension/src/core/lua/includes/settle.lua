@@ -1,7 +1,7 @@
 -- Apply one settled request to the counter, exactly once: the body of settle-3.lua (ledger ack) and
 -- settleOutbox-4.lua (outbox ack). Needs the "counter" include first.
 -- KEYS[1] counter hash   KEYS[2] reservations hash   KEYS[3] settled marker sq:{u}:s:<requestId>
--- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs, occurredAtMs[, rowJson]
+-- ARGV: requestId, weightedTokens, periodKey of the ledger row, nowMs, markerTtlMs, occurredAtMs, then the script's own
 -- `outbox` (false for the ledger ack): the user's outbox stream, where `row` is appended in the same atomic step
 -- that sets the marker and moves the counter — counted iff recorded.
 -- periodKey '' = not known (the row is not in the ledger yet): the row belongs to this counter's period when
@@ -9,12 +9,18 @@
 -- Returns "status\nreserved\ncounter fields[\nthe outbox entry id when this call appended the row]" (reply() in
 -- the counter include; 'MISSING': rebuild first): the caller writes that entry to the ledger from memory
 -- (write-behind) and deletes it by id.
-local function settle(outbox, row)
+-- `release` ('' = none): another hold this settlement ends (the LibreChat gate's hold of the turn), freed here so the
+-- turn costs one script; freed on a replay too (HDEL of a freed hold is a no-op).
+local function settle(outbox, row, release)
   local now = tonumber(ARGV[4])
   local v = readCounter(KEYS[1], now)
   if not v then return 'MISSING' end
 
-  redis.call('HDEL', KEYS[2], ARGV[1])
+  if release and release ~= '' and release ~= ARGV[1] then
+    redis.call('HDEL', KEYS[2], ARGV[1], release)
+  else
+    redis.call('HDEL', KEYS[2], ARGV[1])
+  end
   local status = 'already'
   local entry = false
   -- The marker makes a replay (retry, or a racing rebuild that already counted the row) a no-op.
