@@ -226,12 +226,16 @@ async function main(): Promise<void> {
           await client.query(`SET search_path = ${schema}; SET synchronous_commit = off`);
           // Rows spread over the last 90 days; user i has rows i, i + USERS, … (ROWS / USERS each).
           await client.query(
-            `INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost, source,
+            // Each row with its request id key (docs/ledger-partitions.md), as the writers do.
+            `WITH k AS (INSERT INTO ledger_request_ids (request_id, created_at)
+                        SELECT 'bulk-' || g, now() - (g::float8 / $5) * interval '90 days' FROM generate_series($1::bigint, $2::bigint) g
+                        RETURNING request_id, seq, created_at)
+             INSERT INTO ledger (seq, request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost, source,
                                  estimated, conversation_id, message_id, period_key, created_at)
-             SELECT 'bulk-' || g, 'bu' || (g % $3), CASE WHEN g % 3 = 0 THEN 'gpt-4o' ELSE 'gpt-4o-mini' END, 400 + g % 300, 150 + g % 200,
+             SELECT k.seq, k.request_id, 'bu' || (g % $3), CASE WHEN g % 3 = 0 THEN 'gpt-4o' ELSE 'gpt-4o-mini' END, 400 + g % 300, 150 + g % 200,
                     550 + g % 300 + g % 200, 550 + g % 300 + g % 200, 0.0004, 'proxy', false, 'conv-' || (g % 997), NULL,
-                    solaris_period_key('month', ts, $4), ts
-             FROM generate_series($1::bigint, $2::bigint) g, LATERAL (SELECT now() - (g::float8 / $5) * interval '90 days' AS ts) t`,
+                    solaris_period_key('month', k.created_at, $4), k.created_at
+             FROM k, LATERAL (SELECT substr(k.request_id, 6)::bigint AS g) n`,
             [c * per + 1, Math.min(ROWS, (c + 1) * per), USERS, TZ, ROWS],
           );
           await client.end();
