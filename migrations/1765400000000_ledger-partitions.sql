@@ -72,15 +72,18 @@ END $$;
 CREATE TRIGGER ledger_truncate_keys AFTER TRUNCATE ON ledger
   FOR EACH STATEMENT EXECUTE FUNCTION solaris_ledger_truncate_keys();
 
--- The legacy partition holds everything before the first month after its newest row (or this month, when empty).
+-- The legacy partition holds everything before the first month after its newest row. An empty ledger (a new
+-- install) has none: every month is a partition, past ones included (created on demand, see below).
 DO $$
 DECLARE
   b timestamptz;
 BEGIN
-  SELECT GREATEST(date_trunc('month', now() AT TIME ZONE 'UTC'),
-                  date_trunc('month', max(created_at) AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
-    INTO b FROM ledger_legacy;
-  EXECUTE format('ALTER TABLE ledger ATTACH PARTITION ledger_legacy FOR VALUES FROM (MINVALUE) TO (%L)', b);
+  SELECT (date_trunc('month', max(created_at) AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' INTO b FROM ledger_legacy;
+  IF b IS NULL THEN
+    DROP TABLE ledger_legacy;
+  ELSE
+    EXECUTE format('ALTER TABLE ledger ATTACH PARTITION ledger_legacy FOR VALUES FROM (MINVALUE) TO (%L)', b);
+  END IF;
 END $$;
 CREATE TABLE ledger_default PARTITION OF ledger DEFAULT;
 

@@ -38,13 +38,11 @@ describe('ledger partitions', () => {
   const partitionOf = async (requestId: string) =>
     (await t.pool.query<{ p: string }>(`SELECT tableoid::regclass::text AS p FROM ledger WHERE request_id = $1`, [requestId])).rows.map((r) => r.p);
 
-  it('migrate creates this month and the next three, a DEFAULT partition and the legacy partition', async () => {
+  it('migrate creates this month and the next three and a DEFAULT partition (a new install has no legacy partition)', async () => {
     const { rows } = await t.pool.query<{ name: string; is_default: boolean }>(`SELECT name, is_default FROM ledger_partitions ORDER BY lo NULLS FIRST`);
     const names = rows.map((r) => r.name);
-    expect(names).toContain('ledger_legacy');
-    expect(names).toContain('ledger_default');
     const month = (n: number) => `ledger_y${monthFromNow(n).slice(0, 4)}m${monthFromNow(n).slice(5, 7)}`;
-    for (const n of [0, 1, 2, 3]) expect(names).toContain(month(n));
+    expect(names.sort()).toEqual(['ledger_default', ...[0, 1, 2, 3].map(month)].sort());
     // Running it again creates nothing.
     const c = await t.pool.connect();
     try {
@@ -147,6 +145,15 @@ describe('ledger partitions', () => {
     );
   });
 
+  it('months in the past are created on demand (imports), moving what DEFAULT held for them', async () => {
+    // The retry test above wrote nothing new in 2020; a row of January 2020 lands in DEFAULT, then gets its month.
+    await insertLedgerRows(t.pool, [settlement('past-1', 'u2', '2020-01-20T00:00:00Z')], TZ);
+    expect(await partitionOf('past-1')).toEqual(['ledger_default']);
+    const { rows } = await t.pool.query<{ created: string[] }>(`SELECT solaris_ledger_ensure_partitions('2019-12-10T00:00:00Z', 1) AS created`);
+    expect(rows[0]!.created).toEqual(['ledger_y2019m12', 'ledger_y2020m01']);
+    expect(await partitionOf('past-1')).toEqual(['ledger_y2020m01']);
+  });
+
   it('creating a month moves the rows the DEFAULT partition held for it', async () => {
     await insertLedgerRows(t.pool, [settlement('far-1', 'u2', '2031-03-10T00:00:00Z'), settlement('far-2', 'u2', '2031-04-10T00:00:00Z')], TZ);
     expect(await partitionOf('far-1')).toEqual(['ledger_default']);
@@ -163,9 +170,9 @@ describe('ledger partitions', () => {
   it('retention drops whole months before the cutoff with their keys, and refuses a cutoff within the last two months', async () => {
     await expect(t.pool.query(`SELECT solaris_ledger_drop_before(now())`)).rejects.toThrow(/too recent/);
     const { rows } = await t.pool.query<{ dropped: string[] }>(`SELECT solaris_ledger_drop_before('2031-04-01T00:00:00Z', '2031-06-15T00:00:00Z') AS dropped`);
-    // The legacy partition and every month that ended by then; DEFAULT stays.
-    expect(rows[0]!.dropped).toContain('ledger_legacy');
+    // Every month that ended by then; DEFAULT stays.
     expect(rows[0]!.dropped).toContain('ledger_y2031m03');
+    expect(rows[0]!.dropped).toContain('ledger_y2020m01');
     expect(await partitionOf('far-1')).toEqual([]);
     expect(await partitionOf('far-2')).toEqual(['ledger_default']);
     const { rows: keys } = await t.pool.query(`SELECT request_id FROM ledger_request_ids WHERE request_id IN ('far-1', 'far-2', 'x-1')`);
