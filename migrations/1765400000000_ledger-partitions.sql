@@ -32,7 +32,8 @@ ALTER INDEX ledger_created_at RENAME TO ledger_legacy_created_at;
 CREATE TABLE ledger (LIKE ledger_legacy INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (created_at);
 -- The sequence must outlive the legacy partition (retention drops it one day).
 ALTER SEQUENCE ledger_seq_seq OWNED BY ledger.seq;
--- Same definitions as the legacy indexes: ATTACH adopts them instead of building new ones.
+-- Same definitions as the legacy indexes: ATTACH adopts them instead of building new ones. A fourth one, the
+-- statement's totals (count and sums of a user's rows) read from the index alone, is added below.
 CREATE INDEX ledger_user_statement ON ledger (user_id, created_at DESC, seq DESC);
 CREATE INDEX ledger_user_period ON ledger (user_id, period_key, seq) INCLUDE (weighted_tokens, created_at);
 CREATE INDEX ledger_created_at ON ledger (created_at);
@@ -81,8 +82,12 @@ BEGIN
   SELECT (date_trunc('month', max(created_at) AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' INTO b FROM ledger_legacy;
   IF b IS NULL THEN
     DROP TABLE ledger_legacy;
+    CREATE INDEX ledger_user_totals ON ledger (user_id) INCLUDE (prompt_tokens, completion_tokens, weighted_tokens, cost);
   ELSE
     EXECUTE format('ALTER TABLE ledger ATTACH PARTITION ledger_legacy FOR VALUES FROM (MINVALUE) TO (%L)', b);
+    -- Not built on the legacy partition here (a pass over every row): each new month gets it; an operator may build
+    -- it on ledger_legacy later (docs/ledger-partitions.md).
+    CREATE INDEX ledger_user_totals ON ONLY ledger (user_id) INCLUDE (prompt_tokens, completion_tokens, weighted_tokens, cost);
   END IF;
 END $$;
 CREATE TABLE ledger_default PARTITION OF ledger DEFAULT;

@@ -240,7 +240,10 @@ export async function readStatementJson(db: Queryable, userId: string, query: St
               NULL::bigint AS rn, NULL::text AS side
        FROM oldest o, LATERAL (SELECT period_key, created_at, seq, weighted_tokens FROM ledger
                                WHERE user_id = $1 AND period_key = o.p AND created_at >= o.from_at
-                                 AND created_at < solaris_key_end(o.p, ${tz}) + ${PERIOD_SLACK}) l
+                                 AND created_at < solaris_key_end(o.p, ${tz}) + ${PERIOD_SLACK}
+                               -- OFFSET 0: stays a scan per period (bounds known, other months pruned), not a hash
+                               -- join over all the user's rows.
+                               OFFSET 0) l
        UNION ALL
        SELECT p, at, rank, id, 0, 1, rn, side FROM pts
      ), newer AS (
