@@ -248,7 +248,7 @@ END $$;
 
 -- 5. The counter rebuild reads the current period only: bounded in time too, so Postgres reads that period's
 -- partitions and skips the others. The bounds are redundant (a period's rows lie within it, in the zone their key
--- was computed in; two days cover any change of SOLARIS_TIMEZONE). Otherwise as in 1764600000000.
+-- was computed in; two days cover any change of SOLARIS_TIMEZONE). `recent` comes sorted. Otherwise as in 1764600000000.
 CREATE OR REPLACE FUNCTION solaris_policy_snapshot(p_user text, p_now timestamptz, p_tz text, p_recent_since timestamptz DEFAULT NULL)
 RETURNS TABLE (plan_id text, kind text, lim bigint, base_lim bigint, personal_cap bigint, warn_percent integer, pk text,
                ps timestamptz, pe timestamptz, last_reset timestamptz, granted bigint, next_expiry timestamptz, used bigint,
@@ -293,6 +293,8 @@ SELECT b.plan_id, b.kind,
     UNION
     SELECT n.request_id FROM (SELECT l.request_id FROM ledger l WHERE l.user_id = p_user AND l.period_key = b.pk
                                 AND l.created_at >= b.ps - interval '2 days' AND l.created_at < b.pe + interval '2 days'
-                              ORDER BY l.seq DESC LIMIT 50) n) END
+                              ORDER BY l.seq DESC LIMIT 50) n
+    -- In one order whatever the plan (the month partitions changed the union's natural order).
+    ORDER BY 1) END
 FROM b, r, g
 $$;
