@@ -77,8 +77,8 @@ export function toEntry(r: LedgerRow, balanceAfter: number | null = null): Ledge
 
 /**
  * Inserts settlements, returning for each whether it was new. The period key is derived in SQL from the
- * user's plan and the settlement time, with the same functions the counters use. ON CONFLICT on
- * request_id makes a replay a no-op; rows already present are returned as they were first written.
+ * user's plan and the settlement time, with the same functions the counters use. ON CONFLICT on the request
+ * id key makes a replay a no-op; rows already present are returned as they were first written.
  * Input is sorted by request id so concurrent batches take unique-index locks in one order (no deadlock).
  */
 export type LedgerWriteResult = { inserted: boolean; row: LedgerRow & { user_id: string } };
@@ -144,16 +144,23 @@ export function ledgerInsertQuery(rows: Settlement[], tz: string): { text: strin
        LEFT JOIN users_cache c ON c.user_id = x.u
        LEFT JOIN role_plans rp ON rp.role = c.role
        LEFT JOIN plans pl ON pl.id = COALESCE(uq.plan_id, rp.plan_id, (SELECT d.id FROM plans d WHERE d.is_default LIMIT 1))
+     ), first AS (
+       -- One row per request id (its first in the batch): a batch may carry the same id twice.
+       SELECT DISTINCT ON (i.r) i.* FROM input i ORDER BY i.r, i.o
+     ), keys AS (
+       -- Idempotency across the monthly partitions (docs/ledger-partitions.md): the key decides, in request id
+       -- order so concurrent batches take its unique index's locks in one order (no deadlock). A replay, whatever
+       -- its month, inserts no key and so no row.
+       INSERT INTO ledger_request_ids (request_id, created_at)
+       SELECT f.r, to_timestamp(f.t / 1000.0) FROM first f ORDER BY f.r
+       ON CONFLICT (request_id) DO NOTHING
+       RETURNING request_id, seq, created_at
      )
-     INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost,
+     INSERT INTO ledger (seq, request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, cost,
                          source, estimated, conversation_id, message_id, period_key, created_at, context)
-     SELECT i.r, i.u, i.m, i.p, i.c, i.p + i.c, i.w, i.k, i.s, i.e, i.cv, i.mi,
-            solaris_period_key(k.kind, to_timestamp(i.t / 1000.0), $2), to_timestamp(i.t / 1000.0), i.x
-     FROM input i JOIN kinds k ON k.u = i.u
-     -- The joins may reorder rows: keep the batch order (request id order), so seq follows it and concurrent
-     -- batches take the unique index's locks in the same order.
-     ORDER BY i.o
-     ON CONFLICT (request_id) DO NOTHING
+     SELECT ky.seq, i.r, i.u, i.m, i.p, i.c, i.p + i.c, i.w, i.k, i.s, i.e, i.cv, i.mi,
+            solaris_period_key(k.kind, ky.created_at, $2), ky.created_at, i.x
+     FROM keys ky JOIN first i ON i.r = ky.request_id JOIN kinds k ON k.u = i.u
      -- Only what Postgres decided; the rest of each row is the input (see insertLedgerRows).
      RETURNING seq, request_id, period_key, cost`,
     values: [json, tz],
@@ -173,8 +180,11 @@ export async function collectLedgerResults(
   for (const r of inserted) result.set(r.request_id, { inserted: true, row: r });
   const missing = [...new Set(sorted.filter((s) => !result.has(s.requestId)).map((s) => s.requestId))];
   if (missing.length) {
+    // Through the key: its (created_at, seq) finds the row in its month's partition.
     const { rows: existing } = await db.query<LedgerRow & { user_id: string }>(
-      `SELECT ${LEDGER_COLUMNS}, user_id FROM ledger WHERE request_id = ANY($1::text[])`,
+      `SELECT l.* FROM ledger_request_ids k CROSS JOIN LATERAL (
+         SELECT ${LEDGER_COLUMNS}, user_id FROM ledger WHERE created_at = k.created_at AND seq = k.seq) l
+       WHERE k.request_id = ANY($1::text[])`,
       [missing],
     );
     for (const r of existing) result.set(r.request_id, { inserted: false, row: r });

@@ -29,8 +29,9 @@ export interface MigrateOptions {
 }
 
 /**
- * Applies pending forward-only migrations with node-pg-migrate. Its advisory lock in `wait` mode makes two
- * replicas starting together safe: the second waits, then finds nothing to do.
+ * Applies pending forward-only migrations with node-pg-migrate, then creates the ledger's next monthly partitions.
+ * Its advisory lock in `wait` mode makes two replicas starting together safe: the second waits, then finds
+ * nothing to do.
  */
 export async function migrate(opts: MigrateOptions): Promise<string[]> {
   const { runner } = await import('node-pg-migrate');
@@ -46,5 +47,24 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
     advisoryLockMode: 'wait',
     log: opts.log ?? (() => undefined),
   });
+  await ensureLedgerPartitions(opts.client, opts.schema);
   return applied.map((m) => m.name);
+}
+
+/**
+ * Creates the ledger's monthly partitions ahead (this month and the next three), those not there yet: every
+ * `migrate` runs it, so running migrate at start-up or monthly keeps inserts out of the DEFAULT partition
+ * (docs/ledger-partitions.md). Returns the partitions it created.
+ */
+export async function ensureLedgerPartitions(client: pg.ClientBase, schema?: string, monthsAhead = 3): Promise<string[]> {
+  await client.query('BEGIN');
+  try {
+    if (schema) await client.query(`SELECT set_config('search_path', quote_ident($1) || ', public', true)`, [schema]);
+    const { rows } = await client.query<{ created: string[] }>(`SELECT solaris_ledger_ensure_partitions(now(), $1) AS created`, [monthsAhead]);
+    await client.query('COMMIT');
+    return rows[0]?.created ?? [];
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }

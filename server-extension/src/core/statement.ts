@@ -21,6 +21,13 @@ import { parseWith } from './validation';
 
 const RANK = { period_start: 0, limit: 1, grant: 2, grant_expiry: 3, usage: 4, reset: 5 } as const;
 
+/**
+ * A period's rows lie within its bounds, in the time zone their key was computed in: the bounds in today's zone,
+ * widened by two days (more than any two zones differ), are redundant for the result but let Postgres skip the
+ * ledger's other monthly partitions (docs/ledger-partitions.md).
+ */
+const PERIOD_SLACK = `interval '2 days'`;
+
 interface Cursor {
   t: string; // line time as Postgres text (full precision)
   s: number; // id within its kind (ledger seq, adjustment id, limit version seq)
@@ -232,7 +239,11 @@ export async function readStatementJson(db: Queryable, userId: string, query: St
        SELECT l.period_key AS p, l.created_at AS at, ${RANK.usage} AS rank, l.seq AS id, l.weighted_tokens AS w, 0 AS is_pt,
               NULL::bigint AS rn, NULL::text AS side
        FROM oldest o, LATERAL (SELECT period_key, created_at, seq, weighted_tokens FROM ledger
-                               WHERE user_id = $1 AND period_key = o.p AND created_at >= o.from_at) l
+                               WHERE user_id = $1 AND period_key = o.p AND created_at >= o.from_at
+                                 AND created_at < solaris_key_end(o.p, ${tz}) + ${PERIOD_SLACK}
+                               -- OFFSET 0: stays a scan per period (bounds known, other months pruned), not a hash
+                               -- join over all the user's rows.
+                               OFFSET 0) l
        UNION ALL
        SELECT p, at, rank, id, 0, 1, rn, side FROM pts
      ), newer AS (
@@ -247,6 +258,7 @@ export async function readStatementJson(db: Queryable, userId: string, query: St
        SELECT g.p, g.g_from, g.g_to,
               (SELECT COALESCE(sum(l.weighted_tokens), 0) FROM ledger l
                WHERE l.user_id = $1 AND l.period_key = g.p
+                 AND l.created_at >= solaris_key_start(g.p, ${tz}) - ${PERIOD_SLACK} AND l.created_at < solaris_key_end(g.p, ${tz}) + ${PERIOD_SLACK}
                  AND (g.g_from IS NULL OR l.created_at > g.g_from) AND (g.g_to IS NULL OR l.created_at <= g.g_to)) AS total
        FROM (SELECT DISTINCT p, g_from, g_to FROM ev) g
      ), val AS (

@@ -126,9 +126,11 @@ describe('REST API: users see only their own data', () => {
     const client = await te.db.pool.connect();
     try {
       await client.query(
-        `INSERT INTO ledger (request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, source, period_key, created_at)
-         SELECT 'bulk-' || g, $1, 'm', 1, 1, 2, 2, 'proxy', '2026-11', timestamptz '2026-11-10T00:00:00Z' + g * interval '1 second'
-         FROM generate_series(1, 450) g`,
+        `WITH k AS (INSERT INTO ledger_request_ids (request_id, created_at)
+                    SELECT 'bulk-' || g, timestamptz '2026-11-10T00:00:00Z' + g * interval '1 second' FROM generate_series(1, 450) g
+                    RETURNING request_id, seq, created_at)
+         INSERT INTO ledger (seq, request_id, user_id, model, prompt_tokens, completion_tokens, total_tokens, weighted_tokens, source, period_key, created_at)
+         SELECT k.seq, k.request_id, $1, 'm', 1, 1, 2, 2, 'proxy', '2026-11', k.created_at FROM k`,
         [BOB],
       );
     } finally {

@@ -30,6 +30,10 @@ export async function createTestDb(opts: { max?: number } = {}): Promise<TestDb>
   await client.connect();
   try {
     await migrate({ client, schema });
+    // The ledger's months around the tests' clocks (2026-11/12), as partitions: rows cross partition bounds as in
+    // production instead of all landing in the DEFAULT partition (docs/ledger-partitions.md).
+    await client.query(`SET search_path = ${schema}, public`);
+    await client.query(`SELECT solaris_ledger_ensure_partitions('2026-09-01T00:00:00Z', 6)`);
   } finally {
     await client.end();
   }
