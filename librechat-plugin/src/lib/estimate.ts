@@ -1,8 +1,10 @@
 import { libreChatApiDir } from './host';
 import { hostTokenizerLookup, type HostCore } from './host-tokenizer';
 import { promptTokenBound, utf8Bytes } from './prompt-bound';
+import { log } from './log';
 
 let hostCore: (() => HostCore | null) | null = null;
+let announced = false;
 
 /**
  * Upper bound on the tokens of `text` (the prompt text of a gated request), with LibreChat's own o200k tokenizer
@@ -13,7 +15,12 @@ let hostCore: (() => HostCore | null) | null = null;
 export function countTextTokens(text: string, _model = 'gpt-4o'): number {
   hostCore ??= hostTokenizerLookup(libreChatApiDir());
   try {
-    return promptTokenBound(text, hostCore());
+    const core = hostCore();
+    if (core && !announced) {
+      announced = true; // operators (and the real-LibreChat lane) can see which estimate the gate uses
+      log.info("Solaris: the gate's estimate uses LibreChat's o200k tokenizer");
+    }
+    return promptTokenBound(text, core);
   } catch {
     return utf8Bytes(text); // LibreChat's tokenizer failed on this text: the table-free bound
   }
