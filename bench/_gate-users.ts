@@ -16,6 +16,13 @@ import { accessToken, BROWSER_UA, HOST_ENTRY } from '../librechat-plugin/test/he
 import { arg, fixed } from './_shared';
 
 export const ACTIVE_USERS = arg('active-users', 'BENCH_ACTIVE_USERS', 10_000);
+/**
+ * BENCH_ACTIVE_TX=0: the gate only — each user's reservation stays open (until SOLARIS_RESERVATION_TTL_MS), the
+ * most the gate keeps per user. The MongoDB stand-in (jongodb) cannot take 10,000 Transaction inserts in a
+ * reasonable time on a loaded 2-core box (its inserts slow down to a few per second), so the settled variant
+ * is run with fewer users.
+ */
+const WITH_TX = arg('active-tx', 'BENCH_ACTIVE_TX', 1) !== 0;
 const CONCURRENCY = 20;
 const SETTLE_MS = 3_000;
 
@@ -31,6 +38,12 @@ export interface UsersPhaseEnv {
 interface UsersResult {
   readyRssMb: number;
   afterRssMb: number;
+  /** After a full GC in the host (node --expose-gc, POST /__test/gc): what stays, not the burst's garbage. */
+  readyGcRssMb: number;
+  afterGcRssMb: number;
+  /** V8 heap in use after that GC: what JavaScript keeps (RSS also holds freed memory the allocator kept). */
+  readyHeapMb: number;
+  afterHeapMb: number;
   chatsPerS: number;
 }
 
@@ -45,7 +58,7 @@ async function runVariant(env: UsersPhaseEnv, register: string | null, users: st
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') childEnv[k] = v;
   Object.assign(childEnv, { MONGO_URI: env.mongoUri, DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, PORT: '0', LOG_LEVEL: 'warn' });
-  const child = spawn(process.execPath, [...(register ? ['--require', register] : []), HOST_ENTRY], { cwd: env.cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', ...(register ? ['--require', register] : []), HOST_ENTRY], { cwd: env.cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -67,6 +80,7 @@ async function runVariant(env: UsersPhaseEnv, register: string | null, users: st
       });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`chat answered ${r.status}`);
+      if (!WITH_TX) return;
       const doc = (tokenType: string, rawAmount: number) => ({
         user: users[u], conversationId, messageId: `m-${conversationId}`, tokenType, model: 'gpt-4o', context: 'message', rate: 1, rawAmount, tokenValue: rawAmount,
       });
@@ -74,8 +88,14 @@ async function runVariant(env: UsersPhaseEnv, register: string | null, users: st
       await tx.arrayBuffer();
     };
     await chat(0); // the runtime is up (with the plugin), like "RSS when ready" in the main phase
+    const gcRss = async (): Promise<[number, number]> => {
+      const mem = (await (await fetch(`${url}/__test/gc`, { method: 'POST' })).json()) as { heapUsed: number };
+      await sleep(200);
+      return [rssMb(child.pid!), mem.heapUsed / 1024 / 1024];
+    };
     await sleep(1_000);
     const readyRssMb = rssMb(child.pid!);
+    const [readyGcRssMb, readyHeapMb] = await gcRss();
     const t0 = performance.now();
     let next = 1;
     await Promise.all(
@@ -85,7 +105,9 @@ async function runVariant(env: UsersPhaseEnv, register: string | null, users: st
     );
     const chatsPerS = (users.length - 1) / ((performance.now() - t0) / 1000);
     await sleep(SETTLE_MS); // coalesced settlements, ledger group commits, releases
-    return { readyRssMb, afterRssMb: rssMb(child.pid!), chatsPerS };
+    const afterRssMb = rssMb(child.pid!);
+    const [afterGcRssMb, afterHeapMb] = await gcRss();
+    return { readyRssMb, afterRssMb, readyGcRssMb, afterGcRssMb, readyHeapMb, afterHeapMb, chatsPerS };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
@@ -113,7 +135,7 @@ export async function activeUsersPhase(env: UsersPhaseEnv, variants: { name: str
   const base = results.get(variants[0]!.name)!;
   const names = variants.map((v) => v.name);
   const cell = (n: number) => fixed(n, 1).padStart(10);
-  console.log(`${`${ACTIVE_USERS.toLocaleString('en')} active users (1 chat each)`.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
+  console.log(`${`${ACTIVE_USERS.toLocaleString('en')} users, 1 chat each${WITH_TX ? '' : ', gate only'}`.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
   const row = (label: string, k: keyof UsersResult, target: string, ok: (a: number) => boolean) => {
     const added = names.slice(1).map((n) => results.get(n)![k] - base[k]);
     const verdict = target && Number.isFinite(added[0]!) ? (ok(added[0]!) ? 'ok' : 'MISS') : '';
@@ -121,7 +143,13 @@ export async function activeUsersPhase(env: UsersPhaseEnv, variants: { name: str
   };
   row('RSS when ready (MB)', 'readyRssMb', '', () => true);
   row(`RSS after ${ACTIVE_USERS} users (MB)`, 'afterRssMb', '≤ 100', (a) => a <= 100);
+  row('RSS when ready, after a full GC (MB)', 'readyGcRssMb', '', () => true);
+  row(`RSS after ${ACTIVE_USERS} users, full GC (MB)`, 'afterGcRssMb', '≤ 100', (a) => a <= 100);
+  row('V8 heap used when ready, full GC (MB)', 'readyHeapMb', '', () => true);
+  row(`V8 heap used after the users, full GC (MB)`, 'afterHeapMb', '', () => true);
   row('chats per s (20 concurrent)', 'chatsPerS', '', () => true);
-  const growth = (n: string) => results.get(n)!.afterRssMb - results.get(n)!.readyRssMb;
-  console.log(`RSS growth over the users (after − ready): ${names.map((n) => `${n} ${fixed(growth(n), 1)} MB`).join(', ')}; per user, with − without: ${fixed(((growth(names[1]!) - growth(names[0]!)) * 1024 * 1024) / ACTIVE_USERS / 1024, 2)} kB`);
+  const growth = (n: string) => results.get(n)!.afterGcRssMb - results.get(n)!.readyGcRssMb;
+  const heap = (n: string) => results.get(n)!.afterHeapMb - results.get(n)!.readyHeapMb;
+  const perUser = (f: (n: string) => number) => fixed(((f(names[1]!) - f(names[0]!)) * 1024) / ACTIVE_USERS, 2);
+  console.log(`Growth over the users (after − ready, full GC): RSS ${names.map((n) => `${n} ${fixed(growth(n), 1)}`).join(', ')} MB; heap ${names.map((n) => `${n} ${fixed(heap(n), 1)}`).join(', ')} MB; per user, ${names[1]} − without: RSS ${perUser(growth)} kB, heap ${perUser(heap)} kB`);
 }
