@@ -4,6 +4,8 @@
 //     librechat-plugin/register.cjs   the --require preload (copied as is: it only picks the bundle below)
 //     dist/plugin/<entry>.cjs         librechat-plugin/src/*.ts bundled; register.cjs loads
 //                                     `<its folder>/../dist/plugin/preload.cjs`, so the layout mirrors the repo
+//     dist/plugin/runtime.cjs         the server side the preload requires when LibreChat creates its server
+//     tokenizer/<encoding>.cjs        rank tables, required on first use (metering proxy, standalone server)
 //     server/<entry>.cjs              server-extension/src/entry/*.ts but the demo (cli.cjs: `migrate`, `doctor`, ...)
 //     migrations/*.sql                the ledger schema (SOLARIS_MIGRATIONS_DIR=/solaris/migrations)
 //     widget/widget.js                the browser widget, when dist/widget/widget.js was built
