@@ -28,6 +28,7 @@ import { createTestDb, type TestDb } from '../server-extension/test/helpers/infr
 import { startRedisServer, type RedisServer } from '../server-extension/src/dev/redis-server';
 import { accessToken, BROWSER_UA, hostCwd, HOST_ENTRY, ROOT, startMongo } from '../librechat-plugin/test/helpers';
 import { arg, fixed, pct } from './_shared';
+import { activeUsersPhase } from './_gate-users';
 
 const ROUNDS = arg('rounds', 'BENCH_ROUNDS', 2);
 const CHATS = arg('chats', 'BENCH_CHATS', 300);
@@ -288,6 +289,8 @@ async function main(): Promise<void> {
         console.error(`  round ${round + 1} ${v.name.padEnd(7)}: ${JSON.stringify(res, (_k, val: unknown) => (typeof val === 'number' ? Number(val.toFixed(3)) : val))}`);
       }
     }
+    // BENCH_ACTIVE_USERS (10,000; 0 = skip): RSS with that many distinct users, bench/_gate-users.ts.
+    await activeUsersPhase({ mongoUri: env.mongoUri, databaseUrl: db.childEnvUrl, redisUrl: redis.url, cwd: env.cwd, jwtSecret: JWT_SECRET }, variants);
   } finally {
     await db.drop().catch(() => undefined);
     await redis.stop();

@@ -4,6 +4,8 @@
 //     librechat-plugin/register.cjs   the --require preload (copied as is: it only picks the bundle below)
 //     dist/plugin/<entry>.cjs         librechat-plugin/src/*.ts bundled; register.cjs loads
 //                                     `<its folder>/../dist/plugin/preload.cjs`, so the layout mirrors the repo
+//     dist/plugin/runtime.cjs         the server side the preload requires when LibreChat creates its server
+//     tokenizer/<encoding>.cjs        rank tables, required on first use (metering proxy, standalone server)
 //     server/<entry>.cjs              server-extension/src/entry/*.ts but the demo (cli.cjs: `migrate`, `doctor`, ...)
 //     migrations/*.sql                the ledger schema (SOLARIS_MIGRATIONS_DIR=/solaris/migrations)
 //     widget/widget.js                the browser widget, when dist/widget/widget.js was built
@@ -77,6 +79,22 @@ const lazyTokenizerTables = {
   },
 };
 
+/**
+ * The preload (dist/plugin/preload.cjs) holds only what LibreChat's start-up runs: the hooks, the gate, the
+ * Transaction meter. The server side it starts when LibreChat creates its HTTP server (`import('./lib/runtime')`
+ * in preload.ts: engine, REST API, socket.io, metering proxy — most of the code) is its own bundle,
+ * dist/plugin/runtime.cjs, required then. Both bundles are cut from the same sources; what they share that has
+ * state (the log's once-a-minute lines) exists once per bundle.
+ */
+const lazyRuntime = {
+  name: 'lazy-runtime',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/lib\/runtime$/ }, (a) =>
+      a.importer === join(root, 'librechat-plugin', 'src', 'preload.ts') ? { path: './runtime.cjs', external: true } : undefined,
+    );
+  },
+};
+
 /** @solaris/wire is TypeScript source: bundle it from the workspace. */
 const workspaceSources = {
   name: 'workspace-sources',
@@ -106,7 +124,8 @@ function pluginEntries() {
   return Object.fromEntries(
     readdirSync(dir)
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-      .map((f) => [`dist/plugin/${basename(f, '.ts')}`, join(dir, f)]),
+      .map((f) => [`dist/plugin/${basename(f, '.ts')}`, join(dir, f)])
+      .concat([['dist/plugin/runtime', join(dir, 'lib', 'runtime.ts')]]),
   );
 }
 
@@ -131,7 +150,7 @@ const result = await build({
   legalComments: 'linked',
   metafile: true,
   external: ['mongoose', 'pg-native', 'bufferutil', 'utf-8-validate'],
-  plugins: [noEmbeddedDatabase, workspaceSources, lazyTokenizerTables],
+  plugins: [noEmbeddedDatabase, workspaceSources, lazyTokenizerTables, lazyRuntime],
   loader: { '.lua': 'text' },
   logLevel: quiet ? 'error' : 'warning',
   define: { 'import.meta.url': 'importMetaUrl' },

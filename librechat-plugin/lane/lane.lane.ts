@@ -254,6 +254,8 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     log('direct: upstream served', pairs(up), '→ ledger', pairs(rows));
     expect(pairs(rows)).toEqual(pairs(up));
     expect(b.used - used0).toBe(up[0]!.promptTokens + up[0]!.completionTokens);
+    // LibreChat built its o200k tokenizer on its first chat: the gate now reads it (no rank tables of ours).
+    expect(lc.log()).toMatch(/the gate's estimate uses LibreChat's o200k tokenizer/);
   });
 
   it('the counter updates live (no reload) when a chat is charged', async () => {

@@ -18,10 +18,9 @@ import { injectWidget, isLibreChatIndexHtml } from './lib/html';
 import { InflightRegistry } from './lib/inflight';
 import { libreChatApiDir, loadHostMongoose } from './lib/host';
 import { createGateMatcher } from './lib/paths';
-import { startRuntime, type PluginRuntime } from './lib/runtime';
+import type { PluginRuntime } from './lib/runtime';
 import { registerTransactionHook, TransactionMeter } from './lib/transaction-meter';
 import { errorMessage, log } from './lib/log';
-import { warmTokenizers } from './lib/warm-up';
 
 export interface InstallOptions {
   env?: NodeJS.ProcessEnv;
@@ -105,7 +104,9 @@ export function install(opts: InstallOptions = {}): Installed {
   let runtimePromise: Promise<PluginRuntime> | null = null;
   const runtime = (): Promise<PluginRuntime> => {
     if (!runtimePromise) {
-      runtimePromise = startRuntime(mongoose, env);
+      // The server side (engine, REST, socket.io, metering proxy: most of the code) is a separate file in the
+      // operators' build (scripts/build-plugin.mjs), compiled when LibreChat creates its server, not in this preload.
+      runtimePromise = import('./lib/runtime').then((m) => m.startRuntime(mongoose, env));
       runtimePromise.then(
         (rt) => log.info('Solaris token control active', { meteringSource: rt.config.SOLARIS_METERING_SOURCE, failMode: rt.config.SOLARIS_FAIL_MODE }),
         (e: unknown) =>
@@ -162,9 +163,6 @@ export function install(opts: InstallOptions = {}): Installed {
       });
     },
   });
-
-  // The tokenizer tables load while LibreChat's start-up waits for its databases, not in this synchronous preload.
-  warmTokenizers();
 
   installed = { runtime, meter, registry };
   // Lets tests (and operators debugging NODE_OPTIONS) see whether this process took the preload.

@@ -1,12 +1,34 @@
-import { countTextTokens as countModelTokens } from '@solaris/server-extension';
+import { libreChatApiDir } from './host';
+import { hostTokenizerLookup, type HostCore } from './host-tokenizer';
+import { promptTokenBound, utf8Bytes } from './prompt-bound';
+import { log } from './log';
+
+let hostCore: (() => HostCore | null) | null = null;
+let announced = false;
 
 /**
- * Prompt tokens of `text` for `model`, with the metering proxy's tokenizer policy (one policy for both
- * gates): exact in 2 kB slices up to 16,000 characters, then sampled — bounded time, no event-loop stall
- * on a 200 kB paste and no quadratic slowdown on long unbroken runs (base64).
+ * Upper bound on the tokens of `text` (the prompt text of a gated request), with LibreChat's own o200k tokenizer
+ * when LibreChat has loaded it, else the text's UTF-8 bytes (prompt-bound.ts). No rank tables of ours are ever
+ * loaded for the gate: they were most of the plugin's memory and start-up (docs/reservation-policy.md, "The
+ * LibreChat gate's estimate"). `model` is not used: LibreChat itself counts every model with o200k.
  */
-export function countTextTokens(text: string, model = 'gpt-4o'): number {
-  return countModelTokens(text, model);
+export function countTextTokens(text: string, _model = 'gpt-4o'): number {
+  hostCore ??= hostTokenizerLookup(libreChatApiDir());
+  try {
+    const core = hostCore();
+    if (core && !announced) {
+      announced = true; // operators (and the real-LibreChat lane) can see which estimate the gate uses
+      log.info("Solaris: the gate's estimate uses LibreChat's o200k tokenizer");
+    }
+    return promptTokenBound(text, core);
+  } catch {
+    return utf8Bytes(text); // LibreChat's tokenizer failed on this text: the table-free bound
+  }
+}
+
+/** Tests: look for the host tokenizer under another LibreChat api/ folder. */
+export function useHostApiDir(apiDir: string): void {
+  hostCore = hostTokenizerLookup(apiDir);
 }
 
 function collectText(value: unknown, out: string[], depth = 0): void {
