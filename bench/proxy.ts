@@ -14,8 +14,8 @@
  * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6),
  * BENCH_SETTLE_ACK=outbox (the proxy's engine acknowledges settlements from the Redis outbox: it then runs on a
  * private redis-server with appendonly yes, appendfsync everysec; default ledger).
- * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream runs that child with --cpu-prof (profiles in
- * ./bench-profiles); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
+ * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream|proxy-outbox|before-ledger|… (comma-separated) runs those
+ * children with --cpu-prof (profiles in ./bench-profiles, named by child); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
  * (body read, estimate, reserve, upstream call, first write: see createTracer); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
  * does not set it; an A/B switch only).
  * A throwaway Postgres schema and Redis key prefix are created and removed.
@@ -24,6 +24,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,6 +33,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { deleteRedisPrefix, fixed, pct } from './_shared';
 import { startAofRedis } from '../server-extension/src/dev/redis-server';
+import { createTailTracker, runOpenPhase, traceSettle, type OpenTarget, type TailTracker } from './_proxy-open';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -40,6 +42,12 @@ const SETTLE_ACK = STORE === 'redis' && process.env.BENCH_SETTLE_ACK === 'outbox
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP_MS = 1_500;
 const ROUNDS = 3;
+/** Open-loop phase (fixed offered load, issue 19); BENCH_SATURATION=0 skips the closed-loop rows. */
+const OPEN = process.env.BENCH_OPEN !== '0';
+const OPEN_OUTBOX = STORE === 'redis' && process.env.BENCH_OPEN_OUTBOX !== '0';
+const SATURATION = process.env.BENCH_SATURATION !== '0';
+/** Another build of this bench (e.g. dist/bench-before/proxy.cjs): its proxy joins the open loop as `before-*`. */
+const BEFORE = process.env.BENCH_BEFORE;
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
 const KEY = 'bench-proxy-key';
 const CHAT_BODY = JSON.stringify({
@@ -155,6 +163,8 @@ function createTracer(enabled: boolean) {
 }
 type Tracer = ReturnType<typeof createTracer>;
 const TRACE = process.env.BENCH_TRACE === '1';
+/** Inside relay / proxy children: upstream's last byte → client's last write, and its steps (open-loop phase). */
+const TAIL = process.env.BENCH_TAIL !== '0';
 
 // ---------------------------------------------------------------- child roles
 
@@ -167,20 +177,24 @@ async function roleUpstream(): Promise<void> {
 async function roleRelay(upstream: string): Promise<void> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   const tracer = createTracer(TRACE);
+  const tail = createTailTracker(TAIL);
+  let seq = 0;
   const server = createServer((req, res) => {
     tracer.onRequest(req, res);
+    tail.onResponse(res);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (TRACE) {
-        const user = String(req.headers['x-solaris-user-id']);
-        tracer.link(user, user);
-        headers['x-request-id'] = user;
-      }
+      const user = String(req.headers['x-solaris-user-id']);
+      const id = TRACE ? user : TAIL ? `r${++seq}` : '';
+      if (TRACE) tracer.link(user, user);
+      if (id) headers['x-request-id'] = id;
       request(upstream + req.url, { method: 'POST', headers, body: Buffer.concat(chunks), dispatcher: agent }).then(
         (up) => {
-          res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'text/event-stream') });
+          const out: Record<string, string> = { 'content-type': String(up.headers['content-type'] ?? 'text/event-stream') };
+          if (id) out['x-solaris-request-id'] = id;
+          res.writeHead(up.statusCode, out);
           up.body.on('data', (c: Buffer) => {
             if (!res.write(c)) {
               up.body.pause();
@@ -199,7 +213,7 @@ async function roleRelay(upstream: string): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, undefined, tracer);
+  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, undefined, tracer, tail);
 }
 
 /**
@@ -232,6 +246,8 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   const metrics = createMetrics({ defaultMetrics: false });
   const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: !handlerOnly && process.env.BENCH_TOUCH !== '0' });
   const tracer = createTracer(TRACE);
+  const tail = createTailTracker(TAIL && !handlerOnly);
+  traceSettle(tail, rt.engine as unknown as Parameters<typeof traceSettle>[1], redis);
   if (TRACE) {
     // The reserve call brackets the round trip and names the upstream call's x-request-id.
     const reserve = rt.engine.reserve.bind(rt.engine);
@@ -247,6 +263,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   }
   const server = createServer((req, res) => {
     tracer.onRequest(req, res);
+    tail.onResponse(res);
     proxy(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -283,11 +300,11 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
       reserveAvgMs: await avg(metrics.reservationSeconds),
       upstreamHeadersAvgMs: await avg(metrics.upstreamSeconds),
     };
-  }, tracer);
+  }, tracer, tail);
 }
 
 /** Child side of the IPC: announce readiness, answer CPU and drain questions. */
-function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>, tracer?: Tracer): void {
+function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>, tracer?: Tracer, tail?: TailTracker): void {
   process.once('SIGINT', () => process.exit(0)); // a clean exit writes --cpu-prof profiles
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
@@ -299,6 +316,11 @@ function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<s
     } else if (m.type === 'trace-reset') {
       tracer?.reset();
       process.send!({ type: 'trace-reset' });
+    } else if (m.type === 'tail-reset') {
+      tail?.reset();
+      process.send!({ type: 'tail-reset' });
+    } else if (m.type === 'tail') {
+      process.send!({ type: 'tail', segments: tail?.summary() ?? [] });
     } else if (m.type === 'trace') {
       process.send!({ type: 'trace', segments: tracer?.summary() ?? [] });
     } else if (m.type === 'drain') {
@@ -310,9 +332,15 @@ function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<s
 
 // ---------------------------------------------------------------- parent
 
-function spawn(role: string, args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const prof = process.env.BENCH_PROF === role ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : [];
-  const child = fork(process.argv[1]!, [`--role=${role}`, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: prof });
+/**
+ * Forks a server child: `role` as this script knows it; `name` (default role) is what BENCH_PROF matches;
+ * `script` another build of this bench (BENCH_BEFORE: the same roles from an older build).
+ */
+function spawn(role: string, args: string[] = [], o: { name?: string; env?: Record<string, string>; script?: string } = {}): Promise<{ child: ChildProcess; url: string }> {
+  const prof = (process.env.BENCH_PROF ?? '').split(',').includes(o.name ?? role) ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles`, `--cpu-prof-name=${o.name ?? role}-${Date.now()}.cpuprofile`] : [];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
+  for (const [k, v] of Object.entries(o.env ?? {})) if (v === '') delete env[k]; // '' unsets
+  const child = fork(o.script ?? process.argv[1]!, [`--role=${role}`, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: prof, env });
   return new Promise((resolve, reject) => {
     child.once('message', (m: Msg) => (m.type === 'ready' ? resolve({ child, url: String(m.url) }) : reject(new Error(`bad hello from ${role}`))));
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
@@ -380,9 +408,12 @@ const pad = (s: string, n: number) => s.padStart(n);
 async function main(): Promise<void> {
   const runId = `bench_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   const prefix = `${runId}:`;
-  const aof = SETTLE_ACK === 'outbox' ? await startAofRedis() : null;
-  if (aof) process.env.BENCH_PROXY_REDIS_URL = aof.url; // the forked proxy inherits it
-  console.log(`bench:proxy — store=${STORE}, settle ack=${SETTLE_ACK}${aof ? ' (own Redis, AOF everysec)' : ''}, ${SECONDS}s per target and concurrency in ${ROUNDS} alternating rounds (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}`);
+  // The outbox ack needs a Redis with appendonly yes: a private one (the saturation rows' proxy with
+  // BENCH_SETTLE_ACK=outbox, and the open loop's proxy-outbox row).
+  const aof = SETTLE_ACK === 'outbox' || (OPEN && OPEN_OUTBOX) ? await startAofRedis() : null;
+  const outboxEnv = aof ? { BENCH_SETTLE_ACK: 'outbox', BENCH_PROXY_REDIS_URL: aof.url } : undefined;
+  const ledgerEnv = { BENCH_SETTLE_ACK: 'ledger', BENCH_PROXY_REDIS_URL: '' };
+  console.log(`bench:proxy — store=${STORE}, settle ack=${SETTLE_ACK}${SETTLE_ACK === 'outbox' ? ' (own Redis, AOF everysec)' : ''}, ${SECONDS}s per target and concurrency in ${ROUNDS} alternating rounds (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
@@ -396,7 +427,7 @@ async function main(): Promise<void> {
     children.push(upstream.child);
     const relay = await spawn('relay', [upstream.url]);
     children.push(relay.child);
-    const proxy = await spawn('proxy', [upstream.url, runId, prefix]);
+    const proxy = await spawn('proxy', [upstream.url, runId, prefix], { env: SETTLE_ACK === 'outbox' ? outboxEnv : ledgerEnv });
     children.push(proxy.child);
     const handler = await spawn('handler', [upstream.url, runId, prefix]);
     children.push(handler.child);
@@ -409,7 +440,34 @@ async function main(): Promise<void> {
 
     let proxyCompleted = 0;
     const summary: string[] = [];
-    for (const c of CONCURRENCY) {
+    if (OPEN) {
+      // Fixed offered load: the proxy in both ack modes (each in its own process), and BENCH_BEFORE's build.
+      const open: OpenTarget[] = [
+        { name: 'direct', url: upstream.url, child: upstream.child },
+        { name: 'relay', url: relay.url, child: relay.child, tail: TAIL },
+        { name: SETTLE_ACK === 'outbox' ? 'proxy-outbox' : 'proxy-ledger', url: proxy.url, child: proxy.child, tail: TAIL },
+      ];
+      const more: Array<[string, string, Record<string, string>, string | undefined]> = [];
+      if (outboxEnv && SETTLE_ACK !== 'outbox') more.push(['proxy-outbox', 'proxy', outboxEnv, undefined]);
+      if (BEFORE) {
+        more.push(['before-ledger', 'proxy', ledgerEnv, BEFORE]);
+        if (outboxEnv) more.push(['before-outbox', 'proxy', outboxEnv, BEFORE]);
+      }
+      for (const [name, role, env, script] of more) {
+        const s = await spawn(role, [upstream.url, runId, prefix], { name, env, script });
+        children.push(s.child);
+        open.push({ name, url: s.url, child: s.child, tail: TAIL && !script });
+      }
+      summary.push(
+        ...(await runOpenPhase(open, {
+          key: KEY,
+          body: CHAT_BODY,
+          ask,
+          saturate: async (url, c, ms) => (await load(url, c, ms, true)).rps,
+        })),
+      );
+    }
+    for (const c of SATURATION ? CONCURRENCY : []) {
       const res: Record<string, Result & { cpuMs: number; lagP50: number; lagP99: number }> = {};
       // Targets take turns (ROUNDS short windows each) so a burst of background load on a shared box
       // hits all three alike instead of one whole measurement.
