@@ -46,8 +46,14 @@ const ROUNDS = 3;
 const OPEN = process.env.BENCH_OPEN !== '0';
 const OPEN_OUTBOX = STORE === 'redis' && process.env.BENCH_OPEN_OUTBOX !== '0';
 const SATURATION = process.env.BENCH_SATURATION !== '0';
-/** Another build of this bench (e.g. dist/bench-before/proxy.cjs): its proxy joins the open loop as `before-*`. */
-const BEFORE = process.env.BENCH_BEFORE;
+/**
+ * Other builds of this bench, `path` or `name=path,…` (e.g. dist/bench-before/proxy.cjs): their proxies join the
+ * open loop as `<name>-ledger` / `<name>-outbox` (name default `before`): same-run A/B of a change.
+ */
+const BEFORE = (process.env.BENCH_BEFORE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((x) => (x.includes('=') ? (x.split('=', 2) as [string, string]) : (['before', x] as [string, string])));
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
 const KEY = 'bench-proxy-key';
 const CHAT_BODY = JSON.stringify({
@@ -449,9 +455,9 @@ async function main(): Promise<void> {
       ];
       const more: Array<[string, string, Record<string, string>, string | undefined]> = [];
       if (outboxEnv && SETTLE_ACK !== 'outbox') more.push(['proxy-outbox', 'proxy', outboxEnv, undefined]);
-      if (BEFORE) {
-        more.push(['before-ledger', 'proxy', ledgerEnv, BEFORE]);
-        if (outboxEnv) more.push(['before-outbox', 'proxy', outboxEnv, BEFORE]);
+      for (const [name, script] of BEFORE) {
+        more.push([`${name}-ledger`, 'proxy', ledgerEnv, script]);
+        if (outboxEnv) more.push([`${name}-outbox`, 'proxy', outboxEnv, script]);
       }
       for (const [name, role, env, script] of more) {
         const s = await spawn(role, [upstream.url, runId, prefix], { name, env, script });
