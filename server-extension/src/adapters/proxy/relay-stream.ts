@@ -21,8 +21,6 @@ export interface RelayStream {
   headers: Record<string, string>;
 }
 
-const DONE = Buffer.from('data: [DONE]'); // searched as bytes: a string needle is converted on every call
-
 /** SSE pass-through with backpressure; settles on end, on client abort and on mid-stream failure. */
 export function relayStream(d: RelayDeps, { res, body, m, clientAskedUsage, clientGone, headers }: RelayStream): void {
   // The usage chunk we asked for is cut out for a client that did not ask, unless another source meters from
@@ -35,13 +33,6 @@ export function relayStream(d: RelayDeps, { res, body, m, clientAskedUsage, clie
   const resume = () => {
     waitingDrain = false;
     body.resume();
-  };
-  // Chunks that arrive in one turn (undici emits every chunk of one socket read synchronously: a proxy that
-  // fell behind gets several) leave in one writev instead of one syscall each.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
   };
   // `data: [DONE]` (the last event) is held back until the settlement is durable: see settledOrTimeout.
   let held: Buffer | null = null;
@@ -60,18 +51,12 @@ export function relayStream(d: RelayDeps, { res, body, m, clientAskedUsage, clie
   };
   body.on('data', (chunk: Buffer) => {
     let out = meter.process(chunk);
-    const doneAt = out ? out.indexOf(DONE) : -1;
+    const doneAt = out ? out.indexOf('data: [DONE]') : -1;
     if (out && doneAt !== -1) {
       held = held ? Buffer.concat([held, out.subarray(doneAt)]) : out.subarray(doneAt);
       out = doneAt > 0 ? out.subarray(0, doneAt) : null;
     }
-    if (!out) return;
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
-    if (!res.write(out) && !waitingDrain) {
+    if (out && !res.write(out) && !waitingDrain) {
       waitingDrain = true;
       body.pause();
       res.once('drain', resume);
