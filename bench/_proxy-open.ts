@@ -223,9 +223,11 @@ export async function runOpenPhase(targets: OpenTarget[], d: OpenPhaseDeps): Pro
 
   const pools = new Map(targets.map((t) => [t.name, new Pool(t.url, { connections: 2048, pipelining: 1, keepAliveTimeout: 60_000 })]));
   const res = new Map<string, OpenResult & { cpuMs: number }>();
+  const traced = process.env.BENCH_TRACE === '1' ? targets.filter((t) => t.tail) : [];
   try {
     for (const t of targets) await openLoop(pools.get(t.name)!, d.key, d.body, rate, 1_000); // warm-up: connections, JIT
     for (const t of targets) if (t.tail) await d.ask(t.child, 'tail-reset', 'tail-reset');
+    for (const t of traced) await d.ask(t.child, 'trace-reset', 'trace-reset');
     // BENCH_PROF_WINDOW=name,…: CPU profiles of those children over the measured windows only.
     const profiled = targets.filter((t) => t.tail && (process.env.BENCH_PROF_WINDOW ?? '').split(',').includes(t.name));
     for (const t of profiled) await d.ask(t.child, 'prof-start', 'prof-start', { name: t.name });
@@ -277,6 +279,16 @@ export async function runOpenPhase(targets: OpenTarget[], d: OpenPhaseDeps): Pro
     console.log(`\nwhere ${name}'s tail waits (ms, p50 / p99, n), upstream's last byte → the client's`);
     const viaLedger = (segs[3]?.[3] ?? 0) > 0; // the outbox-only segment is the sum of the ledger ones then
     for (const [label, p50, p99, n] of segs) if (n && !(viaLedger && label.includes('outbox ack'))) console.log(`  ${label.padEnd(52)}${pad(`${f(p50, 2)} / ${f(p99, 1)}`, 16)}${pad(String(n), 7)}`);
+  }
+  if (traced.length) {
+    // BENCH_TRACE=1: the first byte's stages inside each server at this load (see createTracer).
+    console.log(`\nper-request stages to the first byte (ms, p50 / p99), open loop ${rate}/s`);
+    const segs = await Promise.all(traced.map(async (t) => (await d.ask(t.child, 'trace', 'trace')).segments as Array<[string, number, number, number, number]>));
+    console.log(`${'segment'.padEnd(52)}${traced.map((t) => pad(t.name, 18)).join('')}`);
+    for (let i = 0; i < (segs[0]?.length ?? 0); i++) {
+      const cells = segs.map((x) => pad(x[i]![4] ? `${f(x[i]![1], 2)} / ${f(x[i]![3], 1)}` : '—', 18));
+      console.log(`${segs[0]![i]![0].padEnd(52)}${cells.join('')}`);
+    }
   }
   const summary: string[] = [];
   const relayAdded = pct(rl.ttfb, 0.5) - pct(direct.ttfb, 0.5);
