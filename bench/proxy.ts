@@ -14,8 +14,8 @@
  * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6),
  * BENCH_SETTLE_ACK=outbox (the proxy's engine acknowledges settlements from the Redis outbox: it then runs on a
  * private redis-server with appendonly yes, appendfsync everysec; default ledger).
- * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream runs that child with --cpu-prof (profiles in
- * ./bench-profiles); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
+ * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream|proxy-outbox|before-ledger|… (comma-separated) runs those
+ * children with --cpu-prof (profiles in ./bench-profiles, named by child); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
  * (body read, estimate, reserve, upstream call, first write: see createTracer); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
  * does not set it; an A/B switch only).
  * A throwaway Postgres schema and Redis key prefix are created and removed.
@@ -24,14 +24,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import diagnostics from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, Pool, request } from 'undici';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { deleteRedisPrefix, fixed, pct } from './_shared';
 import { startAofRedis } from '../server-extension/src/dev/redis-server';
+import { createTailTracker, runOpenPhase, traceSettle, type OpenTarget, type TailTracker } from './_proxy-open';
+import { createTracer, SEGMENTS, windowProfile, type Tracer } from './_proxy-trace';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -40,6 +41,18 @@ const SETTLE_ACK = STORE === 'redis' && process.env.BENCH_SETTLE_ACK === 'outbox
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP_MS = 1_500;
 const ROUNDS = 3;
+/** Open-loop phase (fixed offered load, issue 19); BENCH_SATURATION=0 skips the closed-loop rows. */
+const OPEN = process.env.BENCH_OPEN !== '0';
+const OPEN_OUTBOX = STORE === 'redis' && process.env.BENCH_OPEN_OUTBOX !== '0';
+const SATURATION = process.env.BENCH_SATURATION !== '0';
+/**
+ * Other builds of this bench, `path` or `name=path,…` (e.g. dist/bench-before/proxy.cjs): their proxies join the
+ * open loop as `<name>-ledger` / `<name>-outbox` (name default `before`): same-run A/B of a change.
+ */
+const BEFORE = (process.env.BENCH_BEFORE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((x) => (x.includes('=') ? (x.split('=', 2) as [string, string]) : (['before', x] as [string, string])));
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
 const KEY = 'bench-proxy-key';
 const CHAT_BODY = JSON.stringify({
@@ -55,106 +68,9 @@ const CHAT_BODY = JSON.stringify({
 type Msg = { type: string; [k: string]: unknown };
 
 
-// ---------------------------------------------------------------- per-request trace (BENCH_TRACE=1)
-
-/**
- * Stage timestamps of each request inside a relay / proxy child, taken from the outside so the proxy's
- * code carries no instrumentation: the server's request event, the request body's end, the engine's
- * reserve call (wrapped), undici's diagnostics channels for the upstream call, and the first
- * res.write. Requests are matched by user (each bench client has one request in flight at a time).
- */
-type Stage = 'arrive' | 'body' | 'reserve' | 'reserved' | 'upCreate' | 'upSent' | 'upHeaders' | 'upFirst' | 'head' | 'first';
-type Trace = Partial<Record<Stage, number>>;
-/** Segments reported: [label, from, to]. */
-const SEGMENTS: Array<[string, Stage, Stage]> = [
-  ['arrive→body read', 'arrive', 'body'],
-  ['body→reserve call (parse, checks, estimate)', 'body', 'reserve'],
-  ['reserve round trip', 'reserve', 'reserved'],
-  ['reserved→upstream request created', 'reserved', 'upCreate'],
-  ['body→upstream request created (relay: no reserve)', 'body', 'upCreate'],
-  ['created→headers on the socket', 'upCreate', 'upSent'],
-  ['sent→upstream response headers', 'upSent', 'upHeaders'],
-  ['upstream headers→first upstream chunk', 'upHeaders', 'upFirst'],
-  ['first upstream chunk→first client write', 'upFirst', 'first'],
-  ['arrive→first client write (total)', 'arrive', 'first'],
-];
-
-function createTracer(enabled: boolean) {
-  const open = new Map<string, Trace>(); // user → trace of its request in flight
-  const byKey = new Map<string, Trace>(); // upstream x-request-id → trace
-  const upstream = new WeakMap<object, Trace>();
-  let done: Trace[] = [];
-  const now = () => performance.now();
-  if (enabled) {
-    const header = (h: unknown, name: string): string | undefined => {
-      if (!Array.isArray(h)) return undefined;
-      for (let i = 0; i < h.length; i += 2) if (String(h[i]).toLowerCase() === name) return String(h[i + 1]);
-      return undefined;
-    };
-    diagnostics.subscribe('undici:request:create', (m) => {
-      const { request } = m as { request: { headers: unknown } };
-      const t = byKey.get(header(request.headers, 'x-request-id') ?? '');
-      if (!t) return;
-      t.upCreate = now();
-      upstream.set(request, t);
-    });
-    diagnostics.subscribe('undici:client:sendHeaders', (m) => {
-      const t = upstream.get((m as { request: object }).request);
-      if (t) t.upSent = now();
-    });
-    diagnostics.subscribe('undici:request:headers', (m) => {
-      const t = upstream.get((m as { request: object }).request);
-      if (t) t.upHeaders = now();
-    });
-    diagnostics.subscribe('undici:request:bodyChunkReceived', (m) => {
-      const t = upstream.get((m as { request: object }).request);
-      if (t && t.upFirst === undefined) t.upFirst = now();
-    });
-  }
-  return {
-    enabled,
-    /** Called first in the server's request listener. */
-    onRequest(req: IncomingMessage, res: ServerResponse): void {
-      if (!enabled) return;
-      const user = String(req.headers['x-solaris-user-id'] ?? '');
-      const t: Trace = { arrive: now() };
-      open.set(user, t);
-      req.once('end', () => (t.body = now()));
-      const { writeHead, write } = res;
-      res.writeHead = function (this: ServerResponse, ...a: unknown[]) {
-        t.head ??= now();
-        return (writeHead as (...x: unknown[]) => ServerResponse).apply(this, a);
-      } as typeof res.writeHead;
-      res.write = function (this: ServerResponse, ...a: unknown[]) {
-        t.first ??= now();
-        return (write as (...x: unknown[]) => boolean).apply(this, a);
-      } as typeof res.write;
-      res.once('close', () => {
-        if (open.get(user) === t) open.delete(user);
-        for (const [k, v] of byKey) if (v === t) byKey.delete(k);
-        if (res.statusCode === 200) done.push(t);
-      });
-    },
-    /** The upstream request of `user`'s request in flight will carry x-request-id `key`. */
-    link(user: string, key: string): Trace | undefined {
-      const t = open.get(user);
-      if (t) byKey.set(key, t);
-      return t;
-    },
-    reset(): void {
-      done = [];
-    },
-    /** Per segment: [label, p50, p90, p99, n] in ms. */
-    summary(): Array<[string, number, number, number, number]> {
-      return SEGMENTS.map(([label, a, b]) => {
-        const xs = done.filter((t) => t[a] !== undefined && t[b] !== undefined).map((t) => t[b]! - t[a]!);
-        return [label, pct(xs, 0.5), pct(xs, 0.9), pct(xs, 0.99), xs.length];
-      });
-    },
-  };
-}
-type Tracer = ReturnType<typeof createTracer>;
 const TRACE = process.env.BENCH_TRACE === '1';
+/** Inside relay / proxy children: upstream's last byte → client's last write, and its steps (open-loop phase). */
+const TAIL = process.env.BENCH_TAIL !== '0';
 
 // ---------------------------------------------------------------- child roles
 
@@ -167,20 +83,24 @@ async function roleUpstream(): Promise<void> {
 async function roleRelay(upstream: string): Promise<void> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   const tracer = createTracer(TRACE);
+  const tail = createTailTracker(TAIL);
+  let seq = 0;
   const server = createServer((req, res) => {
     tracer.onRequest(req, res);
+    tail.onResponse(res);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (TRACE) {
-        const user = String(req.headers['x-solaris-user-id']);
-        tracer.link(user, user);
-        headers['x-request-id'] = user;
-      }
+      const user = String(req.headers['x-solaris-user-id']);
+      const id = TRACE ? user : TAIL ? `r${++seq}` : '';
+      if (TRACE) tracer.link(user, user);
+      if (id) headers['x-request-id'] = id;
       request(upstream + req.url, { method: 'POST', headers, body: Buffer.concat(chunks), dispatcher: agent }).then(
         (up) => {
-          res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'text/event-stream') });
+          const out: Record<string, string> = { 'content-type': String(up.headers['content-type'] ?? 'text/event-stream') };
+          if (id) out['x-solaris-request-id'] = id;
+          res.writeHead(up.statusCode, out);
           up.body.on('data', (c: Buffer) => {
             if (!res.write(c)) {
               up.body.pause();
@@ -199,7 +119,7 @@ async function roleRelay(upstream: string): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, undefined, tracer);
+  serveIpc({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, undefined, tracer, tail);
 }
 
 /**
@@ -232,6 +152,8 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   const metrics = createMetrics({ defaultMetrics: false });
   const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: !handlerOnly && process.env.BENCH_TOUCH !== '0' });
   const tracer = createTracer(TRACE);
+  const tail = createTailTracker(TAIL && !handlerOnly);
+  traceSettle(tail, rt.engine as unknown as Parameters<typeof traceSettle>[1], redis);
   if (TRACE) {
     // The reserve call brackets the round trip and names the upstream call's x-request-id.
     const reserve = rt.engine.reserve.bind(rt.engine);
@@ -247,6 +169,7 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
   }
   const server = createServer((req, res) => {
     tracer.onRequest(req, res);
+    tail.onResponse(res);
     proxy(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -283,22 +206,29 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
       reserveAvgMs: await avg(metrics.reservationSeconds),
       upstreamHeadersAvgMs: await avg(metrics.upstreamSeconds),
     };
-  }, tracer);
+  }, tracer, tail);
 }
 
 /** Child side of the IPC: announce readiness, answer CPU and drain questions. */
-function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>, tracer?: Tracer): void {
+function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<string, unknown>>, tracer?: Tracer, tail?: TailTracker): void {
   process.once('SIGINT', () => process.exit(0)); // a clean exit writes --cpu-prof profiles
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
   process.on('message', (m: Msg) => {
-    if (m.type === 'cpu') {
+    if (m.type === 'prof-start' || m.type === 'prof-stop') {
+      void windowProfile(m.type === 'prof-start', String(m.name)).then(() => process.send!({ type: m.type }));
+    } else if (m.type === 'cpu') {
       const u = process.cpuUsage();
       process.send!({ type: 'cpu', ms: (u.user + u.system) / 1000, lagP50: lag.percentile(50) / 1e6, lagP99: lag.percentile(99) / 1e6 });
       lag.reset();
     } else if (m.type === 'trace-reset') {
       tracer?.reset();
       process.send!({ type: 'trace-reset' });
+    } else if (m.type === 'tail-reset') {
+      tail?.reset();
+      process.send!({ type: 'tail-reset' });
+    } else if (m.type === 'tail') {
+      process.send!({ type: 'tail', segments: tail?.summary() ?? [] });
     } else if (m.type === 'trace') {
       process.send!({ type: 'trace', segments: tracer?.summary() ?? [] });
     } else if (m.type === 'drain') {
@@ -310,16 +240,22 @@ function serveIpc(ready: Record<string, unknown>, drain?: () => Promise<Record<s
 
 // ---------------------------------------------------------------- parent
 
-function spawn(role: string, args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const prof = process.env.BENCH_PROF === role ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : [];
-  const child = fork(process.argv[1]!, [`--role=${role}`, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: prof });
+/**
+ * Forks a server child: `role` as this script knows it; `name` (default role) is what BENCH_PROF matches;
+ * `script` another build of this bench (BENCH_BEFORE: the same roles from an older build).
+ */
+function spawn(role: string, args: string[] = [], o: { name?: string; env?: Record<string, string>; script?: string } = {}): Promise<{ child: ChildProcess; url: string }> {
+  const prof = (process.env.BENCH_PROF ?? '').split(',').includes(o.name ?? role) ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles`, `--cpu-prof-name=${o.name ?? role}-${Date.now()}.cpuprofile`] : [];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
+  for (const [k, v] of Object.entries(o.env ?? {})) if (v === '') delete env[k]; // '' unsets
+  const child = fork(o.script ?? process.argv[1]!, [`--role=${role}`, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: prof, env });
   return new Promise((resolve, reject) => {
     child.once('message', (m: Msg) => (m.type === 'ready' ? resolve({ child, url: String(m.url) }) : reject(new Error(`bad hello from ${role}`))));
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
 }
 
-function ask(child: ChildProcess, type: string, reply: string): Promise<Msg> {
+function ask(child: ChildProcess, type: string, reply: string, extra: Record<string, unknown> = {}): Promise<Msg> {
   return new Promise((resolve) => {
     const on = (m: Msg) => {
       if (m.type === reply) {
@@ -328,7 +264,7 @@ function ask(child: ChildProcess, type: string, reply: string): Promise<Msg> {
       }
     };
     child.on('message', on);
-    child.send({ type });
+    child.send({ type, ...extra });
   });
 }
 
@@ -380,9 +316,12 @@ const pad = (s: string, n: number) => s.padStart(n);
 async function main(): Promise<void> {
   const runId = `bench_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   const prefix = `${runId}:`;
-  const aof = SETTLE_ACK === 'outbox' ? await startAofRedis() : null;
-  if (aof) process.env.BENCH_PROXY_REDIS_URL = aof.url; // the forked proxy inherits it
-  console.log(`bench:proxy — store=${STORE}, settle ack=${SETTLE_ACK}${aof ? ' (own Redis, AOF everysec)' : ''}, ${SECONDS}s per target and concurrency in ${ROUNDS} alternating rounds (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}`);
+  // The outbox ack needs a Redis with appendonly yes: a private one (the saturation rows' proxy with
+  // BENCH_SETTLE_ACK=outbox, and the open loop's proxy-outbox row).
+  const aof = SETTLE_ACK === 'outbox' || (OPEN && OPEN_OUTBOX) ? await startAofRedis() : null;
+  const outboxEnv = aof ? { BENCH_SETTLE_ACK: 'outbox', BENCH_PROXY_REDIS_URL: aof.url } : undefined;
+  const ledgerEnv = { BENCH_SETTLE_ACK: 'ledger', BENCH_PROXY_REDIS_URL: '' };
+  console.log(`bench:proxy — store=${STORE}, settle ack=${SETTLE_ACK}${SETTLE_ACK === 'outbox' ? ' (own Redis, AOF everysec)' : ''}, ${SECONDS}s per target and concurrency in ${ROUNDS} alternating rounds (+${WARMUP_MS / 1000}s warm-up), Postgres schema ${runId}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
@@ -396,7 +335,7 @@ async function main(): Promise<void> {
     children.push(upstream.child);
     const relay = await spawn('relay', [upstream.url]);
     children.push(relay.child);
-    const proxy = await spawn('proxy', [upstream.url, runId, prefix]);
+    const proxy = await spawn('proxy', [upstream.url, runId, prefix], { env: SETTLE_ACK === 'outbox' ? outboxEnv : ledgerEnv });
     children.push(proxy.child);
     const handler = await spawn('handler', [upstream.url, runId, prefix]);
     children.push(handler.child);
@@ -409,7 +348,34 @@ async function main(): Promise<void> {
 
     let proxyCompleted = 0;
     const summary: string[] = [];
-    for (const c of CONCURRENCY) {
+    if (OPEN) {
+      // Fixed offered load: the proxy in both ack modes (each in its own process), and BENCH_BEFORE's build.
+      const open: OpenTarget[] = [
+        { name: 'direct', url: upstream.url, child: upstream.child },
+        { name: 'relay', url: relay.url, child: relay.child, tail: TAIL },
+        { name: SETTLE_ACK === 'outbox' ? 'proxy-outbox' : 'proxy-ledger', url: proxy.url, child: proxy.child, tail: TAIL },
+      ];
+      const more: Array<[string, string, Record<string, string>, string | undefined]> = [];
+      if (outboxEnv && SETTLE_ACK !== 'outbox') more.push(['proxy-outbox', 'proxy', outboxEnv, undefined]);
+      for (const [name, script] of BEFORE) {
+        more.push([`${name}-ledger`, 'proxy', ledgerEnv, script]);
+        if (outboxEnv) more.push([`${name}-outbox`, 'proxy', outboxEnv, script]);
+      }
+      for (const [name, role, env, script] of more) {
+        const s = await spawn(role, [upstream.url, runId, prefix], { name, env, script });
+        children.push(s.child);
+        open.push({ name, url: s.url, child: s.child, tail: TAIL && !script });
+      }
+      summary.push(
+        ...(await runOpenPhase(open, {
+          key: KEY,
+          body: CHAT_BODY,
+          ask,
+          saturate: async (url, c, ms) => (await load(url, c, ms, true)).rps,
+        })),
+      );
+    }
+    for (const c of SATURATION ? CONCURRENCY : []) {
       const res: Record<string, Result & { cpuMs: number; lagP50: number; lagP99: number }> = {};
       // Targets take turns (ROUNDS short windows each) so a burst of background load on a shared box
       // hits all three alike instead of one whole measurement.

@@ -77,8 +77,15 @@ export class RetryQueue<T, R = void> {
     return new Promise<R>((resolve, reject) => {
       const e: Entry<T, R> = { item, since: Date.now(), resolve, reject };
       this.live.add(e);
+      const max = this.opts.maxBatch ?? 1;
+      // Nothing to batch and no linger: write at once. A setImmediate here cost the rest of the event-loop turn
+      // (ms under load) on every settlement, before the client's held `[DONE]` could go (bench:proxy, open loop).
+      if (max <= 1 && !this.opts.lingerMs) {
+        this.start([e], 0);
+        return;
+      }
       this.fresh.push(e);
-      if (this.fresh.length >= (this.opts.maxBatch ?? 1) && (this.opts.maxBatch ?? 1) > 1) this.flushSoon(0);
+      if (this.fresh.length >= max && max > 1) this.flushSoon(0);
       else this.flushSoon(this.opts.lingerMs ?? 0);
     });
   }
