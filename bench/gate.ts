@@ -19,15 +19,15 @@
  * BENCH_IDLE_SECONDS (5). Redis is always a private redis-server on a free port.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose, { Types } from 'mongoose';
-import { Redis } from 'ioredis';
 import { createTestDb, type TestDb } from '../server-extension/test/helpers/infra';
 import { startRedisServer, type RedisServer } from '../server-extension/src/dev/redis-server';
 import { accessToken, BROWSER_UA, hostCwd, HOST_ENTRY, ROOT, startMongo } from '../librechat-plugin/test/helpers';
 import { arg, fixed, pct } from './_shared';
+import { cpuPressure, perUnit, processCpuMs, redisCalls, rssMb, totalCalls as total } from './_proc';
 import { activeUsersPhase } from './_gate-users';
 
 const ROUNDS = arg('rounds', 'BENCH_ROUNDS', 2);
@@ -56,52 +56,6 @@ interface RunResult {
   seqP99: number;
   concP50: number;
   concP99: number;
-}
-
-/** CPU time of every thread of `pid` (main, libuv pool, V8 helpers), in ms, at nanosecond resolution. */
-function processCpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      /* the thread ended between readdir and read */
-    }
-  }
-  return ns / 1e6;
-}
-
-function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) / 1024;
-}
-
-/** Calls per Redis command so far, without the INFO calls this bench makes to read them. */
-async function redisCalls(r: Redis): Promise<Map<string, number>> {
-  const info = await r.info('commandstats');
-  const calls = new Map<string, number>();
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls.set(m[1]!, Number(m[2]));
-  return calls;
-}
-
-const total = (calls: Map<string, number>): number => [...calls.values()].reduce((a, b) => a + b, 0);
-
-/** "evalsha 2.00, xadd 1.00, …": commands per unit of work between two snapshots, most frequent first. */
-function perUnit(before: Map<string, number>, after: Map<string, number>, units: number): string {
-  return [...after]
-    .map(([cmd, n]) => [cmd, (n - (before.get(cmd) ?? 0)) / units] as const)
-    .filter(([, n]) => n > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`)
-    .join(', ');
-}
-
-function cpuPressure(): string {
-  try {
-    return `${/avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? '?'}%`;
-  } catch {
-    return 'n/a';
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
