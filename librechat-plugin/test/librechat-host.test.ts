@@ -299,6 +299,13 @@ describe('gate in front of LibreChat chat routes', () => {
     };
     await turn(0); // the first one also builds the user's counter from Postgres
     await until(async () => (await ledgerRows(u.id)).length === 1);
+    // The first turn's settle and its events follow its ledger row: let them pass before MONITOR starts (under load
+    // they arrived inside the window and were counted as the second turn's).
+    await until(async () => {
+      const b = await admin.engine.balance(u.id);
+      return b.used === 15 && b.reserved === 0;
+    });
+    await new Promise((r) => setTimeout(r, 300));
     // MONITOR on a plain socket (ioredis's monitor mode trips on a busy shared server). This user's commands, not
     // those run inside scripts, not the admins' feed (one per window, not per chat).
     const url = new URL(REDIS_URL);
