@@ -81,6 +81,31 @@ describe('Transaction meter', () => {
     await meter.drain();
     expect(calls).toEqual([expect.objectContaining({ requestId: `lc:${'a'.repeat(24)}`, promptTokens: 42, completionTokens: 6 })]);
   });
+
+  it('settles a turn as soon as its prompt and completion are both recorded, a lone row after the window', async () => {
+    const calls: Array<{ requestId: string; promptTokens: number; completionTokens: number; releaseRequestId?: string | null }> = [];
+    const meter = new TransactionMeter({
+      coalesceMs: 60_000, // a window no test waits for: only a complete turn may settle
+      holdOf: () => 'hold-1',
+      settler: async () => async (req) => {
+        calls.push(req);
+        return { duplicate: false } as never;
+      },
+    });
+    const u = 'c'.repeat(24);
+    const row = (id: string, tokenType: string, messageId: string, rawAmount: number) => ({ _id: id.repeat(24), user: u, tokenType, rawAmount, messageId, model: 'x', context: 'message' });
+    meter.accept([row('1', 'prompt', 'm1', -10), row('2', 'completion', 'm1', -3)]); // agents path: insertMany
+    meter.accept(row('3', 'prompt', 'm2', -20)); // fallback path: saved one by one
+    meter.accept(row('5', 'prompt', 'm3', -7)); // a prompt whose completion never comes
+    meter.accept(row('4', 'completion', 'm2', -4));
+    await vi.waitFor(() => expect(calls).toHaveLength(2), { timeout: 2_000 });
+    expect(calls).toEqual([
+      expect.objectContaining({ requestId: `lc:${'1'.repeat(24)}`, promptTokens: 10, completionTokens: 3, releaseRequestId: 'hold-1' }),
+      expect.objectContaining({ requestId: `lc:${'3'.repeat(24)}`, promptTokens: 20, completionTokens: 4 }),
+    ]);
+    await meter.drain(); // the lone prompt row: at the window's end (here: drained)
+    expect(calls[2]).toEqual(expect.objectContaining({ requestId: `lc:${'5'.repeat(24)}`, promptTokens: 7, completionTokens: 0 }));
+  });
 });
 
 describe('in-flight registry', () => {

@@ -15,7 +15,8 @@ import { errorMessage, log } from './log';
  *
  * Grouping (decided): rows of one (user, messageId, conversationId, model, context) that arrive within
  * `coalesceMs` become ONE settlement (prompt + completion tokens); its request id is `lc:<smallest _id of the
- * group>`. Every document belongs to exactly one group and a document id already seen by this process is
+ * group>`. A group settles at once when it holds both a prompt and a completion row (a later row of the same key
+ * starts a new group). Every document belongs to exactly one group and a document id already seen by this process is
  * ignored, so nothing is counted twice; a retry re-sends the same request id, which the ledger deduplicates.
  * Rows without a messageId are settled alone (`lc:<_id>`).
  */
@@ -128,7 +129,16 @@ export class TransactionMeter {
   accept(docs: unknown): void {
     try {
       const list = Array.isArray(docs) ? docs : [docs];
-      for (const d of list) this.add(d as TransactionDoc);
+      for (const d of list) {
+        const g = this.add(d as TransactionDoc);
+        // A turn's prompt and completion are both here (the agents path inserts them together): settle now, so
+        // the gate's hold is freed and the balance pushed as the answer ends, not a coalescing window later
+        // (back-to-back turns would otherwise find up to SOLARIS_MAX_INFLIGHT holds still open).
+        if (g && g.promptTokens > 0 && g.completionTokens > 0) {
+          this.pending.delete(g.key);
+          this.start(g);
+        }
+      }
       if (this.pending.size > 0 && !this.timer) {
         this.timer = setTimeout(() => this.flush(), this.coalesceMs);
         this.timer.unref?.();
@@ -138,15 +148,16 @@ export class TransactionMeter {
     }
   }
 
-  private add(doc: TransactionDoc): void {
-    if (!doc || typeof doc !== 'object') return;
+  /** Adds a spend row to its pending group; returns that group (undefined: not a spend, or seen before). */
+  private add(doc: TransactionDoc): Group | undefined {
+    if (!doc || typeof doc !== 'object') return undefined;
     const tokenType = doc.tokenType;
-    if (tokenType !== 'prompt' && tokenType !== 'completion') return;
+    if (tokenType !== 'prompt' && tokenType !== 'completion') return undefined;
     const id = idOf(doc._id);
     const userId = idOf(doc.user);
-    if (!id || !userId) return;
+    if (!id || !userId) return undefined;
     const tokens = tokensOf(doc);
-    if (tokens <= 0 || this.seen.has(id)) return;
+    if (tokens <= 0 || this.seen.has(id)) return undefined;
     this.remember(id);
     const messageId = str(doc.messageId);
     const conversationId = str(doc.conversationId);
@@ -163,6 +174,7 @@ export class TransactionMeter {
     else g.completionTokens += tokens;
     const created = doc.createdAt instanceof Date ? doc.createdAt.getTime() : undefined;
     if (created !== undefined && Number.isFinite(created)) g.occurredAt = Math.max(g.occurredAt ?? 0, created);
+    return g;
   }
 
   private remember(id: string): void {
@@ -179,10 +191,12 @@ export class TransactionMeter {
     this.timer = null;
     const groups = [...this.pending.values()];
     this.pending.clear();
-    for (const g of groups) {
-      const p = this.settleWithRetry(g).finally(() => this.inflight.delete(p));
-      this.inflight.add(p);
-    }
+    for (const g of groups) this.start(g);
+  }
+
+  private start(g: Group): void {
+    const p = this.settleWithRetry(g).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
   }
 
   /** Resolves when every settlement started so far finished (tests). */
