@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string };
+  callFrame: { functionName: string; url: string; lineNumber?: number };
   children?: number[];
 }
 interface Profile {
@@ -23,6 +23,8 @@ export interface ProfileShare {
   /** ms of those whose nearest file frame's url contains `urlPart`. */
   matchedMs: number;
   gcMs: number;
+  /** matchedMs by the nearest matching frame: `function file:line` → ms (what to cut first). */
+  byFrame: Map<string, number>;
 }
 
 /**
@@ -35,6 +37,14 @@ export function profileShare(file: string, urlPart: string, fromUs: number, toUs
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const matches = new Map<number, boolean>();
+  /** The nearest file frame of a sample (leaf up, past `node:` and native frames). */
+  const owner = (id: number): ProfileNode | undefined => {
+    for (let n: ProfileNode | undefined = byId.get(id); n; n = parent.has(n.id) ? byId.get(parent.get(n.id)!) : undefined) {
+      const url = n.callFrame.url;
+      if (url !== '' && !url.startsWith('node:')) return n;
+    }
+    return undefined;
+  };
   const matched = (id: number): boolean => {
     const known = matches.get(id);
     if (known !== undefined) return known;
@@ -46,7 +56,7 @@ export function profileShare(file: string, urlPart: string, fromUs: number, toUs
     return v;
   };
   let t = p.startTime;
-  const out: ProfileShare = { busyMs: 0, matchedMs: 0, gcMs: 0 };
+  const out: ProfileShare = { busyMs: 0, matchedMs: 0, gcMs: 0, byFrame: new Map() };
   for (let i = 0; i < p.samples.length; i++) {
     t += p.timeDeltas[i]!;
     // A sample's delta is the time since the previous one: attribute it to this sample.
@@ -57,7 +67,12 @@ export function profileShare(file: string, urlPart: string, fromUs: number, toUs
     const ms = p.timeDeltas[i]! / 1000;
     out.busyMs += ms;
     if (name === '(garbage collector)') out.gcMs += ms;
-    else if (matched(node.id)) out.matchedMs += ms;
+    else if (matched(node.id)) {
+      out.matchedMs += ms;
+      const f = owner(node.id)!.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${(f.lineNumber ?? -1) + 1}`;
+      out.byFrame.set(key, (out.byFrame.get(key) ?? 0) + ms);
+    }
   }
   return out;
 }

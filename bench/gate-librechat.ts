@@ -58,6 +58,8 @@ interface RunResult {
   /** From the CPU profile: ms per sequential chat of everything on LibreChat's main thread, and of GC. */
   profTotalMsPerChat: number;
   profGcMsPerChat: number;
+  /** From the CPU profile: the plugin's heaviest frames, `function file:line ms-per-chat` (empty without). */
+  profTopFrames: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,12 +167,16 @@ async function runOnce(kit: string, inst: LaneInstall, envFile: string, stats: R
       }),
     );
     const prof = async () => {
-      if (!profDir) return { profPluginMsPerChat: NaN, profTotalMsPerChat: NaN, profGcMsPerChat: NaN };
+      if (!profDir) return { profPluginMsPerChat: NaN, profTotalMsPerChat: NaN, profGcMsPerChat: NaN, profTopFrames: [] };
       await stopKit(kit, stateDir); // the profile is written when LibreChat exits
       const file = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f))[0];
       if (!file) throw new Error(`no CPU profile in ${profDir}`);
       const share = profileShare(file, join(inst.lc, 'solaris') + '/', seqFromUs, seqToUs);
-      return { profPluginMsPerChat: share.matchedMs / CHATS, profTotalMsPerChat: share.busyMs / CHATS, profGcMsPerChat: share.gcMs / CHATS };
+      const top = [...share.byFrame].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      return {
+        profPluginMsPerChat: share.matchedMs / CHATS, profTotalMsPerChat: share.busyMs / CHATS, profGcMsPerChat: share.gcMs / CHATS,
+        profTopFrames: top.map(([k, ms]) => `${(ms / CHATS).toFixed(3)} ms  ${k}`),
+      };
     };
     return {
       ...(await prof()),
@@ -231,9 +237,10 @@ async function main(): Promise<void> {
     stats.disconnect();
     await Promise.all([upstream.close(), litellm.close(), redis.stop(), inst.dropDatabase()]);
     rmSync(inst.lc, { recursive: true, force: true });
-    if (profDir) rmSync(profDir, { recursive: true, force: true });
+    // The last "with" run's profile stays for a closer look (Chrome DevTools, or bench/_cpuprofile.ts).
+    if (profDir) console.log(`CPU profile of the last "with" run: ${readdirSync(profDir).map((f) => join(profDir, f)).join(' ')}`);
   }
-  type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix' | 'profPluginMsPerChat' | 'profTotalMsPerChat' | 'profGcMsPerChat'>;
+  type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix' | 'profPluginMsPerChat' | 'profTotalMsPerChat' | 'profGcMsPerChat' | 'profTopFrames'>;
   const low = (name: string, k: Num) => Math.min(...results.get(name)!.map((x) => x[k]));
   const med = (name: string, k: Num) => pct(results.get(name)!.map((x) => x[k]), 0.5);
   const names = variants.map((v) => v.name);
@@ -260,6 +267,7 @@ async function main(): Promise<void> {
     const w = results.get('with')!;
     const f = (k: 'profPluginMsPerChat' | 'profTotalMsPerChat' | 'profGcMsPerChat') => w.map((x) => fixed(x[k], 2)).join(' / ');
     console.log(`profile of the "with" runs, per sequential chat (each round): plugin frames on the stack ${f('profPluginMsPerChat')} ms (target ≤ 0.5) of main thread ${f('profTotalMsPerChat')} ms; GC ${f('profGcMsPerChat')} ms`);
+    console.log(`the plugin's heaviest frames per sequential chat ("with", last round; self time of the nearest plugin frame):\n  ${w.at(-1)!.profTopFrames.join('\n  ')}`);
   }
   console.log(`Redis per chat ("with", last run): ${results.get('with')!.at(-1)?.redisMix}`);
   console.log(`Redis per idle second ("with", last run): ${results.get('with')!.at(-1)?.idleRedisMix}`);
