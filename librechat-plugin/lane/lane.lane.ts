@@ -294,6 +294,19 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     expect(await warning.isVisible()).toBe(false);
   });
 
+  it('back-to-back chats of one user are all admitted and each charged once (a turn frees its hold as it ends)', async () => {
+    const from = direct.served.length;
+    const used0 = (await settled(who.bia)).used;
+    for (let i = 0; i < 6; i++) {
+      const r = await api.chat(who.bia, 'Direct', `Pergunta ${i + 1}, logo em seguida.`);
+      expect(r.status, `chat ${i + 1}: ${r.body.slice(0, 200)}`).toBe(200); // SOLARIS_MAX_INFLIGHT is 4
+    }
+    const b = await settled(who.bia);
+    const up = served(direct, who.bia.user.id, from);
+    expect(up).toHaveLength(6);
+    expect(b.used - used0).toBe(up.reduce((t, a) => t + a.promptTokens + a.completionTokens, 0));
+  });
+
   it('a chat is admitted while the quota is not used up (not refused before 100 %)', async () => {
     // The issue's case: a 1,200-token quota must not refuse a short chat at ~25 % used.
     const caio = who.caio;
