@@ -106,7 +106,10 @@ export function install(opts: InstallOptions = {}): Installed {
     if (!runtimePromise) {
       // The server side (engine, REST, socket.io, metering proxy: most of the code) is a separate file in the
       // operators' build (scripts/build-plugin.mjs), compiled when LibreChat creates its server, not in this preload.
-      runtimePromise = import('./lib/runtime').then((m) => m.startRuntime(mongoose, env));
+      runtimePromise = import('./lib/runtime').then((m) =>
+        // LibreChat calls our metering proxy for turns the gate admitted: their hold is the gate's (one per turn).
+        m.startRuntime(mongoose, env, (userId, conversationId) => registry.peek(userId, conversationId) ?? null),
+      );
       runtimePromise.then(
         (rt) => log.info('Solaris token control active', { meteringSource: rt.config.SOLARIS_METERING_SOURCE, failMode: rt.config.SOLARIS_FAIL_MODE }),
         (e: unknown) =>

@@ -108,12 +108,33 @@ describe('Transaction meter', () => {
   });
 });
 
+describe('metering by another source (proxy, litellm)', () => {
+  it("frees the gate's hold when the turn is recorded, and writes nothing", async () => {
+    const freed: Array<[string, string]> = [];
+    const meter = new TransactionMeter({
+      settler: async () => null,
+      holdOf: (spend) => (spend.context === 'title' ? null : `hold-${spend.messageId}`),
+      releaseHold: (userId, holdId) => freed.push([userId, holdId]),
+    });
+    const u = 'd'.repeat(24);
+    const row = (id: string, tokenType: string, context: string) => ({ _id: id.repeat(24), user: u, tokenType, rawAmount: -5, messageId: 'm9', model: 'x', context });
+    meter.accept([row('1', 'prompt', 'message'), row('2', 'completion', 'message')]);
+    meter.accept([row('3', 'prompt', 'title'), row('4', 'completion', 'title')]);
+    await meter.drain();
+    expect(freed).toEqual([[u, 'hold-m9']]); // before: held until SOLARIS_RESERVATION_TTL_MS, 4 turns then refused
+  });
+});
+
 describe('in-flight registry', () => {
   it('frees one reservation per message, preferring the same conversation', () => {
     const r = new InflightRegistry();
-    const base = { userId: 'u', startedAt: 0, expiresAt: Date.now() + 60_000 };
+    const base = { userId: 'u', startedAt: 0, expiresAt: Date.now() + 60_000, completionTokens: 100 };
     r.add({ ...base, requestId: 'r1', conversationId: null });
     r.add({ ...base, requestId: 'r2', conversationId: 'c2' });
+    // The proxy's look at a turn takes nothing: same conversation first, else the oldest; none for another user.
+    expect(r.peek('u', 'c2')?.requestId).toBe('r2');
+    expect(r.peek('u', 'other')?.requestId).toBe('r1');
+    expect(r.peek('someone-else', null)).toBeUndefined();
     expect(r.takeForSpend('u', 'c2', 'm1')?.requestId).toBe('r2');
     expect(r.takeForSpend('u', 'c2', 'm1')).toBeUndefined(); // completion row of the same message
     expect(r.takeForSpend('u', null, 'm2')?.requestId).toBe('r1');

@@ -14,6 +14,7 @@ export { RetryQueue } from './core/retry-queue';
 export { isPermanentFailure } from './core/store-errors';
 // The one composition root (standalone, demo, LibreChat plugin).
 export { createSolarisRuntime, type SolarisRuntime, type SolarisRuntimeOptions, type ListenOptions } from './runtime';
+export type { AdmittedTurn } from './adapters/proxy/context';
 export type { SolarisServer } from './app';
 // Auth: LibreChat's tokens and secrets, the user directory and session checker the plugin provides.
 export { accessTokenUser, readJwtSecrets, TtlCache, type JwtSecrets, type SessionChecker, type UserDirectory, type UserProfile } from './adapters/auth';

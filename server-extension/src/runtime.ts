@@ -15,7 +15,7 @@ import type { Logger } from './core/logger';
 import { createSolarisServer, type SolarisServer } from './app';
 import { createLibreChatAuthenticator, type LibreChatAuthOptions } from './adapters/auth';
 import type { Authenticator } from './adapters/auth/types';
-import { createHealthHandlers, createMeteringProxy, type HealthHandlers, type MeteringProxy } from './adapters/proxy';
+import { createHealthHandlers, createMeteringProxy, type AdmittedTurn, type HealthHandlers, type MeteringProxy } from './adapters/proxy';
 import { createMetrics, watchQueues, type Metrics } from './adapters/metrics';
 import { createLiteLLMWebhookRouter } from './adapters/litellm-webhook';
 
@@ -33,6 +33,8 @@ export interface SolarisRuntimeOptions {
   auth?: Pick<LibreChatAuthOptions, 'sessionChecker' | 'userDirectory' | 'secrets' | 'cacheTtlMs'>;
   /** The metering proxy's upstream. Default: LITELLM_URL. The proxy runs when SOLARIS_PROXY_KEY and an upstream are set. */
   upstreamUrl?: string;
+  /** The host's chat gate, for the proxy in gate-only mode (MeteringProxyOptions.admittedTurn): the plugin. */
+  admittedTurn?: AdmittedTurn;
   /**
    * Where health, metrics and the proxy sit: '' → /healthz, /readyz, /metrics, /v1/* (standalone, demo);
    * '/solaris' inside LibreChat, whose own routes own the rest of the path space (matched in any casing).
@@ -82,7 +84,7 @@ function below(mount: string, url: string | undefined): string | null {
 
 function buildProxy(engine: QuotaEngine, config: SolarisConfig, opts: SolarisRuntimeOptions, metrics: Metrics): MeteringProxy | null {
   const upstreamUrl = opts.upstreamUrl ?? config.LITELLM_URL;
-  if (config.SOLARIS_PROXY_KEY && upstreamUrl) return createMeteringProxy({ engine, config, logger: opts.logger, metrics, upstreamUrl });
+  if (config.SOLARIS_PROXY_KEY && upstreamUrl) return createMeteringProxy({ engine, config, logger: opts.logger, metrics, upstreamUrl, admittedTurn: opts.admittedTurn });
   opts.logger.warn(`metering proxy disabled: ${config.SOLARIS_PROXY_KEY ? 'LITELLM_URL' : 'SOLARIS_PROXY_KEY'} is not set`);
   return null;
 }

@@ -176,6 +176,7 @@ export function createGate(deps: GateDeps) {
       conversationId: typeof conv === 'string' && conv !== 'new' ? conv : null,
       startedAt: now,
       expiresAt: now + rt.config.SOLARIS_RESERVATION_TTL_MS,
+      completionTokens: Math.max(1, outcome.tokens - promptTokens),
     });
     // LibreChat refused the request (validation, permissions, ...): nothing will be generated.
     res.once('finish', () => {

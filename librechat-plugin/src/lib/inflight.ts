@@ -15,6 +15,8 @@ export interface Inflight {
   conversationId: string | null;
   startedAt: number;
   expiresAt: number;
+  /** Completion tokens the hold covers (held − the prompt's estimate): the metering proxy caps the answer to it. */
+  completionTokens: number;
 }
 
 export class InflightRegistry {
@@ -57,6 +59,15 @@ export class InflightRegistry {
     const [entry] = list.splice(i, 1);
     if (list.length === 0) this.byUser.delete(userId);
     return entry;
+  }
+
+  /**
+   * The gate-admitted turn a call of LibreChat's through our metering proxy belongs to, without taking it (the
+   * spend still frees it): same conversation first, else the oldest. undefined: no turn of this user in flight here.
+   */
+  peek(userId: string, conversationId: string | null): Inflight | undefined {
+    const list = this.live(userId);
+    return (conversationId ? list.find((e) => e.conversationId === conversationId) : undefined) ?? list[0];
   }
 
   count(userId?: string): number {

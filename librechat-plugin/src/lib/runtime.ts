@@ -8,6 +8,7 @@ import {
   failFastWhenDisconnected,
   loadConfig,
   redisClientOptions,
+  type AdmittedTurn,
   type QuotaEngine,
   type SolarisConfig,
   type SolarisServer,
@@ -32,7 +33,7 @@ export interface PluginRuntime {
  * /solaris/healthz (no metrics on LibreChat's public origin). Nothing here connects eagerly: a database that is down makes
  * requests fail (and the gate apply its fail mode), never LibreChat's start-up.
  */
-export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.ProcessEnv = process.env): Promise<PluginRuntime> {
+export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.ProcessEnv = process.env, admittedTurn?: AdmittedTurn): Promise<PluginRuntime> {
   // PORT and HOST are LibreChat's own (it even allows PORT=0); ours only matter for the standalone server.
   const { PORT: _port, HOST: _host, ...ours } = env;
   // Inside LibreChat the Transaction hook meters every provider by default (the standalone default is proxy).
@@ -55,6 +56,7 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
     redis,
     migrate: false,
     mount: '/solaris',
+    admittedTurn,
     auth: { sessionChecker: mongoSessionChecker(mongoose), userDirectory: mongoUserDirectory(mongoose) },
   });
   // While LibreChat's own start-up runs: the first chat then finds connections open and scripts loaded.

@@ -54,7 +54,7 @@ export interface TransactionMeterOptions {
    * settle step frees it in the same atomic step (SettleRequest.releaseRequestId), retries included.
    */
   holdOf?: (spend: SettledSpend) => string | null;
-  /** A spend refused for good: its hold is freed on its own (else it would wait for its expiry). */
+  /** A spend refused for good, or charged by another source: its hold is freed on its own (else it would wait for its expiry). */
   releaseHold?: (userId: string, holdId: string) => void;
   coalesceMs?: number;
   /**
@@ -222,9 +222,14 @@ export class TransactionMeter {
   private async settleGroup(g: Group): Promise<void> {
     const requestId = `lc:${g.ids.length === 1 ? g.ids[0] : [...g.ids].sort()[0]}`;
     const settle = await this.opts.settler();
-    if (!settle) return; // metering by another source, or token control disabled
     const spend = { userId: g.userId, requestId, conversationId: g.conversationId, messageId: g.messageId, context: g.context };
     if (g.hold === undefined) g.hold = this.opts.holdOf?.(spend) ?? null;
+    if (!settle) {
+      // Another source charges this spend (SOLARIS_METERING_SOURCE proxy or litellm), or token control is off: the
+      // turn has ended all the same, so the gate's hold goes now instead of at its expiry.
+      if (g.hold) this.opts.releaseHold?.(g.userId, g.hold);
+      return;
+    }
     const r = await settle({
       requestId,
       userId: g.userId,

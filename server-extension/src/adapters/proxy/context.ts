@@ -16,7 +16,15 @@ export interface ProxyContext {
   debug?: Logger;
   /** Settle into the ledger (true) or only gate: reserve, then release (false). */
   writesLedger: boolean;
+  /** See MeteringProxyOptions.admittedTurn. */
+  admittedTurn?: AdmittedTurn;
 }
+
+/**
+ * A turn of this user that a gate in this process already admitted and holds tokens for (the LibreChat plugin's
+ * chat gate), with the completion tokens that hold covers; null: none. LibreChat calls our proxy for that turn.
+ */
+export type AdmittedTurn = (userId: string, conversationId: string | null) => { completionTokens: number } | null;
 
 export type RouteKind = 'chat' | 'completions' | 'embeddings' | 'models';
 /** The routes that reserve and settle. */

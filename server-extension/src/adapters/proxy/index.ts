@@ -1,4 +1,5 @@
 /** Metering proxy: OpenAI-compatible gate in front of LiteLLM (issue 3). Mount `createMeteringProxy` on /v1. */
+export type { AdmittedTurn } from './context';
 export { createMeteringProxy, withStreamUsage, type MeteringProxy, type MeteringProxyOptions, type NodeHandler } from './metering-proxy';
 export { createHealthHandlers, type HealthHandlers, type HealthOptions } from './health';
 export { quotaExceededBody, openAIError, type OpenAIErrorBody } from './http-errors';

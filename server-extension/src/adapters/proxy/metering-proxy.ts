@@ -3,7 +3,7 @@ import type { QuotaEngine } from '../../core/engine';
 import type { SolarisConfig } from '../../core/config';
 import type { Logger } from '../../core/logger';
 import type { Metrics } from '../metrics';
-import type { ProxyContext } from './context';
+import type { AdmittedTurn, ProxyContext } from './context';
 import { createMeteredHandler } from './forward';
 import { createIdempotencyStore, type IdempotencyStore } from './idempotency';
 import { requireServiceKey } from './middlewares/service-key';
@@ -30,6 +30,12 @@ export interface MeteringProxyOptions {
   maxBodyBytes?: number;
   /** Settle into the ledger (true) or only gate: reserve, then release (false). Default: SOLARIS_METERING_SOURCE === 'proxy'. */
   writesLedger?: boolean;
+  /**
+   * Gate-only mode (another source writes the ledger): a call for a turn the host's gate already admitted and holds
+   * tokens for is not held a second time (two holds for one turn refused the last answers of a quota); its answer is
+   * capped to the completion tokens the gate's hold covers. Not used when the proxy writes the ledger.
+   */
+  admittedTurn?: AdmittedTurn;
   /** How long GET /v1/models answers are reused. Default 30 s. */
   modelsCacheMs?: number;
   /** Upsert the caller into users_cache (email, last seen) on each request. Default true. */
@@ -75,6 +81,7 @@ export function createMeteringProxy(opts: MeteringProxyOptions): MeteringProxy {
     metrics,
     debug: logger?.isDebugEnabled() ? logger : undefined,
     writesLedger: opts.writesLedger ?? config.SOLARIS_METERING_SOURCE === 'proxy',
+    admittedTurn: opts.admittedTurn,
   };
   const upstream = createUpstream({
     base: upstreamBase,

@@ -48,6 +48,13 @@ export function createPreflight(ctx: ProxyContext, settlement: Settlement, tasks
       const fated = new Promise<'settled' | 'released'>((r) => (m.onFate = r));
       if (!(await claimOrReplay(replayDeps, res, m.requestId, caller.userId, fated, () => m.answer))) return null;
     }
+    const turn = ctx.writesLedger ? null : (ctx.admittedTurn?.(caller.userId, caller.conversationId) ?? null);
+    if (turn) {
+      // The host's gate holds this turn's tokens and another source charges it: nothing to hold or release here.
+      m.metered = false;
+      const perChoice = kind === 'embeddings' ? null : Math.max(1, Math.min(askedPerChoice, Math.floor(turn.completionTokens / c.choices)));
+      return { m, c, json, perChoice };
+    }
     const held = await reserve(res, m, { tokens, minTokens, choices: c.choices, perChoice: kind === 'embeddings' ? null : askedPerChoice });
     if (!held) return null;
     return { m, c, json, perChoice: held.perChoice };
