@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { createMeteringProxy, createHealthHandlers, createMetrics, type MeteringProxy, type Metrics } from '../../src/adapters/proxy';
+import { createMeteringProxy, createHealthHandlers, createMetrics, type AdmittedTurn, type MeteringProxy, type Metrics } from '../../src/adapters/proxy';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/dev/fake-upstream';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
 
@@ -40,7 +40,7 @@ export interface LedgerRow {
 }
 
 export async function startProxyStack(
-  opts: { store?: 'redis' | 'postgres'; env?: Record<string, string>; fake?: FakeUpstreamOptions; maxBodyBytes?: number } = {},
+  opts: { store?: 'redis' | 'postgres'; env?: Record<string, string>; fake?: FakeUpstreamOptions; maxBodyBytes?: number; admittedTurn?: AdmittedTurn } = {},
 ): Promise<ProxyStack> {
   const fake = await startFakeUpstream(opts.fake);
   const te = await createTestEngine({
@@ -53,7 +53,7 @@ export async function startProxyStack(
     },
   });
   const metrics = createMetrics({ defaultMetrics: false });
-  const proxy = createMeteringProxy({ engine: te.engine, config: te.config, metrics, upstreamUrl: fake.url, maxBodyBytes: opts.maxBodyBytes });
+  const proxy = createMeteringProxy({ engine: te.engine, config: te.config, metrics, upstreamUrl: fake.url, maxBodyBytes: opts.maxBodyBytes, admittedTurn: opts.admittedTurn });
   const health = createHealthHandlers({ engine: te.engine, config: te.config, redis: te.testRedis, metrics, upstreamUrl: fake.url });
   const server: Server = createServer((req, res) => {
     if (req.url === '/healthz') return health.healthz(req, res);

@@ -31,9 +31,9 @@ export interface MeteringProxyOptions {
   /** Settle into the ledger (true) or only gate: reserve, then release (false). Default: SOLARIS_METERING_SOURCE === 'proxy'. */
   writesLedger?: boolean;
   /**
-   * Gate-only mode (another source writes the ledger): a call for a turn the host's gate already admitted and holds
-   * tokens for is not held a second time (two holds for one turn refused the last answers of a quota); its answer is
-   * capped to the completion tokens the gate's hold covers. Not used when the proxy writes the ledger.
+   * A call for a turn the host's gate already admitted and holds tokens for is not held a second time (two holds for
+   * one turn refused the last answers of a quota); its answer is capped to the completion tokens the gate's hold
+   * covers. Gate-only mode: nothing else happens here; when this proxy writes the ledger it settles the call as usual.
    */
   admittedTurn?: AdmittedTurn;
   /** How long GET /v1/models answers are reused. Default 30 s. */

@@ -48,10 +48,11 @@ export function createPreflight(ctx: ProxyContext, settlement: Settlement, tasks
       const fated = new Promise<'settled' | 'released'>((r) => (m.onFate = r));
       if (!(await claimOrReplay(replayDeps, res, m.requestId, caller.userId, fated, () => m.answer))) return null;
     }
-    const turn = ctx.writesLedger ? null : (ctx.admittedTurn?.(caller.userId, caller.conversationId) ?? null);
+    const turn = ctx.admittedTurn?.(caller.userId, caller.conversationId) ?? null;
     if (turn) {
-      // The host's gate holds this turn's tokens and another source charges it: nothing to hold or release here.
-      m.metered = false;
+      // The host's gate holds this turn's tokens: no second hold. When another source charges the turn there is
+      // nothing left to do here; when this proxy does, it settles without a hold of its own (as the hook's spends do).
+      if (!ctx.writesLedger) m.metered = false;
       const perChoice = kind === 'embeddings' ? null : Math.max(1, Math.min(askedPerChoice, Math.floor(turn.completionTokens / c.choices)));
       return { m, c, json, perChoice };
     }
