@@ -318,6 +318,17 @@ describe('Solaris inside a real LibreChat v0.8.7, installed as docs/operators.md
     log(`caio: ${b.used}/${b.limit} used (${b.percent}%), sending a short chat`);
     const r = await api.chat(caio, 'Direct', 'Uma pergunta curta.');
     expect(r.status, `refused at ${b.percent}%: ${r.body}`).toBe(200);
+    // The last answers of the quota through the proxied endpoint: the gate holds all that is left for the turn, and
+    // the proxy (LibreChat's own endpoint) must not hold it again and answer 402 (an error bubble instead).
+    const left = await settled(caio);
+    const from = litellm.served.length;
+    log(`caio: ${left.used}/${left.limit} used, a chat through the proxied endpoint`);
+    const p = await api.chat(caio, 'IA SOLARIS', 'E mais uma, curta.', 'gpt-4o-mini');
+    expect(p.status).toBe(200);
+    const after = await settled(caio);
+    const up = served(litellm, caio.user.id, from);
+    expect(up.length, `the proxy served nothing: ${JSON.stringify(p.final)?.slice(0, 300)}`).toBeGreaterThanOrEqual(1);
+    expect(after.used).toBeGreaterThan(left.used);
   });
 
   it('at 100 % a chat is refused with 0 upstream calls: LibreChat’s own error text (no raw JSON) and our block modal', async () => {
