@@ -85,10 +85,7 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     // No key prefix: ioredis prefixes SPUBLISH/SSUBSCRIBE channels (they are keys to a cluster) but reports
     // messages under the prefixed name, which the adapter then does not recognise.
     const eventsOnly = { maxRetriesPerRequest: null, commandTimeout: undefined, enableOfflineQueue: true, keyPrefix: undefined };
-    // Auto-pipelined publisher: a settlement emits `ledger` and `balance` in one tick, and their two PUBLISHes then
-    // leave in one socket write instead of two (a write to Redis was the largest cost of a chat in LibreChat's
-    // process, bench:gate's profile). Same commands, same order; no wait is added (flushed on the next tick).
-    const pub = duplicateRedis(opts.redis, { ...eventsOnly, enableAutoPipelining: true });
+    const pub = duplicateRedis(opts.redis, eventsOnly);
     const sub = duplicateRedis(opts.redis, eventsOnly, true);
     pub.on('error', (e) => logger?.warn('socket.io redis publisher error', { error: e }));
     sub.on('error', (e) => logger?.warn('socket.io redis subscriber error', { error: e }));

@@ -48,11 +48,10 @@ export function isCluster(redis: Redis): boolean {
  */
 export function duplicateRedis(redis: Redis, options: RedisOptions = {}, shardedPubSub = false): Redis {
   if (!isCluster(redis)) return redis.duplicate(options);
-  const { maxRetriesPerRequest, keyPrefix, enableAutoPipelining, ...rest } = options;
+  const { maxRetriesPerRequest, keyPrefix, ...rest } = options;
   const c = redis as unknown as Cluster;
   return c.duplicate([], {
     ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}),
-    ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
     ...('keyPrefix' in options ? { keyPrefix } : {}),
     ...(shardedPubSub ? { shardedSubscribers: true } : {}),
     redisOptions: { ...c.options.redisOptions, ...rest },
