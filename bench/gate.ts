@@ -12,7 +12,11 @@
  * CPU per chat in the server process (all its threads, /proc/<pid>/task/* /schedstat), Redis commands per chat
  * (INFO commandstats of a private redis-server), chat POST latency p50 sequential and with 20 concurrent
  * clients, start-up (spawn → listening, and → the plugin's "active" line), RSS when ready, idle CPU per second,
- * first chat after start. BENCH_CPU_PROF=<dir>: the "with" runs write a V8 CPU profile there.
+ * first chat after start; CPU by thread, and the main thread's system calls per chat and per idle second (strace
+ * on chats of their own: a count, which the box's load does not move, where CPU time moves by more than the
+ * plugin costs). BENCH_CPU_PROF=1 (or =<dir>): the plugin's runs write a V8 CPU profile (BENCH_CPU_PROF_INTERVAL,
+ * 250 µs), and the plugin's own CPU per sequential chat is read off it (bench/_cpuprofile.ts), with its largest
+ * frames; BENCH_PLUGIN=readable builds the plugin unminified so those frames have names and sources.
  *
  * Env: DATABASE_URL / TEST_DATABASE_URL (Postgres; a fresh schema, dropped at the end), MONGO_URI (else an
  * embedded jongodb), BENCH_ROUNDS (2), BENCH_CHATS (sequential chats per run, 300), BENCH_CONC_CHATS (600),
