@@ -16,6 +16,34 @@ export function processCpuMs(pid: number): number {
   return ns / 1e6;
 }
 
+/**
+ * CPU ms of `pid` by thread name (/proc/<pid>/task/<tid>/comm: "node" is the main thread, "V8 DefaultWorke" V8's
+ * GC and compiler helpers, "libuv-worker" the thread pool, ...): says which thread an idle process spends on.
+ */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(name, (out.get(name) ?? 0) + ns / 1e6);
+    } catch {
+      /* the thread ended between readdir and read */
+    }
+  }
+  return out;
+}
+
+/** "main 1.20, V8 DefaultWorke 0.40": ms per `units` between two threadCpuMs readings, largest first. */
+export function threadsPerUnit(before: Map<string, number>, after: Map<string, number>, units: number): string {
+  return [...after]
+    .map(([name, ms]) => [name, (ms - (before.get(name) ?? 0)) / units] as const)
+    .filter(([, ms]) => ms > 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+    .join(', ');
+}
+
 export function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
@@ -47,5 +75,50 @@ export function cpuPressure(): string {
     return `${/avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? '?'}%`;
   } catch {
     return 'n/a';
+  }
+}
+
+/**
+ * System calls the main thread of `pid` makes while `work` runs (strace -c; null when strace is missing or cannot
+ * attach). Deterministic where CPU time is not: a socket write is a write however loaded the box is. strace slows
+ * every call down, so this runs on work of its own, never inside a timed phase.
+ */
+export async function syscallsDuring(pid: number, work: () => Promise<unknown>): Promise<Map<string, number> | null> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'solaris-strace-'));
+  const out = join(dir, 'summary');
+  try {
+    const tracer = spawn('strace', ['-c', '-p', String(pid), '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const attached = await new Promise<boolean>((resolve) => {
+      let err = '';
+      tracer.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/attached/i.test(err)) resolve(true);
+      });
+      tracer.once('error', () => resolve(false));
+      tracer.once('exit', () => resolve(false));
+      setTimeout(() => resolve(false), 3_000);
+    });
+    if (!attached) {
+      tracer.kill('SIGKILL');
+      return null;
+    }
+    await work();
+    const exited = new Promise((r) => tracer.once('exit', r));
+    tracer.kill('SIGINT');
+    await exited;
+    const calls = new Map<string, number>();
+    // "% time  seconds  usecs/call  calls  errors syscall": errors may be blank.
+    for (const m of readFileSync(out, 'utf8').matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/gm)) {
+      if (m[2] !== 'total') calls.set(m[2]!, Number(m[1]));
+    }
+    return calls;
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -172,7 +172,7 @@ async function runOnce(kit: string, inst: LaneInstall, envFile: string, stats: R
       const file = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f))[0];
       if (!file) throw new Error(`no CPU profile in ${profDir}`);
       const share = profileShare(file, join(inst.lc, 'solaris') + '/', seqFromUs, seqToUs);
-      const top = [...share.byFrame].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      const top = share.top.slice(0, 12).map((x) => [x.frame, x.ms] as const);
       return {
         profPluginMsPerChat: share.matchedMs / CHATS, profTotalMsPerChat: share.busyMs / CHATS, profGcMsPerChat: share.gcMs / CHATS,
         profTopFrames: top.map(([k, ms]) => `${(ms / CHATS).toFixed(3)} ms  ${k}`),

@@ -16,7 +16,8 @@
 //   - @electric-sql/* (PGlite): wasm + data files, only for the demo; production uses a real PostgreSQL;
 //   - optional native add-ons (pg-native, bufferutil, utf-8-validate): their JS fallbacks are used.
 //
-// Usage: node scripts/build-plugin.mjs [--out <dir>] [--quiet]
+// Usage: node scripts/build-plugin.mjs [--out <dir>] [--quiet] [--no-minify]
+// (--no-minify: readable function names in CPU profiles, bench:gate's BENCH_PLUGIN=readable)
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
@@ -144,7 +145,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minify: true,
+  minify: !args.includes('--no-minify'),
   keepNames: true,
   sourcemap: false,
   legalComments: 'linked',

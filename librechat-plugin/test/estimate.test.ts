@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 import { countTextTokens, useHostApiDir } from '../src/lib/estimate';
-import { utf8Bytes } from '../src/lib/prompt-bound';
+import { utf8Bytes } from '@solaris/server-extension';
 
 interface GptCore {
   tokenSplitRegex: RegExp;

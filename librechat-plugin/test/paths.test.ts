@@ -1,4 +1,5 @@
-import { createGateMatcher, isSolarisPath, normalizeRequestPath } from '../src/lib/paths';
+import fc from 'fast-check';
+import { createGateMatcher, isSolarisPath, normalizeAnyRequestPath, normalizeRequestPath } from '../src/lib/paths';
 import { injectWidget, isLibreChatIndexHtml, WIDGET_TAG } from '../src/lib/html';
 import { TransactionMeter, tokensOf } from '../src/lib/transaction-meter';
 import { InflightRegistry } from '../src/lib/inflight';
@@ -32,6 +33,17 @@ describe('gate path matching (what Express would route to the chat controller)',
     expect(custom('POST', '/api/agents/chat')).toBe(false);
   });
   it('normalises like Express', () => expect(normalizeRequestPath('/API//Agents/./chat/X;y=1/?q')).toBe('/api/agents/chat/x'));
+  it('the plain-path shortcut normalises exactly as the general case, whatever the target', () => {
+    const piece = fc.constantFrom('/', '//', '.', '..', '%2F', '%63', '%', ';x', '?q=1', '#h', '\\', 'api', 'Agents', 'chat', 'X', 'v1', '-', '_', '~', 'http://h');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const url = parts.join('');
+        expect(normalizeRequestPath(url)).toBe(normalizeAnyRequestPath(url));
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(normalizeRequestPath('/API/agents/Chat/FakeAI/')).toBe('/api/agents/chat/fakeai');
+  });
   it('routes /solaris in any casing to us, nothing else', () => {
     expect(isSolarisPath('/solaris/api/me')).toBe(true);
     expect(isSolarisPath('/SOLARIS/api/me')).toBe(true);

@@ -22,3 +22,5 @@ export { accessTokenUser, readJwtSecrets, TtlCache, type JwtSecrets, type Sessio
 export { flatQuotaExceededBody, sendJson } from './adapters/proxy/http-errors';
 export { BodyError, readRawBody } from './adapters/proxy/body';
 export { countTextTokens } from './adapters/proxy/tokens';
+// Side-effect free (core/text.ts imports nothing): the gate's preload takes it without the runtime bundle.
+export { utf8Bytes } from './core/text';

@@ -117,7 +117,9 @@ export async function createSolarisRuntime(config: SolarisConfig, opts: SolarisR
   const { logger } = opts;
   const engineRuntime = opts.engine ?? (await createEngine({ config, logger, redis: opts.redis, migrate: opts.migrate }));
   const { engine, redis } = engineRuntime;
-  const metrics = createMetrics();
+  // Process metrics (prom-client's defaults) only where /metrics is served (our own port): inside LibreChat nobody
+  // can read them, and their event-loop-lag monitor wakes the process every 10 ms (bench:gate, idle CPU).
+  const metrics = createMetrics({ defaultMetrics: (opts.mount ?? '') === '' });
   const proxy = buildProxy(engine, config, opts, metrics);
   const health = createHealthHandlers({ engine, config, redis, metrics, upstreamUrl: opts.upstreamUrl });
   // Caps, quota requests, role plans and webhooks: created next to the engine, closed before it.

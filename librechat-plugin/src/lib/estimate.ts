@@ -1,6 +1,7 @@
 import { libreChatApiDir } from './host';
 import { hostTokenizerLookup, type HostCore } from './host-tokenizer';
-import { promptTokenBound, utf8Bytes } from './prompt-bound';
+import { utf8Bytes } from '@solaris/server-extension';
+import { promptTokenBound } from './prompt-bound';
 import { log } from './log';
 
 let hostCore: (() => HostCore | null) | null = null;

@@ -98,6 +98,9 @@ export function createGate(deps: GateDeps) {
     );
   }
 
+  // Once started, the runtime is kept: no timer and promise per request for what cannot change any more.
+  let started: GateRuntime | null = null;
+
   // Agents API keys → user id, per key hash, for a minute (a Mongo read per API call otherwise).
   const agentKeys = new TtlCache<string | null>(AGENT_KEY_CACHE_MS);
   async function agentKeyUserOf(authorization: string | undefined): Promise<string | null> {
@@ -116,11 +119,13 @@ export function createGate(deps: GateDeps) {
     const userId = accessTokenUser(req.headers.authorization, secrets().access) ?? (await agentKeyUserOf(req.headers.authorization));
     if (!userId) return pass(); // LibreChat answers 401 itself
 
-    let rt: GateRuntime;
-    try {
-      rt = await withTimeout(deps.runtime(), startTimeoutMs);
-    } catch {
-      return failed(res, pass, null);
+    let rt = started;
+    if (!rt) {
+      try {
+        rt = started = await withTimeout(deps.runtime(), startTimeoutMs);
+      } catch {
+        return failed(res, pass, null);
+      }
     }
 
     let body: unknown = undefined;

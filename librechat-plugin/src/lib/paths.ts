@@ -28,8 +28,21 @@ function safeDecode(segment: string): string {
   }
 }
 
+/**
+ * A path that normalises to itself but for case and one trailing slash: segments of plain characters only (no
+ * `%`, `.`, `;`, `\\`, no empty segment), no query. Every POST LibreChat serves is tested against the gated routes,
+ * and this is nearly all of them.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~!$&'()*+,=:@-]+)+\/?$/;
+
 /** Lower-cased, decoded, dot-segment-free path without query, matrix params (`;x`) or trailing slash. */
 export function normalizeRequestPath(rawUrl: string): string {
+  if (PLAIN_PATH.test(rawUrl)) return (rawUrl.endsWith('/') ? rawUrl.slice(0, -1) : rawUrl).toLowerCase();
+  return normalizeAnyRequestPath(rawUrl);
+}
+
+/** normalizeRequestPath for any request target (the general case; exported for the property test). */
+export function normalizeAnyRequestPath(rawUrl: string): string {
   let path = rawUrl;
   const q = path.search(/[?#]/);
   if (q >= 0) path = path.slice(0, q);

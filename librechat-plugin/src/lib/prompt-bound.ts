@@ -1,3 +1,4 @@
+import { utf8Bytes } from '@solaris/server-extension';
 import type { HostCore } from './host-tokenizer';
 
 /**
@@ -15,21 +16,6 @@ import type { HostCore } from './host-tokenizer';
 const SHORT_PIECE = 32;
 const BPE_BUDGET_CHARS = 32_000;
 const SCAN_CHARS = 1_000_000;
-
-/** UTF-8 length of s[from, to) (a lone surrogate is 3 bytes as U+FFFD). */
-export function utf8Bytes(s: string, from = 0, to = s.length): number {
-  let b = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) b += 1;
-    else if (c < 0x800) b += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      b += 4;
-      i++;
-    } else b += 3;
-  }
-  return b;
-}
 
 export function promptTokenBound(text: string, core: HostCore | null): number {
   if (!text) return 0;

@@ -1,5 +1,6 @@
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
+import { utf8Bytes } from '../../core/text';
 
 /**
  * An UPPER BOUND on the BPE tokens of a text, that a client cannot shrink (docs/reservation-policy.md).
@@ -46,21 +47,6 @@ const coreFor = (enc: 'o200k' | 'cl100k'): Core => (CORES[enc] ??= coreOf(enc ==
 export function encodingFor(model: string): 'o200k' | 'cl100k' {
   const m = model.toLowerCase().replace(/^.*\//, ''); // "openai/gpt-4o" → "gpt-4o"
   return /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|chatgpt-4o|o\d)/.test(m) ? 'o200k' : 'cl100k';
-}
-
-/** UTF-8 length of s[from, to) (a lone surrogate is 3 bytes as U+FFFD). */
-export function utf8Bytes(s: string, from = 0, to = s.length): number {
-  let b = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) b += 1;
-    else if (c < 0x800) b += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      b += 4;
-      i++;
-    } else b += 3;
-  }
-  return b;
 }
 
 /** A shared BPE budget: one request's texts draw from one budget (see estimatePromptTokens). */
