@@ -23,6 +23,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose, { Types } from 'mongoose';
+import { io as ioClient } from 'socket.io-client';
+import { SOCKET_PATH } from '@solaris/wire';
 import { createTestDb, type TestDb } from '../server-extension/test/helpers/infra';
 import { startRedisServer, type RedisServer } from '../server-extension/src/dev/redis-server';
 import { accessToken, BROWSER_UA, hostCwd, HOST_ENTRY, ROOT, startMongo } from '../librechat-plugin/test/helpers';
@@ -56,6 +58,8 @@ interface RunResult {
   seqP99: number;
   concP50: number;
   concP99: number;
+  /** RSS growth when the first widget opens (REST /me + a socket): the HTTP side the plugin loads on first use. */
+  widgetRssMb: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -182,9 +186,13 @@ async function runHost(env: Env, register: string | null, variant: number, round
         for (let i = next++; i < CONC_CHATS; i = next++) concMs.push(await chat(i % USERS));
       }),
     );
+    const rssBeforeWidget = rssMb(pid);
+    await openWidget(url, env.tokens[0]!);
+    await sleep(1_000);
+    const widgetRssMb = rssMb(pid) - rssBeforeWidget;
     return {
       listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, idleRedisMix, cpuMsPerChat, redisPerChat, redisSentPerChat, redisMix,
-      seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99),
+      seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99), widgetRssMb,
     };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
@@ -194,6 +202,17 @@ async function runHost(env: Env, register: string | null, variant: number, round
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     stats.disconnect();
   }
+}
+
+/** What a browser opening LibreChat asks of us: the REST API's /me and a socket (without the plugin: LibreChat's page). */
+async function openWidget(url: string, token: string): Promise<void> {
+  await (await fetch(`${url}/solaris/api/me`, { headers: { Authorization: `Bearer ${token}`, 'User-Agent': BROWSER_UA } })).arrayBuffer();
+  const socket = ioClient(url, { path: SOCKET_PATH, extraHeaders: { authorization: `Bearer ${token}` }, reconnection: false, forceNew: true, timeout: 5_000 });
+  await new Promise<void>((resolve) => {
+    socket.once('balance', () => resolve());
+    socket.once('connect_error', () => resolve());
+  });
+  socket.disconnect();
 }
 
 /** BENCH_MONITOR=1: every Redis command one chat causes (after warm-up), in order — a diagnostic. */
@@ -276,6 +295,7 @@ async function main(): Promise<void> {
   line('idle CPU (ms per s)', 'idleCpuMsPerS', '~0', 2, (a) => a <= 0.5);
   line('idle Redis commands per s', 'idleRedisPerS', '~0', 2, (a) => a <= 0.1);
   line('first chat after start (ms)', 'firstChatMs', '≤ 5', 1, (a) => a <= 5);
+  line('RSS added by the first widget (MB)', 'widgetRssMb', '', 1, () => true);
   console.log(`Redis per chat ("with", last run, commands inside scripts included): ${results.get('with')!.at(-1)?.redisMix}`);
   console.log(`Redis per idle second ("with", last run): ${results.get('with')!.at(-1)?.idleRedisMix}`);
   console.log(`CPU pressure at the end ${cpuPressure()}`);

@@ -153,7 +153,7 @@ export function install(opts: InstallOptions = {}): Installed {
     onServer(server: Server) {
       const started = runtime();
       started.then(
-        (rt) => rt.server.attach(server),
+        (rt) => rt.attach(server),
         () => undefined, // already logged
       );
       closeOnSignals(async () => {
