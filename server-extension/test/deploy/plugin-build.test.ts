@@ -42,8 +42,14 @@ describe('plugin build (dist/solaris)', () => {
   it('is self-contained: bundles require only Node built-ins and LibreChat’s mongoose; size is in the manifest', () => {
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
     for (const f of files(build.dir).filter((x) => x.endsWith('.cjs') || x.endsWith('.mjs'))) {
-      // require("x") everywhere; the runtime's ESM chunks also `import … from"x"`, `import"x"` and `import("x")`
-      const required = [...readFileSync(f, 'utf8').matchAll(/(?:require\(|\bfrom ?|\bimport ?\(?)["']([^"'./][^"']*)["']/g)].map((m) => m[1]!);
+      // require("x") everywhere; the runtime's ESM chunks also have import statements (at the top, after `;` or a
+      // line break: a looser pattern matches the parser inside node-pg-migrate's chunk) and import("x")
+      const text = readFileSync(f, 'utf8');
+      const required = [
+        ...text.matchAll(/require\("([^"./][^"]*)"\)/g),
+        ...text.matchAll(/(?:^|[;\n])\s*import\s*(?:[\w$*{}\s,]+?from\s*)?["']([^"'./][^"']*)["']/g),
+        ...text.matchAll(/\bimport\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g),
+      ].map((m) => m[1]!);
       // any node: specifier is a built-in (newer ones, e.g. node:sqlite, are feature-detected by dependencies)
       const foreign = required.filter((r) => !r.startsWith('node:') && !builtins.has(r) && !ALLOWED_EXTERNALS.has(r) && !builtins.has(r.split('/')[0]!));
       expect(foreign, f).toEqual([]);
