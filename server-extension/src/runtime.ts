@@ -181,9 +181,8 @@ export async function createSolarisRuntime(config: SolarisConfig, opts: SolarisR
   const handle = (req: IncomingMessage, res: ServerResponse, next?: () => void): void => {
     const healthRoute = routes.healthRoute(req);
     if (healthRoute) return healthRoute(req, res);
-    if (http) return routes.http(http, req, res, next);
-    // Lazy, before socket.io is attached: the first polling request of a socket attaches it, then goes to it.
-    // (Once attached, engine.io's own 'request' listener takes these before they reach us.)
+    // Lazy, before socket.io is attached (the REST API may be loaded already): the first polling request of a
+    // socket attaches it, then goes to it. Once attached, engine.io's own 'request' listener takes these first.
     if (host && !realtimeUp && isSocketRequest(req.url)) {
       attachRealtime(host).then(
         (r) => r.io.engine.handleRequest(req as never, res as never),
@@ -194,6 +193,7 @@ export async function createSolarisRuntime(config: SolarisConfig, opts: SolarisR
       );
       return;
     }
+    if (http) return routes.http(http, req, res, next);
     loadHttp().then(
       (h) => routes.http(h, req, res, next),
       (e: unknown) => {

@@ -136,7 +136,8 @@ describe('lazy runtime (inside LibreChat)', () => {
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ userId: BOB });
     expect(h.server.listeners('request')).toEqual([h.listener]); // the API alone does not attach socket.io
-    const bob = await open(h.url, cookie(BOB), ['websocket']);
+    const bob = await open(h.url, cookie(BOB)); // polling first, after the REST API loaded: socket.io, not a REST 404
+    await vi.waitFor(() => expect(events(bob, 'balance')).toHaveLength(1));
     const closed = new Promise<string>((r) => bob.on('disconnect', (reason) => r(reason)));
     await h.rt.shutdown();
     expect(['io server disconnect', 'transport close']).toContain(await closed); // closed by us, not left open
