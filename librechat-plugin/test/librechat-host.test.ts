@@ -161,6 +161,10 @@ describe('what the chat path loads', () => {
       const files = (await (await fetch(`${host.url}/__test/modules`)).json()) as string[];
       return LAZY.filter((p) => files.some((f) => f.includes(`/node_modules/${p}/`)));
     };
+    // LibreChat listened once the runtime was up (preload.ts listenWhenReady): a first chat never waits for it.
+    const out = host.output();
+    expect(out.indexOf('Solaris token control active')).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf('Solaris token control active')).toBeLessThan(out.indexOf('HOST_LISTENING'));
     const u = users.erin;
     expect((await post('/api/agents/chat/FakeAI', { text: 'olá', conversationId: 'cv-erin' }, bearer(u))).status).toBe(200);
     await post('/__test/tx/insertMany', { docs: [tx(u.id, 'prompt', -10, { conversationId: 'cv-erin', messageId: 'm-erin' }), tx(u.id, 'completion', -2, { conversationId: 'cv-erin', messageId: 'm-erin' })] });

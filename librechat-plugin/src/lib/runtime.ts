@@ -21,6 +21,8 @@ export interface PluginRuntime {
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** socket.io on LibreChat's server, from its first socket request (polling or upgrade) on. */
   attach(server: Server): void;
+  /** Connections opened and scripts loaded (or failed: never rejects). */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,13 +61,14 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
     lazy: true,
     auth: { sessionChecker: mongoSessionChecker(mongoose), userDirectory: mongoUserDirectory(mongoose) },
   });
-  // While LibreChat's own start-up runs: the first chat then finds connections open and scripts loaded.
-  void rt.engine.warmUp();
+  // Before LibreChat listens (preload.ts listenWhenReady): the first chat finds connections open and scripts loaded.
+  const ready = rt.engine.warmUp().catch(() => undefined);
   return {
     config,
     engine: rt.engine,
     handle: (req, res) => rt.handle(req, res),
     attach: (server) => rt.attach(server),
+    ready,
     async close() {
       await rt.shutdown().catch((e: unknown) => log.warn('Solaris: shutdown failed', { error: errorMessage(e) }));
       redis?.disconnect();
