@@ -12,7 +12,8 @@
  * CPU per chat in the server process (all its threads, /proc/<pid>/task/* /schedstat), Redis commands per chat
  * (INFO commandstats of a private redis-server), chat POST latency p50 sequential and with 20 concurrent
  * clients, start-up (spawn → listening, and → the plugin's "active" line), RSS when ready, idle CPU per second,
- * first chat after start. BENCH_CPU_PROF=<dir>: the "with" runs write a V8 CPU profile there.
+ * first chat after start, and (last) the RSS the first widget adds (REST /me + a socket: the HTTP side the plugin
+ * loads on first use). BENCH_CPU_PROF=<dir>: the "with" runs write a V8 CPU profile there.
  *
  * Env: DATABASE_URL / TEST_DATABASE_URL (Postgres; a fresh schema, dropped at the end), MONGO_URI (else an
  * embedded jongodb), BENCH_ROUNDS (2), BENCH_CHATS (sequential chats per run, 300), BENCH_CONC_CHATS (600),
