@@ -158,7 +158,7 @@ describe('plugin build (dist/solaris)', () => {
         });
         const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
         expect(html).toContain('/solaris/widget.js');
-        // A gated chat: the runtime (dist/plugin/runtime.cjs) answers the gate; no rank tables are loaded for it.
+        // A gated chat: the runtime (dist/plugin/runtime.mjs) answers the gate; no rank tables are loaded for it.
         const chat = await fetch(`http://127.0.0.1:${port}/api/agents/chat/FakeAI`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA, Authorization: `Bearer ${accessToken('jwt-secret-for-build-test', { id: '65f0c0ffee0000000000beef' })}` },
