@@ -12,7 +12,8 @@
  * CPU per chat in the server process (all its threads, /proc/<pid>/task/* /schedstat), Redis commands per chat
  * (INFO commandstats of a private redis-server), chat POST latency p50 sequential and with 20 concurrent
  * clients, start-up (spawn → listening, and → the plugin's "active" line), RSS when ready, idle CPU per second,
- * first chat after start; CPU by thread, and the main thread's system calls per chat and per idle second (strace
+ * first chat after start, and (last) the RSS the first widget adds (REST /me + a socket: the HTTP side the plugin
+ * loads on first use); CPU by thread, and the main thread's system calls per chat and per idle second (strace
  * on chats of their own: a count, which the box's load does not move, where CPU time moves by more than the
  * plugin costs). BENCH_CPU_PROF=1 (or =<dir>): the plugin's runs write a V8 CPU profile (BENCH_CPU_PROF_INTERVAL,
  * 250 µs), and the plugin's own CPU per sequential chat is read off it (bench/_cpuprofile.ts), with its largest
@@ -24,9 +25,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mongoose, { Types } from 'mongoose';
+import { io as ioClient } from 'socket.io-client';
+import { SOCKET_PATH } from '@solaris/wire';
 import { createTestDb, type TestDb } from '../server-extension/test/helpers/infra';
 import { startRedisServer, type RedisServer } from '../server-extension/src/dev/redis-server';
 import { accessToken, BROWSER_UA, hostCwd, HOST_ENTRY, ROOT, startMongo } from '../librechat-plugin/test/helpers';
@@ -76,6 +80,8 @@ interface RunResult {
   mainCpuMsPerChat: number;
   /** The plugin's runs with BENCH_CPU_PROF: the profile over the sequential chats. */
   profile?: ProfileShare;
+  /** RSS growth when the first widget opens (REST /me + a socket): the HTTP side the plugin loads on first use. */
+  widgetRssMb: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -187,15 +193,11 @@ async function runHost(env: Env, register: string | null, variant: number, round
 
     // Commands the server sends (MONITOR shows those run inside scripts as coming from "lua"), on their own
     // chats: MONITOR slows Redis down, so it stays out of the measured phases.
-    const mon = await env.redis.client().monitor();
-    let sent = 0;
-    mon.on('monitor', (_time: string, _args: string[], source: string) => {
-      if (source !== 'lua') sent++;
-    });
+    const mon = await monitorSent(env.redis.port);
+    // Users with a counter already (the warm-up's): a user's first chat also rebuilds it from Postgres.
     for (let i = 0; i < 40; i++) await chat(1 + (i % 30));
     await sleep(600);
-    mon.disconnect();
-    const redisSentPerChat = sent / 40;
+    const redisSentPerChat = mon.stop() / 40;
     const chatSys = await syscallsDuring(pid, async () => {
       for (let i = 0; i < 40; i++) await chat(1 + (i % 30));
       await sleep(600); // the settlements
@@ -226,9 +228,13 @@ async function runHost(env: Env, register: string | null, variant: number, round
         for (let i = next++; i < CONC_CHATS; i = next++) concMs.push(await chat(i % USERS));
       }),
     );
+    const rssBeforeWidget = rssMb(pid);
+    await openWidget(url, env.tokens[0]!);
+    await sleep(1_000);
+    const widgetRssMb = rssMb(pid) - rssBeforeWidget;
     result = {
       listeningMs, activeMs, firstChatMs, rssMb: rss, idleCpuMsPerS, idleRedisPerS, idleRedisMix, cpuMsPerChat, redisPerChat, redisSentPerChat, redisMix,
-      seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99),
+      seqP50: pct(seqMs, 0.5), seqP99: pct(seqMs, 0.99), concP50: pct(concMs, 0.5), concP99: pct(concMs, 0.99), widgetRssMb,
       threadMix, idleThreadMix, mainCpuMsPerChat,
       syscallsPerChat: chatSys ? total(chatSys) / 40 : NaN, syscallMix: chatSys ? perUnit(new Map(), chatSys, 40) : '',
       idleSyscallsPerS: idleSys ? total(idleSys) / 2 : NaN, idleSyscallMix: idleSys ? perUnit(new Map(), idleSys, 2) : '',
@@ -254,6 +260,42 @@ function readProfile(pid: number, register: string, window: [number, number]): P
   const file = readdirSync(CPU_PROF!).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
   if (!file) return undefined;
   return profileShare(join(CPU_PROF!, file), join(dirname(dirname(register)), 'dist', 'plugin') + '/', window[0], window[1]);
+}
+
+/**
+ * Counts the commands clients send (MONITOR lines not from "lua"), on a plain socket: ioredis's monitor mode
+ * failed a run with "Command queue state error" when lines arrived right after its MONITOR on a busy box.
+ */
+async function monitorSent(port: number): Promise<{ stop(): number }> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let sent = 0;
+  let buf = '';
+  socket.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    const lines = buf.split('\r\n');
+    buf = lines.pop()!;
+    for (const line of lines) if (/^\+\d+\.\d+ \[\d+ (?!lua\])/.test(line)) sent++;
+  });
+  socket.write('MONITOR\r\n');
+  await sleep(100);
+  return {
+    stop() {
+      socket.destroy();
+      return sent;
+    },
+  };
+}
+
+/** What a browser opening LibreChat asks of us: the REST API's /me and a socket (without the plugin: LibreChat's page). */
+async function openWidget(url: string, token: string): Promise<void> {
+  await (await fetch(`${url}/solaris/api/me`, { headers: { Authorization: `Bearer ${token}`, 'User-Agent': BROWSER_UA } })).arrayBuffer();
+  const socket = ioClient(url, { path: SOCKET_PATH, extraHeaders: { authorization: `Bearer ${token}` }, reconnection: false, forceNew: true, timeout: 5_000 });
+  await new Promise<void>((resolve) => {
+    socket.once('balance', () => resolve());
+    socket.once('connect_error', () => resolve());
+  });
+  socket.disconnect();
 }
 
 /** BENCH_MONITOR=1: every Redis command one chat causes (after warm-up), in order — a diagnostic. */
@@ -347,6 +389,7 @@ async function main(): Promise<void> {
   for (const n of names) console.log(`CPU per sequential chat by thread, "${n}" (each run): ${results.get(n)!.map((x) => x.threadMix).join(' | ')}`);
   for (const n of names) console.log(`idle CPU per s by thread, "${n}" (each run): ${results.get(n)!.map((x) => x.idleThreadMix).join(' | ')}`);
   if (CPU_PROF) printProfiles(names.slice(1), results);
+  line('RSS added by the first widget (MB)', 'widgetRssMb', '', 1, () => true);
   console.log(`Redis per chat ("with", last run, commands inside scripts included): ${results.get('with')!.at(-1)?.redisMix}`);
   console.log(`Redis per idle second ("with", last run): ${results.get('with')!.at(-1)?.idleRedisMix}`);
   console.log(`CPU pressure at the end ${cpuPressure()}`);

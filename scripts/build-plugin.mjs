@@ -4,7 +4,8 @@
 //     librechat-plugin/register.cjs   the --require preload (copied as is: it only picks the bundle below)
 //     dist/plugin/<entry>.cjs         librechat-plugin/src/*.ts bundled; register.cjs loads
 //                                     `<its folder>/../dist/plugin/preload.cjs`, so the layout mirrors the repo
-//     dist/plugin/runtime.cjs         the server side the preload requires when LibreChat creates its server
+//     dist/plugin/runtime.mjs         the server side the preload imports when LibreChat creates its server (ESM,
+//     dist/plugin/*-<hash>.mjs        split: the chat path's engine first, its HTTP side's chunks on first use)
 //     tokenizer/<encoding>.cjs        rank tables, required on first use (metering proxy, standalone server)
 //     server/<entry>.cjs              server-extension/src/entry/*.ts but the demo (cli.cjs: `migrate`, `doctor`, ...)
 //     migrations/*.sql                the ledger schema (SOLARIS_MIGRATIONS_DIR=/solaris/migrations)
@@ -16,8 +17,8 @@
 //   - @electric-sql/* (PGlite): wasm + data files, only for the demo; production uses a real PostgreSQL;
 //   - optional native add-ons (pg-native, bufferutil, utf-8-validate): their JS fallbacks are used.
 //
-// Usage: node scripts/build-plugin.mjs [--out <dir>] [--quiet] [--no-minify]
-// (--no-minify: readable function names in CPU profiles, bench:gate's BENCH_PLUGIN=readable)
+// Usage: node scripts/build-plugin.mjs [--out <dir>] [--quiet] [--no-minify (profiling: readable code, one
+// `// <source path>` comment above each module, bench:gate's BENCH_PLUGIN=readable)]
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
@@ -25,6 +26,7 @@ import { createRequire } from 'node:module';
 
 const args = process.argv.slice(2);
 const quiet = args.includes('--quiet');
+const minify = !args.includes('--no-minify');
 const root = new URL('..', import.meta.url).pathname;
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? resolve(process.cwd(), args[outIndex + 1] ?? '') : join(root, 'dist', 'solaris');
@@ -83,15 +85,19 @@ const lazyTokenizerTables = {
 /**
  * The preload (dist/plugin/preload.cjs) holds only what LibreChat's start-up runs: the hooks, the gate, the
  * Transaction meter. The server side it starts when LibreChat creates its HTTP server (`import('./lib/runtime')`
- * in preload.ts: engine, REST API, socket.io, metering proxy — most of the code) is its own bundle,
- * dist/plugin/runtime.cjs, required then. Both bundles are cut from the same sources; what they share that has
- * state (the log's once-a-minute lines) exists once per bundle.
+ * in preload.ts) is its own build, dist/plugin/runtime.mjs: ESM with code splitting, because compiling the
+ * bundle's source was most of what loading it cost (V8 parses all of a file, used or not). `runtime.mjs` holds
+ * what the chat path runs (config, engine, webhooks, the realtime feed); what runtime.ts reaches only through
+ * `import()` — the HTTP side, runtime-http.ts: REST API, socket.io, metering proxy, metrics — lands in chunks
+ * (`dist/plugin/<name>-<hash>.mjs`) read at its first request. Modules both sides use are in shared chunks, once.
+ * The preload and the runtime are cut from the same sources; what they share that has state (the log's
+ * once-a-minute lines) exists once per build.
  */
 const lazyRuntime = {
   name: 'lazy-runtime',
   setup(b) {
     b.onResolve({ filter: /^\.\/lib\/runtime$/ }, (a) =>
-      a.importer === join(root, 'librechat-plugin', 'src', 'preload.ts') ? { path: './runtime.cjs', external: true } : undefined,
+      a.importer === join(root, 'librechat-plugin', 'src', 'preload.ts') ? { path: './runtime.mjs', external: true } : undefined,
     );
   },
 };
@@ -125,8 +131,7 @@ function pluginEntries() {
   return Object.fromEntries(
     readdirSync(dir)
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-      .map((f) => [`dist/plugin/${basename(f, '.ts')}`, join(dir, f)])
-      .concat([['dist/plugin/runtime', join(dir, 'lib', 'runtime.ts')]]),
+      .map((f) => [`dist/plugin/${basename(f, '.ts')}`, join(dir, f)]),
   );
 }
 
@@ -137,15 +142,12 @@ if (existsSync(register)) {
   cpSync(register, join(out, 'librechat-plugin', 'register.cjs'));
 } else console.warn('build-plugin: librechat-plugin/register.cjs not found; the folder has no preload');
 
-const result = await build({
-  entryPoints,
+const common = {
   outdir: out,
-  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'cjs',
-  minify: !args.includes('--no-minify'),
+  minify,
   keepNames: true,
   sourcemap: false,
   legalComments: 'linked',
@@ -154,9 +156,37 @@ const result = await build({
   plugins: [noEmbeddedDatabase, workspaceSources, lazyTokenizerTables, lazyRuntime],
   loader: { '.lua': 'text' },
   logLevel: quiet ? 'error' : 'warning',
+};
+const result = await build({
+  ...common,
+  entryPoints,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// The runtime (see lazyRuntime): ESM for esbuild's code splitting. Bundled CommonJS dependencies call `require`
+// and read `__dirname` (the tokenizer shim): the banner gives every output file its own. Chunks sit beside
+// runtime.mjs, so `__dirname/../..` is the folder's root as for the other bundles.
+const runtimeBuild = await build({
+  ...common,
+  entryPoints: { 'dist/plugin/runtime': join(root, 'librechat-plugin', 'src', 'lib', 'runtime.ts') },
+  outExtension: { '.js': '.mjs' },
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'dist/plugin/[name]-[hash]',
+  banner: {
+    js: [
+      "import { createRequire as __solarisCreateRequire } from 'node:module';",
+      "import { dirname as __solarisDirname } from 'node:path';",
+      "import { fileURLToPath as __solarisFileURLToPath } from 'node:url';",
+      'const require = __solarisCreateRequire(import.meta.url);',
+      'const __filename = __solarisFileURLToPath(import.meta.url);',
+      'const __dirname = __solarisDirname(__filename);',
+    ].join(' '),
+  },
+});
+result.warnings.push(...runtimeBuild.warnings);
 
 if (lazyEncodings.size > 0) {
   await build({

@@ -56,6 +56,37 @@ function sendUnavailable(res: ServerResponse, message: string): void {
   if (!res.headersSent) sendJson(res, 503, { error: { code: 'store_unavailable', message } }, { 'cache-control': 'no-store' });
 }
 
+/** Longest LibreChat's `listen()` waits for our runtime (a database that does not answer must not hold it longer). */
+const LISTEN_WAIT_MS = 2_000;
+
+/**
+ * LibreChat's server starts listening once our runtime is loaded and its connections are open (at most `maxMs`
+ * later): its first chat then finds the gate ready instead of waiting for the runtime's code to compile. Most of
+ * that code was compiled already during LibreChat's own start-up (loadRuntimeCode below); what is left is paid
+ * here, once, as it was when the runtime was required synchronously at this point. `server.listen` returns the
+ * server at once, as before; a listen error is still emitted on it.
+ */
+function listenWhenReady(server: Server, ready: Promise<unknown>, maxMs: number): void {
+  const listen = server.listen;
+  server.listen = function listenAfterSolaris(this: Server, ...args: unknown[]) {
+    server.listen = listen;
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        (listen as (...a: unknown[]) => Server).apply(server, args);
+      } catch (e) {
+        server.emit('error', e);
+      }
+    };
+    const timer = setTimeout(go, maxMs);
+    void ready.then(go);
+    return server;
+  } as typeof server.listen;
+}
+
 /** Closes socket.io on SIGTERM/SIGINT so LibreChat's `server.close()` is not held open by our sockets. */
 function closeOnSignals(close: () => Promise<void>): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -101,15 +132,19 @@ export function install(opts: InstallOptions = {}): Installed {
     log.error("Solaris: LibreChat's mongoose not found; usage metering and user lookups are off", { error: errorMessage(e) });
   }
 
+  // The server side (engine, webhooks, live events; its HTTP side in chunks of its own) is a separate build in the
+  // operators' folder (scripts/build-plugin.mjs), not in this preload. Its code is imported as soon as LibreChat's
+  // own start-up waits for something (the first turn of the event loop: LibreChat's entry has run its dotenv by
+  // then), so it is compiled before LibreChat creates its server; configuration is still read, and connections
+  // opened, only then (startRuntime).
+  let runtimeCode: Promise<typeof import('./lib/runtime')> | null = null;
+  const loadRuntimeCode = () => (runtimeCode ??= import('./lib/runtime'));
+  setImmediate(() => void loadRuntimeCode().catch(() => undefined)); // a failure is logged by runtime() below
   let runtimePromise: Promise<PluginRuntime> | null = null;
   const runtime = (): Promise<PluginRuntime> => {
     if (!runtimePromise) {
-      // The server side (engine, REST, socket.io, metering proxy: most of the code) is a separate file in the
-      // operators' build (scripts/build-plugin.mjs), compiled when LibreChat creates its server, not in this preload.
-      runtimePromise = import('./lib/runtime').then((m) =>
-        // LibreChat calls our metering proxy for turns the gate admitted: their hold is the gate's (one per turn).
-        m.startRuntime(mongoose, env, (userId, conversationId) => registry.peek(userId, conversationId) ?? null),
-      );
+      // LibreChat calls our metering proxy for turns the gate admitted: their hold is the gate's (one per turn).
+      runtimePromise = loadRuntimeCode().then((m) => m.startRuntime(mongoose, env, (userId, conversationId) => registry.peek(userId, conversationId) ?? null));
       runtimePromise.then(
         (rt) => log.info('Solaris token control active', { meteringSource: rt.config.SOLARIS_METERING_SOURCE, failMode: rt.config.SOLARIS_FAIL_MODE }),
         (e: unknown) =>
@@ -156,9 +191,10 @@ export function install(opts: InstallOptions = {}): Installed {
     onServer(server: Server) {
       const started = runtime();
       started.then(
-        (rt) => rt.server.attach(server),
+        (rt) => rt.attach(server),
         () => undefined, // already logged
       );
+      listenWhenReady(server, started.then((rt) => rt.ready).catch(() => undefined), LISTEN_WAIT_MS);
       closeOnSignals(async () => {
         await meter.close().catch(() => undefined);
         const rt = await started.catch(() => null);

@@ -153,6 +153,29 @@ afterAll(async () => {
   await db?.drop();
 });
 
+// First in this file: nothing else has asked for the HTTP side yet.
+describe('what the chat path loads', () => {
+  it('a gated chat and its settlement load only the engine; the first request to the REST API loads the rest', async () => {
+    const LAZY = ['socket.io', 'engine.io', '@socket.io/redis-adapter', 'undici', 'prom-client'];
+    const loaded = async () => {
+      const files = (await (await fetch(`${host.url}/__test/modules`)).json()) as string[];
+      return LAZY.filter((p) => files.some((f) => f.includes(`/node_modules/${p}/`)));
+    };
+    // LibreChat listened once the runtime was up (preload.ts listenWhenReady): a first chat never waits for it.
+    const out = host.output();
+    expect(out.indexOf('Solaris token control active')).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf('Solaris token control active')).toBeLessThan(out.indexOf('HOST_LISTENING'));
+    const u = users.erin;
+    expect((await post('/api/agents/chat/FakeAI', { text: 'olá', conversationId: 'cv-erin' }, bearer(u))).status).toBe(200);
+    await post('/__test/tx/insertMany', { docs: [tx(u.id, 'prompt', -10, { conversationId: 'cv-erin', messageId: 'm-erin' }), tx(u.id, 'completion', -2, { conversationId: 'cv-erin', messageId: 'm-erin' })] });
+    await until(async () => (await ledgerRows(u.id)).length === 1);
+    expect((await fetch(`${host.url}/solaris/healthz`)).status).toBe(200);
+    expect(await loaded()).toEqual([]);
+    expect((await fetch(`${host.url}/solaris/api/me`, { headers: bearer(u) })).status).toBe(200);
+    expect(await loaded()).toEqual(LAZY);
+  });
+});
+
 describe('routing inside the LibreChat host', () => {
   it('serves the metering proxy at /solaris/v1 as a gate only (the Transaction hook writes the ledger)', async () => {
     const noKey = await fetch(`${host.url}/solaris/v1/models`);

@@ -30,7 +30,7 @@ export interface SolarisServerOptions {
   extras?: SolarisExtras;
   /** Path of widget.js; default: env SOLARIS_WIDGET_FILE, else the nearest `dist/widget/widget.js` or `widget/widget.js` upward. */
   widgetFile?: string;
-  realtime?: Pick<RealtimeOptions, 'channelPrefix' | 'lookupEmail' | 'recheckMs'>;
+  realtime?: Pick<RealtimeOptions, 'channelPrefix' | 'lookupEmail' | 'recheckMs' | 'feed'>;
 }
 
 export interface SolarisServer {

@@ -14,6 +14,8 @@ import { WAKE_LIST, type SettleOutbox } from '../src/core/settle-outbox';
 import { startRedisCluster, type RedisClusterServer } from '../src/dev/redis-cluster';
 import { createTestEngine, type TestEngine } from './helpers/engine';
 import { ALICE, cookie, settle, startServer, type RunningServer } from './api/helpers';
+import { createRoomEmitter } from '../src/adapters/realtime-emitter';
+import { createRealtimeFeed } from '../src/adapters/realtime-feed';
 
 let cluster: RedisClusterServer;
 let te: TestEngine;
@@ -56,6 +58,23 @@ describe('on a 3-master Redis Cluster', () => {
     await vi.waitFor(() => expect(onB.got).toHaveLength(1)); // the balance on connect
     await settle(te, ALICE, { requestId: 'cluster-rt-1', promptTokens: 30, completionTokens: 12 }); // on A's engine
     await vi.waitFor(() => expect(onB.got.at(-1)).toMatchObject({ userId: ALICE, used: 42 }), { timeout: 5_000 });
+  });
+
+  it('an event of a process without socket.io (the room emitter: SPUBLISH) reaches the socket on replica B', async () => {
+    const onB = await open(b.url, cookie(ALICE));
+    await vi.waitFor(() => expect(onB.got).toHaveLength(1));
+    const third = await createEngine({ config: te.config, db: te.testDb, redis: te.testRedis, clock: te.clock, migrate: false });
+    const emitter = createRoomEmitter(te.testRedis!, `${te.testRedis!.testPrefix}io`);
+    const feed = createRealtimeFeed({ engine: third.engine, sink: emitter });
+    try {
+      const before = onB.got.at(-1)!.used;
+      await settle({ ...te, engine: third.engine }, ALICE, { requestId: 'cluster-rt-emitter', promptTokens: 5, completionTokens: 5 });
+      await vi.waitFor(() => expect(onB.got.at(-1)).toMatchObject({ userId: ALICE, used: before + 10 }), { timeout: 5_000 });
+    } finally {
+      feed.close();
+      await emitter.close();
+      await third.engine.close();
+    }
   });
 
   it('the API rate limit is shared by both replicas (one counter in the cluster)', async () => {

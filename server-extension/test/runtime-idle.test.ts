@@ -16,7 +16,7 @@ afterAll(async () => {
   await te?.cleanup();
 });
 
-const names = async (rt: SolarisRuntime) => (await rt.metrics.registry.getMetricsAsJSON()).map((m) => m.name);
+const names = async (rt: SolarisRuntime) => (await (await rt.http()).metrics.registry.getMetricsAsJSON()).map((m) => m.name);
 
 describe('process metrics', () => {
   it('are collected on our own port only, not inside LibreChat (mount /solaris)', async () => {

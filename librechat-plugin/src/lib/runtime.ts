@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Mongoose } from 'mongoose';
 import type { Redis } from 'ioredis';
 import {
@@ -11,7 +11,6 @@ import {
   type AdmittedTurn,
   type QuotaEngine,
   type SolarisConfig,
-  type SolarisServer,
 } from '@solaris/server-extension';
 import { mongoSessionChecker, mongoUserDirectory } from './mongo-directory';
 import { errorMessage, log } from './log';
@@ -19,9 +18,12 @@ import { errorMessage, log } from './log';
 export interface PluginRuntime {
   config: SolarisConfig;
   engine: QuotaEngine;
-  server: SolarisServer;
-  /** Everything under /solaris: health and metrics, the metering proxy at /solaris/v1/*, the rest to `server`. */
+  /** Everything under /solaris: health, the metering proxy at /solaris/v1/*, the REST API, the widget, socket.io. */
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** socket.io on LibreChat's server, from its first socket request (polling or upgrade) on. */
+  attach(server: Server): void;
+  /** Connections opened and scripts loaded (or failed: never rejects). */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,7 +33,8 @@ export interface PluginRuntime {
  * mongoose), then the one runtime every entry point builds (server-extension/src/runtime.ts), mounted under
  * /solaris: LibreChat reaches the metering proxy at /solaris/v1 (librechat.yaml `baseURL`), probes use
  * /solaris/healthz (no metrics on LibreChat's public origin). Nothing here connects eagerly: a database that is down makes
- * requests fail (and the gate apply its fail mode), never LibreChat's start-up.
+ * requests fail (and the gate apply its fail mode), never LibreChat's start-up. Built `lazy`: the chat path needs
+ * only the engine, so the REST API, socket.io and the metering proxy load at their first request, not with LibreChat.
  */
 export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.ProcessEnv = process.env, admittedTurn?: AdmittedTurn): Promise<PluginRuntime> {
   // PORT and HOST are LibreChat's own (it even allows PORT=0); ours only matter for the standalone server.
@@ -57,15 +60,17 @@ export async function startRuntime(mongoose: Mongoose | null, env: NodeJS.Proces
     migrate: false,
     mount: '/solaris',
     admittedTurn,
+    lazy: true,
     auth: { sessionChecker: mongoSessionChecker(mongoose), userDirectory: mongoUserDirectory(mongoose) },
   });
-  // While LibreChat's own start-up runs: the first chat then finds connections open and scripts loaded.
-  void rt.engine.warmUp();
+  // Before LibreChat listens (preload.ts listenWhenReady): the first chat finds connections open and scripts loaded.
+  const ready = rt.engine.warmUp().catch(() => undefined);
   return {
     config,
     engine: rt.engine,
-    server: rt.solaris,
     handle: (req, res) => rt.handle(req, res),
+    attach: (server) => rt.attach(server),
+    ready,
     async close() {
       await rt.shutdown().catch((e: unknown) => log.warn('Solaris: shutdown failed', { error: errorMessage(e) }));
       redis?.disconnect();

@@ -3,15 +3,15 @@ import { Server as IoServer, type Socket } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { duplicateRedis, isCluster } from '../core/redis-client';
 import type { Redis } from 'ioredis';
-import { SOCKET_PATH, type BalanceDTO, type BlockedEventDTO, type LedgerEntryDTO, type NoticeDTO, type QuotaRequestDecidedEventDTO, type QuotaRequestEventDTO, type ServerToClientEvents, type ThresholdEventDTO, type UsageEventDTO } from '@solaris/wire';
+import { SOCKET_PATH, type ServerToClientEvents } from '@solaris/wire';
 import type { QuotaEngine } from '../core/engine';
 import type { SolarisConfig } from '../core/config';
 import type { Logger } from '../core/logger';
 import type { Authenticator, Principal } from './auth/types';
-import { TtlCache } from './auth/ttl-cache';
+import { CHANNEL_PREFIX } from './realtime-emitter';
+import { ADMINS_ROOM, createRealtimeFeed, userRoom, type RealtimeFeed, type RoomSink } from './realtime-feed';
 
-export const ADMINS_ROOM = 'admins';
-export const userRoom = (userId: string) => `user:${userId}`;
+export { ADMINS_ROOM, USAGE_WINDOW_MS, userRoom } from './realtime-feed';
 
 export interface RealtimeOptions {
   httpServer: HttpServer;
@@ -32,10 +32,12 @@ export interface RealtimeOptions {
   recheckMs?: number;
   /** The admins' usage feed is sent as one `usage_batch` per this many ms (default USAGE_WINDOW_MS). */
   usageWindowMs?: number;
+  /**
+   * The process's feed of engine events (the runtime's, which may have sent to Redis directly until now): it
+   * sends through this socket.io from now on. Without it this attach subscribes a feed of its own.
+   */
+  feed?: RealtimeFeed;
 }
-
-/** Admins see usage this late at most; a busy process sends one feed message per window instead of one per chat. */
-export const USAGE_WINDOW_MS = 500;
 
 export interface Realtime {
   io: IoServer<Record<string, never>, ServerToClientEvents>;
@@ -92,7 +94,7 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     extraClients.push(pub, sub);
     // Redis Cluster: sharded pub/sub (Redis 7 SPUBLISH): a room's messages reach only the node owning its
     // channel's slot, where classic PUBLISH is copied to every node of the cluster.
-    const channelPrefix = opts.channelPrefix ?? 'solaris-socket.io';
+    const channelPrefix = opts.channelPrefix ?? CHANNEL_PREFIX;
     io.adapter(isCluster(opts.redis) ? createShardedAdapter(pub, sub, { channelPrefix, subscriptionMode: 'dynamic' }) : createAdapter(pub, sub, { key: channelPrefix }));
   }
 
@@ -139,77 +141,10 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
   const recheckTimer = setInterval(() => void recheck().catch(() => undefined), opts.recheckMs ?? 60_000);
   recheckTimer.unref();
 
-  // ---------- engine events → rooms (one subscription per attach) ----------
-  const emails =
-    opts.lookupEmail ??
-    ((userId: string) =>
-      engine.db.pool.query<{ email: string | null }>(`SELECT email FROM users_cache WHERE user_id = $1`, [userId]).then((r) => r.rows[0]?.email ?? null));
-  const emailCache = new TtlCache<string | null>(60_000);
-  const toUser = (userId: string) => io.to(userRoom(userId));
-
-  // The admins' `usage` feed, one `usage_batch` per USAGE_WINDOW_MS per process (not one publish per chat).
-  // settle() emits `ledger` then `balance` synchronously: an entry takes the balance that follows it in the same
-  // tick; one without (the outbox drainer's `ledger`) reads it at the flush.
-  const batch: { userId: string; entry: LedgerEntryDTO; balance: BalanceDTO | null }[] = [];
-  let awaitingBalance = new Map<string, number[]>();
-  let flushTimer: NodeJS.Timeout | null = null;
-  async function flushUsage(): Promise<void> {
-    flushTimer = null;
-    const items = batch.splice(0);
-    awaitingBalance = new Map();
-    const balances = new Map<string, Promise<BalanceDTO | null>>();
-    const balanceOf = (userId: string) => {
-      let p = balances.get(userId);
-      if (!p) {
-        p = engine.balance(userId).catch((e: unknown) => {
-          logger?.warn('usage feed balance failed', { userId, error: e });
-          return null;
-        });
-        balances.set(userId, p);
-      }
-      return p;
-    };
-    const feed = await Promise.all(
-      items.map(async ({ userId, entry, balance }) => {
-        const b = balance ?? (await balanceOf(userId));
-        const email = await emailCache.get(userId, () => emails(userId)).catch(() => null);
-        return b ? { userId, email, entry, balance: b } : null;
-      }),
-    );
-    const events = feed.filter((e): e is UsageEventDTO => e !== null);
-    if (events.length > 0) io.to(ADMINS_ROOM).emit('usage_batch', events);
-  }
-
-  const onBalance = (b: BalanceDTO) => {
-    toUser(b.userId).emit('balance', b);
-    const waiting = awaitingBalance.get(b.userId);
-    if (waiting) {
-      awaitingBalance.delete(b.userId);
-      for (const i of waiting) batch[i]!.balance = b;
-    }
-  };
-  const onLedger = ({ userId, entry }: { userId: string; entry: LedgerEntryDTO }) => {
-    toUser(userId).emit('ledger', entry);
-    const waiting = awaitingBalance.get(userId) ?? [];
-    waiting.push(batch.push({ userId, entry, balance: null }) - 1);
-    awaitingBalance.set(userId, waiting);
-    // Only a balance emitted in this same tick belongs to this entry.
-    queueMicrotask(() => awaitingBalance.delete(userId));
-    flushTimer ??= setTimeout(() => void flushUsage(), opts.usageWindowMs ?? USAGE_WINDOW_MS);
-  };
-  const onThreshold = (e: ThresholdEventDTO) => toUser(e.userId).emit('threshold', e);
-  const onBlocked = (e: BlockedEventDTO) => toUser(e.userId).emit('blocked', e);
-  const onRequest = (e: QuotaRequestEventDTO) => io.to(ADMINS_ROOM).emit('request', e);
-  const onRequestDecided = (e: QuotaRequestDecidedEventDTO) => toUser(e.request.userId).emit('request_decided', e);
-  const onNotice = (e: { userId: string; notice: NoticeDTO }) => toUser(e.userId).emit('notice', e.notice);
-
-  engine.events.on('balance', onBalance);
-  engine.events.on('ledger', onLedger);
-  engine.events.on('threshold', onThreshold);
-  engine.events.on('blocked', onBlocked);
-  engine.events.on('request', onRequest);
-  engine.events.on('request_decided', onRequestDecided);
-  engine.events.on('notice', onNotice);
+  // ---------- engine events → rooms: the process's one feed (the runtime's), or one of this attach's own ----------
+  const sink: RoomSink = { emit: (room, event, payload) => io.to(room).emit(event, payload as never) };
+  const ownFeed = opts.feed ? null : createRealtimeFeed({ engine, sink, logger, lookupEmail: opts.lookupEmail, usageWindowMs: opts.usageWindowMs });
+  opts.feed?.use(sink);
 
   let closing: Promise<void> | null = null;
   return {
@@ -218,15 +153,8 @@ export function attachRealtime(opts: RealtimeOptions): Realtime {
     close() {
       closing ??= (async () => {
         clearInterval(recheckTimer);
-        if (flushTimer) clearTimeout(flushTimer);
-        flushTimer = null;
-        engine.events.off('balance', onBalance);
-        engine.events.off('ledger', onLedger);
-        engine.events.off('threshold', onThreshold);
-        engine.events.off('blocked', onBlocked);
-        engine.events.off('request', onRequest);
-        engine.events.off('request_decided', onRequestDecided);
-        engine.events.off('notice', onNotice);
+        ownFeed?.close();
+        opts.feed?.use(null);
         // Not io.close(): it also closes the HTTP server and waits for every keep-alive connection of the host,
         // which is the host's business (LibreChat's graceful shutdown, or our standalone entry).
         io.disconnectSockets(true);

@@ -76,7 +76,8 @@ async function main() {
     },
     drainTimeoutMs: 3_000, // stopDemo (e2e) kills after 5 s
   });
-  const { engine, authenticator } = runtime;
+  const { engine } = runtime;
+  const { authenticator } = await runtime.http();
 
   const actor = { id: 'demo-setup', email: null };
   for (const p of PLANS) await engine.admin.upsertPlan(p, actor);

@@ -8,6 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildPluginFolder, ROOT } from './build-output';
 import { createTestDb, type TestDb } from '../helpers/infra';
 import { startFakeUpstream } from '../../src/dev/fake-upstream';
@@ -40,8 +41,15 @@ describe('plugin build (dist/solaris)', () => {
 
   it('is self-contained: bundles require only Node built-ins and LibreChat’s mongoose; size is in the manifest', () => {
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    for (const f of files(build.dir).filter((x) => x.endsWith('.cjs'))) {
-      const required = [...readFileSync(f, 'utf8').matchAll(/require\("([^"./][^"]*)"\)/g)].map((m) => m[1]!);
+    for (const f of files(build.dir).filter((x) => x.endsWith('.cjs') || x.endsWith('.mjs'))) {
+      // require("x") everywhere; the runtime's ESM chunks also have import statements (at the top, after `;` or a
+      // line break: a looser pattern matches the parser inside node-pg-migrate's chunk) and import("x")
+      const text = readFileSync(f, 'utf8');
+      const required = [
+        ...text.matchAll(/require\("([^"./][^"]*)"\)/g),
+        ...text.matchAll(/(?:^|[;\n])\s*import\s*(?:[\w$*{}\s,]+?from\s*)?["']([^"'./][^"']*)["']/g),
+        ...text.matchAll(/\bimport\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g),
+      ].map((m) => m[1]!);
       // any node: specifier is a built-in (newer ones, e.g. node:sqlite, are feature-detected by dependencies)
       const foreign = required.filter((r) => !r.startsWith('node:') && !builtins.has(r) && !ALLOWED_EXTERNALS.has(r) && !builtins.has(r.split('/')[0]!));
       expect(foreign, f).toEqual([]);
@@ -59,15 +67,28 @@ describe('plugin build (dist/solaris)', () => {
     near(mb(/\*\*total\*\* \| \*\*≈ ([\d.]+) MB/), manifest.totalBytes, 'total');
   });
 
-  it('keeps the preload small: the server side is dist/plugin/runtime.cjs, the rank tables tokenizer/<encoding>.cjs', () => {
+  it('keeps the preload small, and the runtime’s chat path: the HTTP side is in chunks imported on first use', () => {
     // The single preload was 7.4 MB, then 3.7 MB with the tables split off (bench:gate: RSS and start-up).
     expect(statSync(join(build.dir, 'dist', 'plugin', 'preload.cjs')).size).toBeLessThan(256 * 1024);
     const probe = (code: string) => execFileSync(process.execPath, ['-e', code], { cwd: build.dir, encoding: 'utf8' }).trim();
     const preload = JSON.stringify(join(build.dir, 'dist', 'plugin', 'preload.cjs'));
-    const loaded = `Object.keys(require.cache).filter((f) => /tokenizer|runtime\\.cjs/.test(f)).length`;
+    const loaded = `Object.keys(require.cache).filter((f) => /tokenizer|runtime/.test(f)).length`;
     expect(probe(`require(${preload}); console.log(${loaded})`)).toBe('0');
-    // The runtime bundle is loadable alone (what preload.cjs requires when LibreChat creates its server).
-    expect(probe(`console.log(typeof require(${JSON.stringify(join(build.dir, 'dist', 'plugin', 'runtime.cjs'))}).startRuntime)`)).toBe('function');
+    // The runtime is loadable alone (what preload.cjs imports when LibreChat creates its server).
+    const runtime = JSON.stringify(pathToFileURL(join(build.dir, 'dist', 'plugin', 'runtime.mjs')).href);
+    expect(probe(`import(${runtime}).then((m) => console.log(typeof m.startRuntime))`)).toBe('function');
+    // What loading it reads: runtime.mjs and the chunks it imports statically. Express, socket.io and undici are
+    // only in chunks reached through import() (a file is compiled whole: this is what LibreChat's start-up pays).
+    const plugin = join(build.dir, 'dist', 'plugin');
+    const staticImports = (f: string) => [...readFileSync(join(plugin, f), 'utf8').matchAll(/(?:\bfrom ?|\bimport ?)"\.\/([\w.-]+\.mjs)"/g)].map((m) => m[1]!);
+    const eager = new Set(['runtime.mjs']);
+    for (const f of eager) for (const g of staticImports(f)) eager.add(g);
+    const eagerBytes = [...eager].reduce((n, f) => n + statSync(join(plugin, f)).size, 0);
+    expect(eagerBytes).toBeLessThan(1.4 * 1024 * 1024); // 3.6 MB when it was one file
+    const eagerText = [...eager].map((f) => readFileSync(join(plugin, f), 'utf8')).join('\n');
+    for (const marker of ['engine.io', 'allowEIO3', 'UND_ERR_CONNECT_TIMEOUT', 'x-powered-by']) expect(eagerText, marker).not.toContain(marker);
+    const lazy = readdirSync(plugin).filter((f) => f.endsWith('.mjs') && !eager.has(f));
+    expect(lazy.map((f) => readFileSync(join(plugin, f), 'utf8')).join('\n')).toContain('allowEIO3');
     for (const enc of ['o200k_base', 'cl100k_base']) {
       expect(probe(`console.log(require(${JSON.stringify(join(build.dir, 'tokenizer', enc + '.cjs'))}).countTokens('hello world'))`)).toBe('2');
     }
@@ -137,7 +158,7 @@ describe('plugin build (dist/solaris)', () => {
         });
         const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
         expect(html).toContain('/solaris/widget.js');
-        // A gated chat: the runtime (dist/plugin/runtime.cjs) answers the gate; no rank tables are loaded for it.
+        // A gated chat: the runtime (dist/plugin/runtime.mjs) answers the gate; no rank tables are loaded for it.
         const chat = await fetch(`http://127.0.0.1:${port}/api/agents/chat/FakeAI`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA, Authorization: `Bearer ${accessToken('jwt-secret-for-build-test', { id: '65f0c0ffee0000000000beef' })}` },

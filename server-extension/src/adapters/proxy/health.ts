@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
-import { request } from 'undici';
 import type { QuotaEngine } from '../../core/engine';
 import type { SolarisConfig } from '../../core/config';
 import type { Metrics } from '../metrics';
@@ -57,6 +56,8 @@ export function createHealthHandlers(opts: HealthOptions): HealthHandlers {
   if (upstream) {
     // LiteLLM's unauthenticated liveness route; any answer below 500 means it is up.
     checks.upstream = async () => {
+      // undici on the first check only: inside LibreChat health is served before (or without) the proxy's code.
+      const { request } = await import('undici');
       const r = await request(`${upstream}/health/liveliness`, { method: 'GET', headersTimeout: budget, bodyTimeout: budget });
       await r.body.dump();
       if (r.statusCode >= 500) throw new Error(`status ${r.statusCode}`);
