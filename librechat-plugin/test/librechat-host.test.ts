@@ -31,6 +31,7 @@ const users = {
   carol: { id: oid(), email: 'carol@solaris.test', role: 'USER' },
   dave: { id: oid(), email: 'dave@solaris.test', role: 'USER' },
   erin: { id: oid(), email: 'erin@solaris.test', role: 'USER' },
+  fern: { id: oid(), email: 'fern@solaris.test', role: 'USER' },
 };
 const sessions = { alice: oid(), aliceLoggedOut: oid(), bob: oid(), admin: oid(), blocked: oid() };
 
@@ -207,15 +208,15 @@ describe('routing inside the LibreChat host', () => {
 
   it('a turn the gate admitted near the quota end is not held again by the proxy: answered, capped to the gate hold', async () => {
     // 3,000 tokens left: the gate holds all of them for the turn (the default 4,096-token answer does not fit).
-    await admin.engine.admin.setLimitOverride({ userId: users.erin.id, limit: 3_000 }, { id: 'test-operator' });
-    expect((await post('/api/agents/chat/FakeAI', { text: 'olá', conversationId: 'cv-erin' }, bearer(users.erin))).status).toBe(200);
-    const held = await admin.engine.balance(users.erin.id);
+    await admin.engine.admin.setLimitOverride({ userId: users.fern.id, limit: 3_000 }, { id: 'test-operator' });
+    expect((await post('/api/agents/chat/FakeAI', { text: 'olá', conversationId: 'cv-fern' }, bearer(users.fern))).status).toBe(200);
+    const held = await admin.engine.balance(users.fern.id);
     expect(held.reserved).toBeGreaterThan(2_900);
     // LibreChat now calls its custom endpoint, our proxy, for that turn: a second hold would not fit.
     const from = fake.requests.length;
     const chat = await fetch(`${host.url}/solaris/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json', 'x-solaris-user-id': users.erin.id, 'x-solaris-conversation-id': 'cv-erin' },
+      headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json', 'x-solaris-user-id': users.fern.id, 'x-solaris-conversation-id': 'cv-fern' },
       body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'system', content: 'Seja breve. '.repeat(40) }, { role: 'user', content: 'olá' }] }),
     });
     expect(chat.status).toBe(200);
@@ -223,7 +224,7 @@ describe('routing inside the LibreChat host', () => {
     const sent = fake.requests.slice(from).find((r) => r.path.endsWith('/chat/completions'))!.json as { max_tokens?: number; max_completion_tokens?: number };
     const cap = sent.max_completion_tokens ?? sent.max_tokens ?? Infinity;
     expect(cap).toBeLessThanOrEqual(held.reserved); // the answer stays inside the gate's hold
-    expect((await admin.engine.balance(users.erin.id)).reserved).toBe(held.reserved); // nothing held or freed by the proxy
+    expect((await admin.engine.balance(users.fern.id)).reserved).toBe(held.reserved); // nothing held or freed by the proxy
     // A user with no turn in flight is still gated by the proxy itself.
     const blocked = await fetch(`${host.url}/solaris/v1/chat/completions`, {
       method: 'POST',
@@ -232,9 +233,9 @@ describe('routing inside the LibreChat host', () => {
     });
     expect(blocked.status).toBe(402);
     // The turn ends as LibreChat records it: one settlement, the gate's hold freed.
-    await post('/__test/tx/insertMany', { docs: [tx(users.erin.id, 'prompt', -60, { conversationId: 'cv-erin', messageId: 'r-erin' }), tx(users.erin.id, 'completion', -9, { conversationId: 'cv-erin', messageId: 'r-erin' })] });
-    await until(async () => (await admin.engine.balance(users.erin.id)).reserved === 0);
-    expect((await admin.engine.balance(users.erin.id)).used).toBe(69);
+    await post('/__test/tx/insertMany', { docs: [tx(users.fern.id, 'prompt', -60, { conversationId: 'cv-fern', messageId: 'r-fern' }), tx(users.fern.id, 'completion', -9, { conversationId: 'cv-fern', messageId: 'r-fern' })] });
+    await until(async () => (await admin.engine.balance(users.fern.id)).reserved === 0);
+    expect((await admin.engine.balance(users.fern.id)).used).toBe(69);
   });
 
   it('serves /solaris/* from us and leaves every LibreChat route unchanged', async () => {
