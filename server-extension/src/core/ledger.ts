@@ -222,11 +222,31 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
+export interface LedgerWriterOptions {
+  /** Rows per INSERT (default 500). */
+  maxBatch?: number;
+  /** Wait this long for more rows before a batch (default 0: see startAtOnce). */
+  maxWaitMs?: number;
+  /**
+   * Batches in flight at once (default 2), whatever their size. With one, a settlement arriving while a batch
+   * commits waited for that commit and then its own (the ledger-ack tail, bench/README.md "Session 9: ledger
+   * ack"); the bound keeps the batching under load: rows that arrive while every slot is busy form the next batch.
+   */
+  maxConcurrentBatches?: number;
+  /**
+   * With maxWaitMs 0: a write that finds a free slot and nothing queued starts its INSERT at once (default true);
+   * false waits for the rest of the event-loop turn (setImmediate) to gather that turn's rows first.
+   */
+  startAtOnce?: boolean;
+}
+
 /**
- * Group-commits ledger rows: settlements arriving in the same event-loop turn (or within `maxWaitMs` when
- * set), or while earlier batches are in flight (up to `maxBatch`), share one
- * multi-row INSERT (single-row inserts top out near 5.6k rows/s here, 500-row batches at 30–55k rows/s).
- * Each caller's promise resolves only after its batch committed — the settlement is durable then.
+ * Group-commits ledger rows: rows that pile up while the batches in flight (at most maxConcurrentBatches) commit
+ * share the next multi-row INSERT (single-row inserts top out near 5.6k rows/s here, 500-row batches at
+ * 30–55k rows/s). Each caller's promise resolves only after its batch committed — the settlement is durable then.
+ * Concurrent batches are safe: idempotency is the ledger_request_ids key (ON CONFLICT, keys taken in request id
+ * order, so no deadlock), and nothing reads the ledger in commit order (the statement and the counter rebuild
+ * order by created_at / seq and sum; docs/ledger-partitions.md) — several replicas write concurrently anyway.
  */
 export class LedgerWriter {
   private queue: Waiter[] = [];
@@ -236,22 +256,29 @@ export class LedgerWriter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly tz: string,
-    private readonly opts: { maxBatch?: number; maxWaitMs?: number; maxConcurrentBatches?: number } = {},
+    private readonly opts: LedgerWriterOptions = {},
   ) {}
 
   write(s: Settlement): Promise<{ inserted: boolean; row: LedgerRow & { user_id: string } }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ s, resolve, reject });
       if (this.queue.length >= (this.opts.maxBatch ?? 500)) this.flush();
+      else if (this.queue.length === 1 && this.startsAtOnce() && this.inFlight < this.slots()) this.flush();
       else if (!this.timer) this.schedule();
     });
   }
 
+  private slots(): number {
+    return Math.max(1, this.opts.maxConcurrentBatches ?? 2);
+  }
+
+  private startsAtOnce(): boolean {
+    return (this.opts.maxWaitMs ?? 0) <= 0 && this.opts.startAtOnce !== false;
+  }
+
   /**
-   * Default (maxWaitMs 0): flush once the current event-loop turn has queued what it had — no fixed wait, so
-   * a lone settle pays one round trip; under load the rows that pile up while batches are in flight (at most
-   * one, or maxConcurrentBatches (default 2) when a full batch waits: on 2 cores shared with Postgres one
-   * bigger batch beat 4 small ones, 7.7k vs 6.1k reserve+settle decisions/s) form the next, bigger batch.
+   * Rows that found every slot busy (or, without startAtOnce, the rows of this turn) go out after the turn; a
+   * batch that finishes flushes what waits at once (see run's caller).
    */
   private schedule(): void {
     const wait = this.opts.maxWaitMs ?? 0;
@@ -267,20 +294,17 @@ export class LedgerWriter {
 
   private flush(): void {
     this.clearTimer();
-    if (this.queue.length === 0) return;
-    // One batch in flight while the queue is short (rows pile up into one bigger, cheaper batch); a full
-    // batch waiting may go out beside it, up to maxConcurrentBatches (ingest floods use two connections).
-    const full = this.queue.length >= (this.opts.maxBatch ?? 500);
-    if (this.inFlight >= (full ? (this.opts.maxConcurrentBatches ?? 2) : 1)) {
-      // Back-pressure: the queue grows into a bigger batch; the next batch to finish flushes it.
-      return;
+    const max = this.opts.maxBatch ?? 500;
+    // Every slot busy: back-pressure, the queue grows into a bigger batch; the next batch to finish flushes it.
+    while (this.queue.length && this.inFlight < this.slots()) {
+      const batch = this.queue.splice(0, max);
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        // Rows that waited for this slot go now; a pending linger (maxWaitMs, or startAtOnce false) still gathers.
+        if (this.queue.length && (!this.timer || this.startsAtOnce())) this.flush();
+      });
     }
-    const batch = this.queue.splice(0, this.opts.maxBatch ?? 500);
-    this.inFlight++;
-    void this.run(batch).finally(() => {
-      this.inFlight--;
-      if (this.queue.length && !this.timer) this.flush();
-    });
   }
 
   private async run(batch: Waiter[]): Promise<void> {
