@@ -232,7 +232,7 @@ async function main(): Promise<void> {
       const urls = procs.map((p) => String(p.hello.url));
       const clients = await spawn(['--role=clients', String(CLIENTS), ...urls]);
       children.push(clients.child);
-      if (servers === 1) console.log(`${ack} ack: connected ${CLIENTS} clients in ${String(clients.hello.connectMs)} ms (client process ${String(clients.hello.rssMb)} MB)`);
+      if (servers === 1) console.log(`${ack}${ack === 'ledger1' ? '' : ' ack'}: connected ${CLIENTS} clients in ${String(clients.hello.connectMs)} ms (client process ${String(clients.hello.rssMb)} MB)`);
       // Users on each server: clients were spread n % servers; samples alternate so half land on the other process.
       const users = Array.from({ length: Math.min(SAMPLES, CLIENTS) }, (_, i) => i);
       await measure(procs[0]!.child, clients.child, 'bare', users.slice(0, 100)); // warm-up
