@@ -21,10 +21,10 @@ const RATE = Number(process.env.BENCH_LEDGER_RATE ?? 300);
 const SECONDS = Number(process.env.BENCH_LEDGER_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_LEDGER_ROUNDS ?? 6);
 const TZ = 'America/Sao_Paulo';
-/** `main` is the writer before session 9 (one batch in flight unless a full one waits, gathered per turn). */
+/** `main` is the default writer (one batch in flight unless a full one waits, gathered per turn). */
 const VARIANTS: Array<[string, LedgerWriterOptions]> = (
   process.env.BENCH_LEDGER_VARIANTS ??
-  'main={"maxConcurrentBatches":1,"startAtOnce":false};c1now={"maxConcurrentBatches":1};c2turn={"startAtOnce":false};c2now={};c3now={"maxConcurrentBatches":3}'
+  'main={};c1now={"startAtOnce":true};c2turn={"batchesInFlight":2};c2now={"batchesInFlight":2,"startAtOnce":true};c3now={"batchesInFlight":3,"startAtOnce":true}'
 )
   .split(';')
   .filter(Boolean)

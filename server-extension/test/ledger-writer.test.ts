@@ -1,9 +1,10 @@
 /**
- * LedgerWriter's concurrent batches (session 9, the ledger-ack tail): a settlement arriving while a batch commits
- * starts its own INSERT beside it instead of waiting for that commit; at most maxConcurrentBatches are in flight;
- * a write resolves only once its row is committed (what the proxy's held `[DONE]` waits for: the kill -9
- * guarantee); one row and one `inserted` per request id however the batches race. Real Postgres; the pool is the
- * real one, wrapped only to hold an INSERT back until the test lets it go.
+ * LedgerWriter's batches in flight (session 9, the ledger-ack tail). By default one: each process's rows take
+ * their seqs in the order they were written. With `batchesInFlight` > 1 (measured in bench/README.md "Session 9:
+ * ledger ack", not the default) a settlement arriving while a batch commits starts its own INSERT beside it, at
+ * most that many at once. Always: a write resolves only once its row is committed (what the proxy's held `[DONE]`
+ * waits for: the kill -9 guarantee); one row and one `inserted` per request id however the batches race. Real
+ * Postgres; the pool is the real one, wrapped only to hold an INSERT back until the test lets it go.
  */
 import type pg from 'pg';
 import fc from 'fast-check';
@@ -71,14 +72,14 @@ describe('LedgerWriter: concurrent batches', () => {
   const rowsOf = async (prefix: string) =>
     (await t.pool.query<{ request_id: string; seq: number }>(`SELECT request_id, seq FROM ledger WHERE request_id LIKE $1 ORDER BY request_id`, [`${prefix}%`])).rows;
 
-  it('a write arriving while a batch commits starts beside it; a third waits for a slot; drain waits for both', async () => {
+  it('batchesInFlight 2: a write arriving while a batch commits starts beside it; a third waits for a slot; drain waits for both', async () => {
     const gates = new Map<string, ReturnType<typeof gate>>();
     const { pool, seen } = holdingPool(t.pool, async (ids) => {
       const g = gate();
       gates.set(ids[0]!, g);
       await g.p;
     });
-    const writer = new LedgerWriter(pool, TZ);
+    const writer = new LedgerWriter(pool, TZ, { batchesInFlight: 2, startAtOnce: true });
     const done: string[] = [];
     const w = (id: string) => writer.write(settlement(id)).then((r) => (done.push(id), r));
     const a = w('cc-a');
@@ -108,20 +109,23 @@ describe('LedgerWriter: concurrent batches', () => {
     expect((await rowsOf('cc-')).map((r) => r.request_id)).toEqual(['cc-a', 'cc-b', 'cc-c', 'cc-d']);
   });
 
-  it('maxConcurrentBatches 1 keeps one batch in flight (the writer before session 9)', async () => {
+  it('by default one batch in flight, the rows of a turn in one INSERT: seqs follow the order of the writes', async () => {
     const g = gate();
     const { pool, seen } = holdingPool(t.pool, (ids) => (ids[0] === 'one-a' ? g.p : Promise.resolve()));
-    const writer = new LedgerWriter(pool, TZ, { maxConcurrentBatches: 1 });
+    const writer = new LedgerWriter(pool, TZ);
     const a = writer.write(settlement('one-a'));
     await turn();
-    const b = writer.write(settlement('one-b'));
+    // Written while A commits (held): z before b, in one turn.
+    const later = [writer.write(settlement('one-z')), writer.write(settlement('one-b'))];
     await turn();
     await turn();
     expect(seen.started).toEqual([['one-a']]);
     g.open();
-    await Promise.all([a, b]);
-    expect(seen.started).toEqual([['one-a'], ['one-b']]);
+    await Promise.all([a, ...later]);
+    expect(seen.started).toEqual([['one-a'], ['one-b', 'one-z']]);
     expect(seen.maxInFlight).toBe(1);
+    // A's row first; then the batch's rows (in request id order within one INSERT).
+    expect((await t.pool.query(`SELECT request_id FROM ledger WHERE request_id LIKE 'one-%' ORDER BY seq`)).rows.map((r) => r.request_id)).toEqual(['one-a', 'one-b', 'one-z']);
   });
 
   it("a batch blocked on another writer's open transaction (same request id) does not hold back the next settlement", async () => {
@@ -130,7 +134,7 @@ describe('LedgerWriter: concurrent batches', () => {
       // Another replica's batch holds the key of `lk-dup`, not committed yet.
       await other.query('BEGIN');
       await insertLedgerRows(other, [settlement('lk-dup')], TZ);
-      const writer = new LedgerWriter(t.pool, TZ);
+      const writer = new LedgerWriter(t.pool, TZ, { batchesInFlight: 2, startAtOnce: true });
       let dupDone = false;
       const dup = writer.write(settlement('lk-dup')).then((r) => ((dupDone = true), r));
       await turn();
@@ -167,7 +171,7 @@ describe('LedgerWriter: concurrent batches', () => {
           const prefix = `pr${run++}-`;
           const holdMs = new Map(writes.map((w) => [prefix + w.id, w.holdMs]));
           const { pool, seen } = holdingPool(t.pool, (ids) => new Promise((r) => setTimeout(r, Math.max(...ids.map((id) => holdMs.get(id) ?? 0)))));
-          const writer = new LedgerWriter(pool, TZ, { maxConcurrentBatches: slots, maxBatch, startAtOnce });
+          const writer = new LedgerWriter(pool, TZ, { batchesInFlight: slots, maxConcurrentBatches: slots, maxBatch, startAtOnce });
           const results: Array<Promise<{ id: string; inserted: boolean; seq: number; committed: number }>> = [];
           for (const w of writes) {
             for (let k = 0; k < w.gap; k++) await turn();
@@ -190,6 +194,13 @@ describe('LedgerWriter: concurrent batches', () => {
           expect(rows.map((r) => r.request_id).sort()).toEqual([...distinct].sort());
           expect(seen.maxInFlight).toBeLessThanOrEqual(slots);
           expect(seen.started.every((b) => b.length <= maxBatch)).toBe(true);
+          if (slots === 1) {
+            // One batch at a time: a row's seq follows the batch its first write went in (batches in write order).
+            const firstBatch = new Map<string, number>();
+            seen.started.forEach((b, i) => b.forEach((id) => firstBatch.has(id) || firstBatch.set(id, i)));
+            const bySeq = [...rows].sort((x, y) => Number(x.seq) - Number(y.seq)).map((r) => firstBatch.get(r.request_id)!);
+            expect(bySeq).toEqual([...bySeq].sort((x, y) => x - y));
+          }
         },
       ),
       { numRuns: 30 },
