@@ -24,6 +24,9 @@ interface Tail {
   upEnd?: number;
   settle?: number;
   ledger0?: number;
+  /** The INSERT carrying this row was sent to the pool / answered (after its commit). */
+  insert0?: number;
+  insert1?: number;
   ledger1?: number;
   lua0?: number;
   lua1?: number;
@@ -34,6 +37,8 @@ export const TAIL_SEGMENTS: Array<[string, keyof Tail | 'finish', keyof Tail | '
   ['upstream last byte → settle queued', 'upEnd', 'settle'],
   ['settle queued → ledger write called', 'settle', 'ledger0'],
   ['ledger write (batch wait + commit)', 'ledger0', 'ledger1'],
+  ['  of which: waiting for a batch slot / the turn', 'ledger0', 'insert0'],
+  ['  of which: its INSERT + commit (pool included)', 'insert0', 'insert1'],
   ['ledger committed → Lua called', 'ledger1', 'lua0'],
   ['settle queued → Lua called (outbox ack)', 'settle', 'lua0'],
   ['Lua round trip (settle / outbox append)', 'lua0', 'lua1'],
@@ -125,6 +130,20 @@ export function traceSettle(tail: TailTracker, engine: { settleQueued: (r: { req
   wrap(engine as unknown as Record<string, unknown>, 'settleQueued', (a: [{ requestId: string }]) => a[0].requestId, 'settle', 'settled');
   const ledger = (engine.store as { ledger?: Record<string, unknown> }).ledger;
   wrap(ledger, 'write', (a: [{ requestId: string }]) => a[0]?.requestId, 'ledger0', 'ledger1');
+  // The writer's INSERT (a named statement whose one parameter is the rows' JSON): every row of the batch.
+  const pool = ledger?.pool as { query?: (...a: unknown[]) => Promise<unknown> } | undefined;
+  const query = pool?.query;
+  if (pool && typeof query === 'function') {
+    pool.query = function (this: unknown, ...a: unknown[]) {
+      const q = a[0] as { name?: string; values?: unknown[] } | undefined;
+      if (q?.name !== 'solaris_ledger_insert_json') return query.apply(this, a);
+      const ids = [...String(q.values?.[0]).matchAll(/"r":"([^"\\]*)"/g)].map((m) => m[1]!);
+      for (const id of ids) tail.mark(id, 'insert0');
+      return query.apply(this, a).finally(() => {
+        for (const id of ids) tail.mark(id, 'insert1');
+      });
+    };
+  }
   // solarisSettle(counter, reservations, marker, requestId, …) / solarisSettleOutbox(…, requestId, …)
   wrap(redis as Record<string, unknown>, 'solarisSettle', (a: unknown[]) => a[3], 'lua0', 'lua1');
   wrap(redis as Record<string, unknown>, 'solarisSettleOutbox', (a: unknown[]) => a[4], 'lua0', 'lua1');
@@ -277,7 +296,8 @@ export async function runOpenPhase(targets: OpenTarget[], d: OpenPhaseDeps): Pro
   for (const [name, segs] of tails) {
     if (name === 'relay') continue;
     console.log(`\nwhere ${name}'s tail waits (ms, p50 / p99, n), upstream's last byte → the client's`);
-    const viaLedger = (segs[3]?.[3] ?? 0) > 0; // the outbox-only segment is the sum of the ledger ones then
+    // The outbox-only segment is the sum of the ledger ones when the ledger segments have samples.
+    const viaLedger = segs.some(([label, , , n]) => label.startsWith('ledger write') && n > 0);
     for (const [label, p50, p99, n] of segs) if (n && !(viaLedger && label.includes('outbox ack'))) console.log(`  ${label.padEnd(52)}${pad(`${f(p50, 2)} / ${f(p99, 1)}`, 16)}${pad(String(n), 7)}`);
   }
   if (traced.length) {

@@ -14,6 +14,8 @@
  * redis://127.0.0.1:6379), BENCH_STORE=redis|postgres (default redis), BENCH_SECONDS (default 6),
  * BENCH_SETTLE_ACK=outbox (the proxy's engine acknowledges settlements from the Redis outbox: it then runs on a
  * private redis-server with appendonly yes, appendfsync everysec; default ledger).
+ * Open loop (bench/_proxy-open.ts): BENCH_BEFORE=name=<build>/proxy.cjs,… adds older builds' proxies (BENCH_BEFORE_TAIL=1
+ * when they have the tail probes), BENCH_LEDGER='name={writer options};…' variants of this build's ledger writer.
  * Diagnostics: BENCH_PROF=proxy|handler|relay|upstream|proxy-outbox|before-ledger|… (comma-separated) runs those
  * children with --cpu-prof (profiles in ./bench-profiles, named by child); BENCH_TRACE=1 prints, per server, the p50/p90/p99 of each stage of a request
  * (body read, estimate, reserve, upstream call, first write: see createTracer); BENCH_AUTOPIPE=1 gives the proxy's ioredis client enableAutoPipelining (production
@@ -53,6 +55,16 @@ const BEFORE = (process.env.BENCH_BEFORE ?? '')
   .split(',')
   .filter(Boolean)
   .map((x) => (x.includes('=') ? (x.split('=', 2) as [string, string]) : (['before', x] as [string, string])));
+/** The before builds have the tail probes too (BENCH_BEFORE_TAIL=1: builds from session 8 on). */
+const BEFORE_TAIL = process.env.BENCH_BEFORE_TAIL === '1';
+/**
+ * Ledger writer variants of this build in the open loop, `name={json};…` (e.g. `c1={"maxConcurrentBatches":1}`):
+ * each a proxy-ledger child `ledger-<name>` whose writer options are set from the outside (BENCH_LEDGER_OPTS).
+ */
+const LEDGER_VARIANTS = (process.env.BENCH_LEDGER ?? '')
+  .split(';')
+  .filter(Boolean)
+  .map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] as [string, string]);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
 const KEY = 'bench-proxy-key';
 const CHAT_BODY = JSON.stringify({
@@ -142,6 +154,10 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
     LOG_LEVEL: 'warn',
   });
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
+  // A BENCH_LEDGER variant: the ledger writer's options; `"syncCommit": false` (a diagnostic, not a product
+  // option: it gives up durability against a Postgres crash) shows how much of the commit is the WAL flush.
+  const { syncCommit, ...writerOpts } = JSON.parse(process.env.BENCH_LEDGER_OPTS || '{}') as { syncCommit?: boolean };
+  if (syncCommit === false) (db.pool as unknown as { options: { options: string } }).options.options += ' -c synchronous_commit=off';
   const redis = handlerOnly
     ? new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
     : STORE === 'redis'
@@ -149,6 +165,9 @@ async function roleProxy(upstream: string, schema: string, prefix: string, handl
       : null;
   if (handlerOnly) redis?.on('error', () => undefined); // refused on purpose
   const rt = await createEngine({ config, db, redis, migrate: false });
+  // Read at each write, so set before the first one.
+  const writer = (rt.engine.store as unknown as { ledger?: { opts: object } }).ledger; // the Redis store's
+  if (writer) Object.assign(writer.opts, writerOpts);
   const metrics = createMetrics({ defaultMetrics: false });
   const proxy = createMeteringProxy({ engine: rt.engine, config, metrics, upstreamUrl: upstream, touchUsers: !handlerOnly && process.env.BENCH_TOUCH !== '0' });
   const tracer = createTracer(TRACE);
@@ -357,6 +376,7 @@ async function main(): Promise<void> {
       ];
       const more: Array<[string, string, Record<string, string>, string | undefined]> = [];
       if (outboxEnv && SETTLE_ACK !== 'outbox') more.push(['proxy-outbox', 'proxy', outboxEnv, undefined]);
+      for (const [name, opts] of LEDGER_VARIANTS) more.push([`ledger-${name}`, 'proxy', { ...ledgerEnv, BENCH_LEDGER_OPTS: opts }, undefined]);
       for (const [name, script] of BEFORE) {
         more.push([`${name}-ledger`, 'proxy', ledgerEnv, script]);
         if (outboxEnv) more.push([`${name}-outbox`, 'proxy', outboxEnv, script]);
@@ -364,7 +384,7 @@ async function main(): Promise<void> {
       for (const [name, role, env, script] of more) {
         const s = await spawn(role, [upstream.url, runId, prefix], { name, env, script });
         children.push(s.child);
-        open.push({ name, url: s.url, child: s.child, tail: TAIL && !script });
+        open.push({ name, url: s.url, child: s.child, tail: TAIL && (!script || BEFORE_TAIL) });
       }
       summary.push(
         ...(await runOpenPhase(open, {

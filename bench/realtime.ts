@@ -6,6 +6,7 @@
  *   For each setup: SAMPLES engine.settle() calls GAP_MS apart (each for a different user) and, as the
  *   baseline, SAMPLES bare `io.to(room).emit('balance', …)` of the same payload size.
  * Times are absolute high-resolution clocks (performance.timeOrigin + now()), comparable across processes.
+ * Both ack modes in one run (BENCH_SETTLE_ACK=ledger|outbox|both, default both), on one private AOF redis-server.
  * Target: settle → balance p99 ≤ 10 ms. Flags/env: --clients/BENCH_CLIENTS (2000), --samples/BENCH_SAMPLES
  * (1000), --gap/BENCH_GAP_MS (2). Throwaway Postgres schema and Redis key prefix, removed at the end.
  */
@@ -13,6 +14,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -21,8 +23,21 @@ import { startAofRedis } from '../server-extension/src/dev/redis-server';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** BENCH_SETTLE_ACK=outbox: the servers acknowledge settlements from the Redis outbox, on a private AOF Redis. */
-const SETTLE_ACK = process.env.BENCH_SETTLE_ACK === 'outbox' ? 'outbox' : 'ledger';
+/**
+ * The ack modes measured, in this order (issue 19: the target holds in both): BENCH_SETTLE_ACK, a list of
+ * `ledger`, `outbox` and `ledger2` (the ledger ack with two ledger batches in flight, each write starting at
+ * once: session 9's candidate, bench/README.md), default `ledger,outbox`. All on one private AOF Redis (outbox
+ * needs appendonly yes), so the ack is all that differs.
+ */
+const MODES = {
+  ledger: { ack: 'ledger', writer: '' },
+  outbox: { ack: 'outbox', writer: '' },
+  ledger2: { ack: 'ledger', writer: JSON.stringify({ batchesInFlight: 2, startAtOnce: true }) },
+} as const;
+type Mode = keyof typeof MODES;
+const ACKS = (process.env.BENCH_SETTLE_ACK ?? 'ledger,outbox').split(',').filter((m): m is Mode => m in MODES);
+/** A server child's ack mode (set by main() for its forks). */
+const SETTLE_ACK = process.env.BENCH_SERVER_ACK === 'outbox' ? 'outbox' : 'ledger';
 const redisUrl = () => process.env.BENCH_AOF_REDIS_URL ?? REDIS_URL; // set by main() for its forks
 const CLIENTS = arg('clients', 'BENCH_CLIENTS', 2000);
 const SAMPLES = arg('samples', 'BENCH_SAMPLES', 1000);
@@ -45,6 +60,9 @@ async function roleServer(schema: string, prefix: string): Promise<void> {
   const db = await openDatabase({ databaseUrl: DATABASE_URL, schema, max: 10 });
   const redis = new Redis(redisUrl(), { keyPrefix: prefix, maxRetriesPerRequest: 2 });
   const rt = await createEngine({ config, db, redis, migrate: false });
+  // ledger2: the ledger writer's options set from the outside (read at each write).
+  const writer = (rt.engine.store as unknown as { ledger?: { opts: object } }).ledger;
+  if (writer && process.env.BENCH_LEDGER_OPTS) Object.assign(writer.opts, JSON.parse(process.env.BENCH_LEDGER_OPTS));
   const authenticator = createLibreChatAuthenticator({
     engine: rt.engine,
     config,
@@ -141,8 +159,8 @@ async function roleClients(urls: string[], count: number): Promise<void> {
 
 // ---------------------------------------------------------------- parent
 
-function spawn(args: string[]): Promise<{ child: ChildProcess; hello: Msg }> {
-  const child = fork(process.argv[1]!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function spawn(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; hello: Msg }> {
+  const child = fork(process.argv[1]!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     child.once('message', (m: Msg) => (m.type === 'ready' ? resolve({ child, hello: m }) : reject(new Error('bad hello'))));
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
@@ -197,46 +215,48 @@ async function main(): Promise<void> {
   await migrate({ client: admin, schema });
   await admin.query(`UPDATE ${schema}.plans SET token_limit = 1000000000000 WHERE is_default`);
   const children: ChildProcess[] = [];
-  const aof = SETTLE_ACK === 'outbox' ? await startAofRedis() : null;
-  if (aof) process.env.BENCH_AOF_REDIS_URL = aof.url;
+  const aof = await startAofRedis();
+  process.env.BENCH_AOF_REDIS_URL = aof.url;
   console.log(
     `bench:realtime — ${CLIENTS} socket.io clients (websocket, child process), ${SAMPLES} events per measurement, ${GAP_MS} ms apart, ` +
-      `settle ack ${SETTLE_ACK}${aof ? ' (own Redis, AOF everysec)' : ''}, Node ${process.version}`,
+      `settle ack ${ACKS.join(' then ')} (own Redis, AOF everysec), Node ${process.version}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
   );
   const lines: string[] = [];
   try {
-    for (const servers of [1, 2]) {
+    // Every (ack mode, server count) pair in turn: one line group each, in one table at the end.
+    const setups: Array<readonly [Mode, number]> = ACKS.flatMap((ack) => [1, 2].map((servers) => [ack, servers] as const));
+    for (const [ack, servers] of setups) {
       const procs = [];
-      for (let i = 0; i < servers; i++) procs.push(await spawn(['--role=server', schema, prefix]));
+      for (let i = 0; i < servers; i++) procs.push(await spawn(['--role=server', schema, prefix], { BENCH_SERVER_ACK: MODES[ack].ack, BENCH_LEDGER_OPTS: MODES[ack].writer }));
       children.push(...procs.map((p) => p.child));
       const urls = procs.map((p) => String(p.hello.url));
       const clients = await spawn(['--role=clients', String(CLIENTS), ...urls]);
       children.push(clients.child);
-      if (servers === 1) console.log(`connected ${CLIENTS} clients in ${String(clients.hello.connectMs)} ms (client process ${String(clients.hello.rssMb)} MB)`);
+      if (servers === 1) console.log(`${ack}${ack === 'ledger2' ? '' : ' ack'}: connected ${CLIENTS} clients in ${String(clients.hello.connectMs)} ms (client process ${String(clients.hello.rssMb)} MB)`);
       // Users on each server: clients were spread n % servers; samples alternate so half land on the other process.
       const users = Array.from({ length: Math.min(SAMPLES, CLIENTS) }, (_, i) => i);
       await measure(procs[0]!.child, clients.child, 'bare', users.slice(0, 100)); // warm-up
       await measure(procs[0]!.child, clients.child, 'settle', users.slice(100, 200));
       const bare = await measure(procs[0]!.child, clients.child, 'bare', users);
       const settle = await measure(procs[0]!.child, clients.child, 'settle', users);
-      const label = servers === 1 ? '1 server process' : '2 server processes (Redis adapter)';
+      const label = `${ack}${ack === 'ledger2' ? '' : ' ack'}, ${servers === 1 ? '1 server process' : '2 processes (Redis adapter)'}`;
       lines.push(
-        `${label.padEnd(36)}${'bare room emit → client'.padEnd(36)}${f(pct(bare.fromCall, 0.5)).padStart(8)}${f(pct(bare.fromCall, 0.99)).padStart(8)}${String(bare.missing).padStart(9)}`,
-        `${''.padEnd(36)}${'engine.settle() call → balance'.padEnd(36)}${f(pct(settle.fromCall, 0.5)).padStart(8)}${f(pct(settle.fromCall, 0.99)).padStart(8)}${String(settle.missing).padStart(9)}   target p99 ≤ 10 ms: ${pct(settle.fromCall, 0.99) <= 10 ? 'ok' : 'MISSED'}`,
-        `${''.padEnd(36)}${'  of which settle() call → resolved'.padEnd(36)}${f(pct(settle.settleMs, 0.5)).padStart(8)}${f(pct(settle.settleMs, 0.99)).padStart(8)}`,
-        `${''.padEnd(36)}${'settle resolved → balance'.padEnd(36)}${f(pct(settle.fromEmit, 0.5)).padStart(8)}${f(pct(settle.fromEmit, 0.99)).padStart(8)}${''.padStart(9)}   ratio p99 to bare: ${f(pct(settle.fromCall, 0.99) / pct(bare.fromCall, 0.99))}`,
+        `${label.padEnd(42)}${'bare room emit → client'.padEnd(36)}${f(pct(bare.fromCall, 0.5)).padStart(8)}${f(pct(bare.fromCall, 0.99)).padStart(8)}${String(bare.missing).padStart(9)}`,
+        `${''.padEnd(42)}${'engine.settle() call → balance'.padEnd(36)}${f(pct(settle.fromCall, 0.5)).padStart(8)}${f(pct(settle.fromCall, 0.99)).padStart(8)}${String(settle.missing).padStart(9)}   target p99 ≤ 10 ms: ${pct(settle.fromCall, 0.99) <= 10 ? 'ok' : 'MISSED'}`,
+        `${''.padEnd(42)}${'  of which settle() call → resolved'.padEnd(36)}${f(pct(settle.settleMs, 0.5)).padStart(8)}${f(pct(settle.settleMs, 0.99)).padStart(8)}`,
+        `${''.padEnd(42)}${'settle resolved → balance'.padEnd(36)}${f(pct(settle.fromEmit, 0.5)).padStart(8)}${f(pct(settle.fromEmit, 0.99)).padStart(8)}${''.padStart(9)}   ratio p99 to bare: ${f(pct(settle.fromCall, 0.99) / pct(bare.fromCall, 0.99))}`,
       );
       for (const c of [clients.child, ...procs.map((p) => p.child)]) c.kill('SIGINT');
       await new Promise((r) => setTimeout(r, 500));
     }
-    console.log(`\n${'setup'.padEnd(36)}${'path'.padEnd(36)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'missing'.padStart(9)}`);
+    console.log(`\n${'setup'.padEnd(42)}${'path'.padEnd(36)}${'p50 ms'.padStart(8)}${'p99'.padStart(8)}${'missing'.padStart(9)}`);
     for (const l of lines) console.log(l);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
     await deleteRedisPrefix(redisUrl(), prefix);
-    await aof?.stop();
+    await aof.stop();
   }
 }
 

@@ -249,9 +249,10 @@ describe('ledger', () => {
       const proxy = new Proxy(pool, {
         get(target, prop, receiver) {
           if (prop === 'query') {
-            return (text: string, values?: unknown[]) => {
-              if (typeof text === 'string' && /INSERT INTO ledger/.test(text)) counter.inserts++;
-              return target.query(text, values);
+            return (q: string | pg.QueryConfig, values?: unknown[]) => {
+              // The writer sends its INSERT as a named statement ({ name, text, values }).
+              if (/INSERT INTO ledger/.test(typeof q === 'string' ? q : q.text)) counter.inserts++;
+              return target.query(q as string, values);
             };
           }
           return Reflect.get(target, prop, receiver) as unknown;
@@ -265,6 +266,7 @@ describe('ledger', () => {
       const writer = new LedgerWriter(pool, TZ);
       const results = await Promise.all(Array.from({ length: 300 }, (_, i) => writer.write(settlement(`lw-${i}`, `lw-user-${i % 7}`))));
       expect(results.every((r) => r.inserted)).toBe(true);
+      expect(counter.inserts).toBeGreaterThan(0);
       expect(counter.inserts).toBeLessThanOrEqual(10);
       const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM ledger WHERE request_id LIKE 'lw-%'`);
       expect(rows[0].n).toBe(300);

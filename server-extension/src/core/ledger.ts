@@ -222,11 +222,35 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
+export interface LedgerWriterOptions {
+  /** Rows per INSERT (default 500). */
+  maxBatch?: number;
+  /** Wait this long for more rows before a batch (default 0: the rows of this event-loop turn). */
+  maxWaitMs?: number;
+  /**
+   * Batches of any size in flight at once (default 1). One keeps each process's rows in the order they were
+   * written: a batch takes its seqs only after the previous one committed, and readers by seq (the plugin's
+   * tests, the counter rebuild's "newest" rows) see that order. More did not shorten the ledger-ack tail on
+   * the test box: it is the commit itself, and concurrent commits queue on the WAL flush instead
+   * (bench/README.md, "Session 9: ledger ack").
+   */
+  batchesInFlight?: number;
+  /** Batches in flight when a full batch waits (default 2: ingest floods use two connections). */
+  maxConcurrentBatches?: number;
+  /**
+   * With maxWaitMs 0: a write that finds a free slot and nothing queued starts its INSERT at once instead of
+   * after the rest of the event-loop turn (default false: the rows of one turn, e.g. a LibreChat turn's
+   * prompt and completion, share one INSERT).
+   */
+  startAtOnce?: boolean;
+}
+
 /**
- * Group-commits ledger rows: settlements arriving in the same event-loop turn (or within `maxWaitMs` when
- * set), or while earlier batches are in flight (up to `maxBatch`), share one
- * multi-row INSERT (single-row inserts top out near 5.6k rows/s here, 500-row batches at 30–55k rows/s).
- * Each caller's promise resolves only after its batch committed — the settlement is durable then.
+ * Group-commits ledger rows: settlements arriving in the same event-loop turn (or within `maxWaitMs` when set),
+ * or while the batch in flight commits, share one multi-row INSERT (single-row inserts top out near 5.6k rows/s
+ * here, 500-row batches at 30–55k rows/s). Each caller's promise resolves only after its batch committed — the
+ * settlement is durable then. Concurrent batches (options, other replicas) are safe: idempotency is the
+ * ledger_request_ids key (ON CONFLICT, keys taken in request id order, so no deadlock).
  */
 export class LedgerWriter {
   private queue: Waiter[] = [];
@@ -236,22 +260,32 @@ export class LedgerWriter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly tz: string,
-    private readonly opts: { maxBatch?: number; maxWaitMs?: number; maxConcurrentBatches?: number } = {},
+    private readonly opts: LedgerWriterOptions = {},
   ) {}
 
   write(s: Settlement): Promise<{ inserted: boolean; row: LedgerRow & { user_id: string } }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ s, resolve, reject });
       if (this.queue.length >= (this.opts.maxBatch ?? 500)) this.flush();
+      else if (this.queue.length === 1 && this.startsAtOnce() && this.inFlight < this.slots(false)) this.flush();
       else if (!this.timer) this.schedule();
     });
   }
 
+  private slots(full: boolean): number {
+    const any = Math.max(1, this.opts.batchesInFlight ?? 1);
+    return full ? Math.max(any, this.opts.maxConcurrentBatches ?? 2) : any;
+  }
+
+  private startsAtOnce(): boolean {
+    return (this.opts.maxWaitMs ?? 0) <= 0 && this.opts.startAtOnce === true;
+  }
+
   /**
-   * Default (maxWaitMs 0): flush once the current event-loop turn has queued what it had — no fixed wait, so
-   * a lone settle pays one round trip; under load the rows that pile up while batches are in flight (at most
-   * one, or maxConcurrentBatches (default 2) when a full batch waits: on 2 cores shared with Postgres one
-   * bigger batch beat 4 small ones, 7.7k vs 6.1k reserve+settle decisions/s) form the next, bigger batch.
+   * Default (maxWaitMs 0): flush once the current event-loop turn has queued what it had — no fixed wait, so a
+   * lone settle pays one round trip; under load the rows that pile up while a batch is in flight form the next,
+   * bigger batch (on 2 cores shared with Postgres one bigger batch beat 4 small ones, 7.7k vs 6.1k
+   * reserve+settle decisions/s).
    */
   private schedule(): void {
     const wait = this.opts.maxWaitMs ?? 0;
@@ -267,20 +301,17 @@ export class LedgerWriter {
 
   private flush(): void {
     this.clearTimer();
-    if (this.queue.length === 0) return;
-    // One batch in flight while the queue is short (rows pile up into one bigger, cheaper batch); a full
-    // batch waiting may go out beside it, up to maxConcurrentBatches (ingest floods use two connections).
-    const full = this.queue.length >= (this.opts.maxBatch ?? 500);
-    if (this.inFlight >= (full ? (this.opts.maxConcurrentBatches ?? 2) : 1)) {
-      // Back-pressure: the queue grows into a bigger batch; the next batch to finish flushes it.
-      return;
+    const max = this.opts.maxBatch ?? 500;
+    // Every slot busy: back-pressure, the queue grows into a bigger batch; the next batch to finish flushes it.
+    while (this.queue.length && this.inFlight < this.slots(this.queue.length >= max)) {
+      const batch = this.queue.splice(0, max);
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        // Rows that waited for this slot go now; a pending linger (maxWaitMs, or the turn) still gathers.
+        if (this.queue.length && (!this.timer || this.startsAtOnce())) this.flush();
+      });
     }
-    const batch = this.queue.splice(0, this.opts.maxBatch ?? 500);
-    this.inFlight++;
-    void this.run(batch).finally(() => {
-      this.inFlight--;
-      if (this.queue.length && !this.timer) this.flush();
-    });
   }
 
   private async run(batch: Waiter[]): Promise<void> {
