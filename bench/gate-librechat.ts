@@ -26,6 +26,7 @@ import { freePort, startRedisServer } from '../server-extension/src/dev/redis-se
 import { installLikeOperator, kitDir, setupKit, type LaneInstall } from '../librechat-plugin/lane/install';
 import { BROWSER_UA, LibreChatClient, type Session } from '../librechat-plugin/lane/librechat';
 import { arg, fixed, pct } from './_shared';
+import { variantTable } from './_compare';
 import { profileShare } from './_cpuprofile';
 import { cpuPressure, perUnit, processCpuMs, redisCalls, rssMb, totalCalls } from './_proc';
 
@@ -244,13 +245,9 @@ async function main(): Promise<void> {
   const low = (name: string, k: Num) => Math.min(...results.get(name)!.map((x) => x[k]));
   const med = (name: string, k: Num) => pct(results.get(name)!.map((x) => x[k]), 0.5);
   const names = variants.map((v) => v.name);
-  console.log(`${''.padEnd(38)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(10)).join('')}   target`);
-  const line = (label: string, k: Num, target: string, digits: number, ok: ((a: number) => boolean) | null, pick = med) => {
-    const base = pick('without', k);
-    const added = names.slice(1).map((n) => pick(n, k) - base);
-    const verdict = ok ? (ok(added[0]!) ? 'ok' : 'MISS') : '';
-    console.log(`${label.padEnd(38)}${names.map((n) => fixed(pick(n, k), digits).padStart(10)).join('')}${added.map((a) => fixed(a, digits).padStart(10)).join('')}   ${target.padEnd(8)} ${verdict}`);
-  };
+  const row = variantTable(names, '', 38);
+  const line = (label: string, k: Num, target: string, digits: number, ok: ((a: number) => boolean) | null, pick = med) =>
+    row(label, (n) => pick(n, k), target, digits, ok);
   line('CPU per chat, LibreChat process (ms)', 'cpuMsPerChat', '≤ 0.5', 2, (a) => a <= 0.5, low);
   line('Redis commands per chat (+Lua)', 'redisPerChat', '≤ 4', 2, (a) => a <= 4);
   line('chat POST p50, sequential (ms)', 'postP50', '≤ 0.5', 2, (a) => a <= 0.5);

@@ -35,6 +35,7 @@ import { createTestDb, type TestDb } from '../server-extension/test/helpers/infr
 import { startRedisServer, type RedisServer } from '../server-extension/src/dev/redis-server';
 import { accessToken, BROWSER_UA, hostCwd, HOST_ENTRY, ROOT, startMongo } from '../librechat-plugin/test/helpers';
 import { arg, fixed, pct } from './_shared';
+import { variantTable } from './_compare';
 import { cpuPressure, perUnit, processCpuMs, redisCalls, rssMb, syscallsDuring, threadCpuMs, threadsPerUnit, totalCalls as total } from './_proc';
 import { profileShare, type ProfileShare } from './_cpuprofile';
 import { activeUsersPhase } from './_gate-users';
@@ -360,14 +361,9 @@ async function main(): Promise<void> {
   type Num = Exclude<keyof RunResult, 'redisMix' | 'idleRedisMix' | 'threadMix' | 'idleThreadMix' | 'syscallMix' | 'idleSyscallMix' | 'profile'>;
   const names = variants.map((v) => v.name);
   const med = (name: string, k: Num) => median(results.get(name)!.map((x) => x[k]));
-  const cell = (n: number, digits: number) => fixed(n, digits).padStart(10);
-  console.log(`${'median of rounds (2 rounds: the lower)'.padEnd(36)}${names.map((n) => n.padStart(10)).join('')}${names.slice(1).map((n) => `${n} +`.padStart(12)).join('')}   target`);
-  const line = (label: string, k: Num, target: string, digits: number, ok: (added: number) => boolean, baseline: Num = k) => {
-    const base = med('without', baseline);
-    const added = names.slice(1).map((n) => med(n, k) - base);
-    const verdict = Number.isFinite(added[0]!) && target ? (ok(added[0]!) ? 'ok' : 'MISS') : '';
-    console.log(`${label.padEnd(36)}${names.map((n) => cell(med(n, k), digits)).join('')}${added.map((a) => fixed(a, digits).padStart(12)).join('')}   ${target.padEnd(8)} ${verdict}`);
-  };
+  const row = variantTable(names, 'median of rounds (2 rounds: the lower)', 36);
+  const line = (label: string, k: Num, target: string, digits: number, ok: (added: number) => boolean, baseline: Num = k) =>
+    row(label, (n) => med(n, k), target, digits, ok, (n) => med(n, baseline));
   line('CPU per chat, server process (ms)', 'cpuMsPerChat', '≤ 0.5', 3, (a) => a <= 0.5);
   line('Redis commands sent per chat', 'redisSentPerChat', '≤ 4', 2, (a) => a <= 4);
   line('Redis commands run per chat (+Lua)', 'redisPerChat', '', 2, () => true);
