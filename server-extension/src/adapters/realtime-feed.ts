@@ -1,5 +1,6 @@
 import type { BalanceDTO, BlockedEventDTO, LedgerEntryDTO, NoticeDTO, QuotaRequestDecidedEventDTO, QuotaRequestEventDTO, ServerToClientEvents, ThresholdEventDTO, UsageEventDTO } from '@solaris/wire';
 import type { QuotaEngine } from '../core/engine';
+import type { EngineEvents } from '../core/engine-events';
 import type { Logger } from '../core/logger';
 import { TtlCache } from './auth/ttl-cache';
 
@@ -105,13 +106,21 @@ export function createRealtimeFeed(opts: RealtimeFeedOptions): RealtimeFeed {
   const onRequestDecided = (e: QuotaRequestDecidedEventDTO) => send(userRoom(e.request.userId), 'request_decided', e);
   const onNotice = (e: { userId: string; notice: NoticeDTO }) => send(userRoom(e.userId), 'notice', e.notice);
 
-  engine.events.on('balance', onBalance);
-  engine.events.on('ledger', onLedger);
-  engine.events.on('threshold', onThreshold);
-  engine.events.on('blocked', onBlocked);
-  engine.events.on('request', onRequest);
-  engine.events.on('request_decided', onRequestDecided);
-  engine.events.on('notice', onNotice);
+  // Engine event → its handler; subscribed now, unsubscribed by close().
+  const listeners = {
+    balance: onBalance,
+    ledger: onLedger,
+    threshold: onThreshold,
+    blocked: onBlocked,
+    request: onRequest,
+    request_decided: onRequestDecided,
+    notice: onNotice,
+  } satisfies { [K in keyof EngineEvents]?: (...args: EngineEvents[K]) => void };
+  // One loop for on and off: each handler's type is checked by the `satisfies` above.
+  const each = (f: (event: keyof typeof listeners, fn: never) => void) => {
+    for (const event of Object.keys(listeners) as Array<keyof typeof listeners>) f(event, listeners[event] as never);
+  };
+  each((event, fn) => engine.events.on(event, fn));
 
   return {
     use(next) {
@@ -120,13 +129,7 @@ export function createRealtimeFeed(opts: RealtimeFeedOptions): RealtimeFeed {
     close() {
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = null;
-      engine.events.off('balance', onBalance);
-      engine.events.off('ledger', onLedger);
-      engine.events.off('threshold', onThreshold);
-      engine.events.off('blocked', onBlocked);
-      engine.events.off('request', onRequest);
-      engine.events.off('request_decided', onRequestDecided);
-      engine.events.off('notice', onNotice);
+      each((event, fn) => engine.events.off(event, fn));
     },
   };
 }

@@ -7,15 +7,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { io as connect, type Socket } from 'socket.io-client';
-import { SOCKET_PATH, type BalanceDTO, type ServerToClientEvents } from '@solaris/wire';
+import type { BalanceDTO } from '@solaris/wire';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
 import { createLogger } from '../../src/core/logger';
 import { createSolarisRuntime, type SolarisRuntime } from '../../src/runtime';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { events, openSocket, type Client } from '../helpers/sockets';
 import { ADMIN, ALICE, BOB, SECRETS, USERS, bearer, cookie, settle, startServer, type RunningServer } from './helpers';
 
-type Client = Socket<ServerToClientEvents> & { got: Array<[string, unknown]> };
 
 let te: TestEngine;
 let other: RunningServer; // a replica with socket.io attached, as before
@@ -23,17 +22,7 @@ const clients: Client[] = [];
 const hosts: Array<{ rt: SolarisRuntime; engine: EngineRuntime; server: Server }> = [];
 let prefix: string;
 
-function open(url: string, headers: Record<string, string>, transports: Array<'polling' | 'websocket'> = ['polling', 'websocket']): Promise<Client> {
-  const s = connect(url, { path: SOCKET_PATH, extraHeaders: headers, transports, reconnection: false, forceNew: true }) as Client;
-  s.got = [];
-  s.onAny((event: string, payload: unknown) => s.got.push([event, payload]));
-  clients.push(s);
-  return new Promise((resolve, reject) => {
-    s.on('connect', () => resolve(s));
-    s.on('connect_error', (e) => reject(e));
-  });
-}
-const events = (c: Client, name: string) => c.got.filter(([e]) => e === name).map(([, p]) => p);
+const open = (url: string, headers: Record<string, string>, transports?: Array<'polling' | 'websocket'>) => openSocket(clients, url, headers, transports);
 
 /** A LibreChat-like host: its own request handler gives /solaris/* to the runtime; the runtime is attached lazily. */
 async function lazyHost(): Promise<{ rt: SolarisRuntime; engine: EngineRuntime; server: Server; url: string; listener: unknown }> {

@@ -1,11 +1,10 @@
-import { io as connect, type Socket } from 'socket.io-client';
-import { SOCKET_PATH, type BalanceDTO, type QuotaRequestDTO, type ServerToClientEvents } from '@solaris/wire';
+import type { BalanceDTO, QuotaRequestDTO } from '@solaris/wire';
 import { createEngine, type EngineRuntime } from '../../src/core/create-engine';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { events, openSocket, type Client } from '../helpers/sockets';
 import { createSolarisSocket } from '../../../client-components/src/socket';
 import { ADMIN, ALICE, BOB, accessToken, cookie, settle, startServer, type RunningServer } from './helpers';
 
-type Client = Socket<ServerToClientEvents> & { got: Array<[string, unknown]> };
 
 let te: TestEngine;
 let replica: EngineRuntime; // a second "replica": own engine, same Postgres schema and Redis
@@ -13,17 +12,7 @@ let a: RunningServer;
 let b: RunningServer;
 const clients: Client[] = [];
 
-function open(url: string, headers: Record<string, string>, transports: Array<'polling' | 'websocket'> = ['polling', 'websocket']): Promise<Client> {
-  const s = connect(url, { path: SOCKET_PATH, extraHeaders: headers, transports, reconnection: false, forceNew: true }) as Client;
-  s.got = [];
-  s.onAny((event: string, payload: unknown) => s.got.push([event, payload]));
-  clients.push(s);
-  return new Promise((resolve, reject) => {
-    s.on('connect', () => resolve(s));
-    s.on('connect_error', (e) => reject(e));
-  });
-}
-const events = (c: Client, name: string) => c.got.filter(([e]) => e === name).map(([, p]) => p);
+const open = (url: string, headers: Record<string, string>, transports?: Array<'polling' | 'websocket'>) => openSocket(clients, url, headers, transports);
 /** The admins' usage feed: `usage_batch` messages (one per window), flattened. */
 const usage = (c: Client) => events(c, 'usage_batch').flat();
 

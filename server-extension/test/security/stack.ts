@@ -6,12 +6,11 @@
  */
 import { PassThrough } from 'node:stream';
 import jwt from 'jsonwebtoken';
-import { io as connect, type Socket } from 'socket.io-client';
-import { SOCKET_PATH, type ServerToClientEvents } from '@solaris/wire';
 import { createLogger } from '../../src/core/logger';
 import { createSolarisRuntime, type SolarisRuntime } from '../../src/runtime';
 import { startFakeUpstream, type FakeUpstream } from '../../src/dev/fake-upstream';
 import { createTestEngine, type TestEngine } from '../helpers/engine';
+import { openSocket, type Client } from '../helpers/sockets';
 
 export const SECRETS = {
   access: 'sec-access-secret-3f9a1c77e2b04d5a',
@@ -66,7 +65,7 @@ export function badAccessTokens(userId: string): Record<string, string> {
   };
 }
 
-export type Client = Socket<ServerToClientEvents> & { got: Array<[string, unknown]> };
+export type { Client };
 
 export interface SecurityStack {
   te: TestEngine;
@@ -112,14 +111,7 @@ export async function startSecurityStack(opts: { env?: Record<string, string>; c
     url,
     logs: () => captured,
     socket(headers, transports = ['polling', 'websocket']) {
-      const s = connect(url, { path: SOCKET_PATH, extraHeaders: headers, transports, reconnection: false, forceNew: true, timeout: 5_000 }) as Client;
-      s.got = [];
-      s.onAny((event: string, payload: unknown) => s.got.push([event, payload]));
-      sockets.push(s);
-      return new Promise((resolve, reject) => {
-        s.once('connect', () => resolve(s));
-        s.once('connect_error', (e) => reject(e));
-      });
+      return openSocket(sockets, url, headers, transports, 5_000);
     },
     async close() {
       for (const s of sockets) s.disconnect();
